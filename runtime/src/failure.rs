@@ -1,0 +1,22 @@
+//! Reporting coroutine failures nobody will see otherwise (gevent's
+//! `Hub.handle_error`).
+
+use std::any::Any;
+
+use crate::interrupt::{describe_payload, Killed};
+use crate::task::Header;
+
+/// Logs a coroutine that ended with a panic (or an uncaught Timeout) when
+/// no join handle will ever return it. Kills are expected and not reported.
+pub(crate) fn report_unjoined(task: &Header, payload: &(dyn Any + Send)) {
+    if payload.is::<Killed>() || payload.is::<crate::greenlet::GreenletExit>() {
+        return;
+    }
+    log::error!(
+        target: "verde",
+        "coroutine '{}' (id {}) failed and was never joined: {}",
+        task.display_name(),
+        task.id,
+        describe_payload(payload)
+    );
+}

@@ -1,0 +1,628 @@
+//! The hub: one per thread, the scheduler every coroutine on that thread
+//! runs under.
+//!
+//! A hub owns a FIFO run queue, a timer heap, an epoll instance, a pool of
+//! stacks, and a queue through which other threads hand it work (wake-ups
+//! and spawns), with an eventfd to wake it when it sleeps.
+//!
+//! # Who runs the loop
+//!
+//! The thread's own code is the *main context*, gevent's main greenlet. When
+//! it would block (a `join`, a `sleep`, a socket read), it parks like any
+//! coroutine, and parking the main context means running the hub's loop on
+//! the thread's own stack until main is put back on the run queue. A
+//! `Runtime` worker is a thread whose main context does nothing but park
+//! until shutdown, so its whole life is the loop.
+//!
+//! Coroutines never run the loop; they suspend back into it. They never move
+//! to another hub, so `thread_local!` values and non-`Send` data inside a
+//! coroutine stay sound.
+
+use std::cell::{Cell, UnsafeCell};
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::RawFd;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use corosensei::CoroutineResult;
+
+use crate::stack::{StackPool, DEFAULT_STACK_SIZE};
+use crate::sys;
+use crate::task::{pack, Header, Kind, NewTask, Reason, Suspend, TaskRef, KILL, RUNNING};
+use crate::timer::{TimerAction, Timers};
+
+/// How many coroutine runs pass between two polls of I/O and timers while
+/// the run queue stays busy (the same trade-off as tokio's event interval).
+const EVENT_INTERVAL: u32 = 61;
+
+/// epoll data value that marks the hub's own eventfd.
+const WAKE_TOKEN: u64 = u64::MAX;
+
+/// Rounds of killing at teardown before leftover coroutines are leaked.
+const TEARDOWN_ROUNDS: usize = 4;
+
+/// Settings of one hub.
+#[derive(Clone, Debug)]
+pub(crate) struct HubConfig {
+    pub stack_size: usize,
+}
+
+impl HubConfig {
+    /// Settings for a hub created lazily on a plain thread.
+    pub fn from_env() -> Self {
+        let stack_size =
+            std::env::var("VERDE_STACK_SIZE").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_STACK_SIZE);
+        HubConfig { stack_size }
+    }
+}
+
+/// The part of a hub other threads may touch.
+pub(crate) struct HubShared {
+    remote: Mutex<RemoteQueue>,
+    remote_pending: AtomicBool,
+    sleeping: AtomicBool,
+    wake_fd: RawFd,
+    pub epoll_fd: RawFd,
+    /// Set by `Runtime` to stop a worker.
+    pub shutdown: AtomicBool,
+    /// The parked main context of a worker, woken at shutdown.
+    pub main_waker: Mutex<Option<crate::Waker>>,
+    /// fds registered with this hub's epoll.
+    pub io_registered: AtomicUsize,
+    /// Stack size for coroutines spawned here without an explicit size.
+    pub stack_size: usize,
+}
+
+#[derive(Default)]
+struct RemoteQueue {
+    tasks: Vec<TaskRef>,
+    closed: bool,
+}
+
+impl HubShared {
+    /// Hands a task to this hub from another thread.
+    pub fn push_remote(&self, task: TaskRef) {
+        let mut q = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+        if q.closed {
+            // The hub's thread has exited; the task can never run again.
+            drop(q);
+            drop(task);
+            return;
+        }
+        q.tasks.push(task);
+        drop(q);
+        self.remote_pending.store(true, Ordering::SeqCst);
+        if self.sleeping.swap(false, Ordering::SeqCst) {
+            self.kick();
+        }
+    }
+
+    /// Wakes the hub out of `epoll_wait`.
+    pub fn kick(&self) {
+        let _ = sys::write(self.wake_fd, &1u64.to_ne_bytes());
+    }
+}
+
+impl Drop for HubShared {
+    fn drop(&mut self) {
+        let _ = sys::close(self.wake_fd);
+        let _ = sys::close(self.epoll_fd);
+    }
+}
+
+/// A thread's scheduler. Lives in thread-local storage; see [`current`].
+pub(crate) struct Hub {
+    pub shared: Arc<HubShared>,
+    run_queue: UnsafeCell<VecDeque<TaskRef>>,
+    timers: UnsafeCell<Timers>,
+    stacks: UnsafeCell<StackPool>,
+    live: UnsafeCell<Vec<TaskRef>>,
+    current: Cell<*const Header>,
+    pub main: TaskRef,
+    ticks: Cell<u32>,
+    /// Coroutines (or main) parked waiting for fd readiness on this hub.
+    pub io_waiters: Cell<usize>,
+    events: UnsafeCell<Vec<libc::epoll_event>>,
+    switch_target: UnsafeCell<Option<TaskRef>>,
+    /// Runtime workers skip would-block-forever detection: their main
+    /// context waits for a shutdown that comes from another thread.
+    is_worker: Cell<bool>,
+    _altstack: crate::stack_overflow::AltStack,
+}
+
+thread_local! {
+    /// The thread's hub, or null before first use and after teardown. A
+    /// const-initialised Cell with no destructor: reading it is a plain TLS
+    /// load, safe in the stack-overflow signal handler and during teardown.
+    static CURRENT: Cell<*const Hub> = const { Cell::new(ptr::null()) };
+    /// Owns the hub and tears it down when the thread exits.
+    static OWNER: HubOwner = const { HubOwner(Cell::new(None)) };
+}
+
+struct HubOwner(Cell<Option<Box<Hub>>>);
+
+impl Drop for HubOwner {
+    fn drop(&mut self) {
+        if let Some(hub) = self.0.take() {
+            hub.teardown();
+            CURRENT.with(|c| c.set(ptr::null()));
+            drop(hub);
+        }
+    }
+}
+
+/// The calling thread's hub, created on first use.
+#[inline]
+pub(crate) fn current() -> &'static Hub {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() {
+        init(HubConfig::from_env())
+    } else {
+        // SAFETY: CURRENT points to the Box owned by OWNER, which lives until
+        // the thread's TLS destructors run; teardown resets CURRENT first.
+        unsafe { &*p }
+    }
+}
+
+/// The calling thread's hub if it has one, without creating it.
+#[inline]
+pub(crate) fn try_current() -> Option<&'static Hub> {
+    let p = CURRENT.with(|c| c.get());
+    // SAFETY: as in `current`.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+/// Creates the calling thread's hub with `config`.
+pub(crate) fn init(config: HubConfig) -> &'static Hub {
+    let hub = Box::new(Hub::new(config).unwrap_or_else(|e| panic!("verde: cannot create a hub: {e}")));
+    let p: *const Hub = &*hub;
+    let installed = OWNER.try_with(|o| {
+        assert!(CURRENT.with(|c| c.get()).is_null(), "verde: this thread already has a hub");
+        o.0.set(Some(hub));
+    });
+    if installed.is_err() {
+        panic!("verde: a blocking call was made while this thread is exiting; its hub is gone");
+    }
+    CURRENT.with(|c| c.set(p));
+    // SAFETY: the Box is now owned by OWNER; see `current`.
+    unsafe { &*p }
+}
+
+/// Whether `shared` is the calling thread's hub.
+#[inline]
+pub(crate) fn is_current_hub(shared: &Arc<HubShared>) -> bool {
+    try_current().is_some_and(|h| Arc::ptr_eq(&h.shared, shared))
+}
+
+/// Puts a woken task on its hub's run queue, from any thread.
+#[inline]
+pub(crate) fn schedule(task: TaskRef) {
+    match try_current() {
+        Some(hub) if Arc::ptr_eq(&hub.shared, &task.hub) => hub.push_local(task),
+        _ => {
+            let shared = Arc::clone(&task.hub);
+            shared.push_remote(task);
+        }
+    }
+}
+
+impl Hub {
+    fn new(config: HubConfig) -> io::Result<Hub> {
+        crate::stack_overflow::install_handler();
+        let epoll_fd = sys::epoll_create()?;
+        let wake_fd = match sys::eventfd() {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = sys::close(epoll_fd);
+                return Err(e);
+            }
+        };
+        let shared = Arc::new(HubShared {
+            remote: Mutex::new(RemoteQueue::default()),
+            remote_pending: AtomicBool::new(false),
+            sleeping: AtomicBool::new(false),
+            wake_fd,
+            epoll_fd,
+            shutdown: AtomicBool::new(false),
+            main_waker: Mutex::new(None),
+            io_registered: AtomicUsize::new(0),
+            stack_size: config.stack_size,
+        });
+        sys::epoll_ctl(epoll_fd, libc::EPOLL_CTL_ADD, wake_fd, libc::EPOLLIN as u32, WAKE_TOKEN)?;
+        let main = TaskRef::new::<()>(NewTask {
+            hub: Arc::clone(&shared),
+            name: std::thread::current().name().map(Into::into),
+            kind: Kind::Main,
+            stack_size: 0,
+            initial_state: pack(0, 0, RUNNING),
+        });
+        Ok(Hub {
+            shared,
+            run_queue: UnsafeCell::new(VecDeque::with_capacity(64)),
+            timers: UnsafeCell::new(Timers::default()),
+            stacks: UnsafeCell::new(StackPool::new()),
+            live: UnsafeCell::new(Vec::new()),
+            current: Cell::new(ptr::null()),
+            main,
+            ticks: Cell::new(0),
+            io_waiters: Cell::new(0),
+            events: UnsafeCell::new(vec![libc::epoll_event { events: 0, u64: 0 }; 256]),
+            switch_target: UnsafeCell::new(None),
+            is_worker: Cell::new(false),
+            _altstack: crate::stack_overflow::AltStack::ensure(),
+        })
+    }
+
+    /// The running task: the current coroutine, or the main context.
+    #[inline]
+    pub fn current_task(&self) -> &Header {
+        let p = self.current.get();
+        if p.is_null() {
+            &self.main
+        } else {
+            // SAFETY: `current` is set only while that task runs, and the
+            // hub's live list keeps it alive meanwhile.
+            unsafe { &*p }
+        }
+    }
+
+    /// The running coroutine's header, or None in the main context.
+    #[inline]
+    pub fn current_coroutine(&self) -> Option<&Header> {
+        let p = self.current.get();
+        // SAFETY: as in `current_task`.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// A new counted reference to the running task.
+    pub fn current_task_ref(&self) -> TaskRef {
+        match self.current_coroutine() {
+            None => self.main.clone(),
+            Some(h) => {
+                // SAFETY: the running task is in the live list at live_index.
+                let live = unsafe { &*self.live.get() };
+                live[h.live_index.get()].clone()
+            }
+        }
+    }
+
+    #[inline]
+    pub fn push_local(&self, task: TaskRef) {
+        // SAFETY: the run queue is only touched on this thread, in short
+        // calls that never re-enter each other.
+        unsafe { (*self.run_queue.get()).push_back(task) }
+    }
+
+    #[inline]
+    fn push_front(&self, task: TaskRef) {
+        // SAFETY: as in `push_local`.
+        unsafe { (*self.run_queue.get()).push_front(task) }
+    }
+
+    #[inline]
+    fn pop_local(&self) -> Option<TaskRef> {
+        // SAFETY: as in `push_local`.
+        unsafe { (*self.run_queue.get()).pop_front() }
+    }
+
+    fn run_queue_is_empty(&self) -> bool {
+        // SAFETY: as in `push_local`.
+        unsafe { (*self.run_queue.get()).is_empty() }
+    }
+
+    /// Runs `f` with the timer heap. `f` must not call back into the hub.
+    #[inline]
+    pub fn with_timers<R>(&self, f: impl FnOnce(&mut Timers) -> R) -> R {
+        // SAFETY: the heap is only touched on this thread, and `f` does not
+        // re-enter the hub.
+        f(unsafe { &mut *self.timers.get() })
+    }
+
+    /// Runs `f` with the stack pool. `f` must not call back into the hub.
+    #[inline]
+    pub fn with_stacks<R>(&self, f: impl FnOnce(&mut StackPool) -> R) -> R {
+        // SAFETY: as in `with_timers`.
+        f(unsafe { &mut *self.stacks.get() })
+    }
+
+    /// Tracks a new coroutine so teardown and the monitor can find it.
+    pub fn add_live(&self, task: TaskRef) {
+        // SAFETY: the live list is only touched on this thread, in short
+        // non-reentrant calls.
+        let live = unsafe { &mut *self.live.get() };
+        task.live_index.set(live.len());
+        live.push(task);
+    }
+
+    fn remove_live(&self, task: &Header) {
+        // SAFETY: as in `add_live`.
+        let live = unsafe { &mut *self.live.get() };
+        let i = task.live_index.get();
+        let removed = live.swap_remove(i);
+        if let Some(moved) = live.get(i) {
+            moved.live_index.set(i);
+        }
+        task.live_index.set(usize::MAX);
+        drop(removed);
+    }
+
+    /// Number of coroutines alive on this hub.
+    pub fn live_count(&self) -> usize {
+        // SAFETY: as in `add_live`.
+        unsafe { (*self.live.get()).len() }
+    }
+
+    /// Sets the task a greenlet switch resumes next.
+    pub fn set_switch_target(&self, task: TaskRef) {
+        // SAFETY: only touched on this thread, between a coroutine's
+        // suspend and the hub's handling of it.
+        unsafe { *self.switch_target.get() = Some(task) }
+    }
+
+    fn take_switch_target(&self) -> Option<TaskRef> {
+        // SAFETY: as in `set_switch_target`.
+        unsafe { (*self.switch_target.get()).take() }
+    }
+
+    /// Queues a greenlet switch target from the main context and runs the
+    /// loop until main is switched back into.
+    pub fn main_switch_to(&self, target: TaskRef) -> Result<(), crate::deadlock::WouldBlockForever> {
+        self.push_front(target);
+        self.run_main()
+    }
+
+    /// Runs the loop until the main context is taken off the run queue.
+    pub fn run_main(&self) -> Result<(), crate::deadlock::WouldBlockForever> {
+        loop {
+            while let Some(task) = self.pop_local() {
+                if task.kind == Kind::Main {
+                    return Ok(());
+                }
+                self.run_task(task);
+                let t = self.ticks.get().wrapping_add(1);
+                self.ticks.set(t);
+                if t % EVENT_INTERVAL == 0 {
+                    self.poll(false)?;
+                }
+            }
+            self.poll(true)?;
+        }
+    }
+
+    /// Resumes `task` and handles how it suspends. Greenlet switches chain
+    /// straight into their target without going through the queue.
+    fn run_task(&self, mut task: TaskRef) {
+        loop {
+            // SAFETY: `coro` is only touched on the owner hub's thread, and
+            // nothing else holds a reference to it during this call.
+            let coro = unsafe { &mut *task.coro.get() };
+            if coro.is_none() && !self.materialize(&task) {
+                return;
+            }
+            let c = coro.as_mut().expect("materialized");
+            if !c.started() && task.interrupt.load(Ordering::Acquire) == KILL {
+                self.retire_unstarted(&task);
+                return;
+            }
+            self.current.set(task.as_ptr());
+            let result = c.resume(());
+            self.current.set(ptr::null());
+            match result {
+                CoroutineResult::Yield(Suspend::Yield) => {
+                    self.push_local(task);
+                    return;
+                }
+                CoroutineResult::Yield(Suspend::Park) => return,
+                CoroutineResult::Yield(Suspend::Switch) | CoroutineResult::Return(()) => {
+                    if matches!(result, CoroutineResult::Return(())) {
+                        self.retire(&task);
+                    }
+                    match self.take_switch_target() {
+                        None => return,
+                        Some(next) if next.kind == Kind::Main => {
+                            self.push_front(next);
+                            return;
+                        }
+                        Some(next) => task = next,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Creates the coroutine of a task spawned from another thread. Returns
+    /// false if that failed; the task is then finished with the error.
+    fn materialize(&self, task: &TaskRef) -> bool {
+        // SAFETY: `start` is only touched on the owner hub's thread; the task
+        // reached this thread through the mutex-protected remote queue.
+        let start = unsafe { (*task.start.get()).take() };
+        let Some(start) = start else {
+            // A task whose coroutine is already gone (finished or torn down)
+            // was woken by a stale reference; nothing to run.
+            return false;
+        };
+        match self.with_stacks(|p| p.acquire(task.stack_size)) {
+            Ok(stack) => {
+                task.guard.set(stack.guard_range());
+                let coro = crate::task::Coro::with_stack(stack, move |y: &crate::task::CoroYielder, ()| start(y));
+                // SAFETY: owner thread, see above.
+                unsafe { *task.coro.get() = Some(coro) };
+                self.add_live(task.clone());
+                true
+            }
+            Err(e) => {
+                log::error!("verde: cannot start coroutine '{}': {e}", task.display_name());
+                crate::spawn::fail_unstarted(task, e);
+                false
+            }
+        }
+    }
+
+    /// Finishes a coroutine that returned: recycles its stack.
+    fn retire(&self, task: &TaskRef) {
+        // SAFETY: owner thread; the coroutine has returned.
+        let coro = unsafe { (*task.coro.get()).take() }.expect("a returning task has a coroutine");
+        let stack = coro.into_stack();
+        self.with_stacks(|p| p.release(stack));
+        self.remove_live(task);
+        Header::finish(task);
+    }
+
+    /// Finishes a coroutine killed before it ever ran.
+    fn retire_unstarted(&self, task: &TaskRef) {
+        // SAFETY: owner thread; an unstarted coroutine only holds its closure,
+        // which dropping it releases without running.
+        let mut coro = unsafe { (*task.coro.get()).take() }.expect("checked by caller");
+        coro.force_unwind();
+        self.with_stacks(|p| p.release(coro.into_stack()));
+        self.remove_live(task);
+        crate::spawn::fail_unstarted_killed(task);
+    }
+
+    /// Fires expired timers, takes remote work, and waits for I/O. With
+    /// `block`, waits until something happens if the run queue is empty.
+    fn poll(&self, block: bool) -> Result<(), crate::deadlock::WouldBlockForever> {
+        let now = Instant::now();
+        self.fire_timers(now);
+        self.drain_remote();
+        let mut timeout = 0;
+        if block && self.run_queue_is_empty() {
+            match self.with_timers(|t| t.next_deadline()) {
+                Some(d) => timeout = sys::timeout_ms(Some(d), now),
+                None => {
+                    if !self.is_worker.get() && self.io_waiters.get() == 0 && !crate::deadlock::someone_could_wake() {
+                        return Err(crate::deadlock::WouldBlockForever);
+                    }
+                    timeout = -1;
+                }
+            }
+        }
+        if timeout != 0 {
+            self.with_stacks(|p| p.trim());
+            self.shared.sleeping.store(true, Ordering::SeqCst);
+            if self.shared.remote_pending.load(Ordering::SeqCst) || self.shared.shutdown.load(Ordering::SeqCst) {
+                timeout = 0;
+            }
+        }
+        if timeout != 0 || self.shared.io_registered.load(Ordering::Relaxed) > 0 {
+            self.wait_events(timeout);
+        }
+        self.shared.sleeping.store(false, Ordering::Relaxed);
+        self.drain_remote();
+        if timeout != 0 {
+            self.fire_timers(Instant::now());
+        }
+        Ok(())
+    }
+
+    fn wait_events(&self, timeout: i32) {
+        // SAFETY: the event buffer is only touched here, on this thread, and
+        // dispatching an event does not re-enter `wait_events`.
+        let events = unsafe { &mut *self.events.get() };
+        let n = match sys::epoll_wait(self.shared.epoll_fd, events, timeout) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+            Err(e) => panic!("verde: epoll_wait failed: {e}"),
+        };
+        for ev in &events[..n] {
+            let data = ev.u64;
+            if data == WAKE_TOKEN {
+                let mut buf = [0u8; 8];
+                let _ = sys::read(self.shared.wake_fd, &mut buf);
+            } else {
+                crate::io::dispatch(data, ev.events);
+            }
+        }
+    }
+
+    fn fire_timers(&self, now: Instant) {
+        while let Some(action) = self.with_timers(|t| t.pop_expired(now)) {
+            match action {
+                TimerAction::Wake { task, seq } => {
+                    Header::wake(&task, seq, Reason::TimedOut);
+                }
+                TimerAction::Interrupt { task, code } => Header::post_interrupt(&task, code),
+                TimerAction::Start { task } => {
+                    Header::wake(&task, 0, Reason::Woken);
+                }
+            }
+        }
+    }
+
+    fn drain_remote(&self) {
+        if !self.shared.remote_pending.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let tasks = std::mem::take(&mut self.shared.remote.lock().unwrap_or_else(|e| e.into_inner()).tasks);
+        for t in tasks {
+            self.push_local(t);
+        }
+    }
+
+    /// Kills every coroutine still on the hub and waits for them to unwind,
+    /// then releases the hub's resources. Runs when the thread exits (or a
+    /// `Runtime` worker stops).
+    pub fn teardown(&self) {
+        {
+            let mut q = self.shared.remote.lock().unwrap_or_else(|e| e.into_inner());
+            q.closed = true;
+            for t in std::mem::take(&mut q.tasks) {
+                self.push_local(t);
+            }
+        }
+        for _ in 0..TEARDOWN_ROUNDS {
+            // SAFETY: as in `add_live`; the clone ends the borrow before any
+            // coroutine runs.
+            let live: Vec<TaskRef> = unsafe { (*self.live.get()).clone() };
+            for t in &live {
+                Header::post_interrupt(t, KILL);
+            }
+            self.drain_without_blocking();
+            if self.live_count() == 0 {
+                break;
+            }
+        }
+        self.drain_without_blocking();
+        // Whatever is still alive refused to die; forget its coroutine so its
+        // stack is never touched again (the pool then leaks the slab).
+        // SAFETY: as in `add_live`.
+        for t in std::mem::take(unsafe { &mut *self.live.get() }) {
+            // SAFETY: owner thread.
+            if let Some(c) = unsafe { (*t.coro.get()).take() } {
+                std::mem::forget(c);
+            }
+            log::warn!("verde: coroutine '{}' survived teardown; leaking it", t.display_name());
+        }
+        drop(self.with_timers(|t| t.drain()));
+        if let Ok(mut w) = self.shared.main_waker.lock() {
+            w.take();
+        }
+    }
+
+    /// Runs queued coroutines (and fires due timers) until none is runnable.
+    fn drain_without_blocking(&self) {
+        loop {
+            let mut ran = false;
+            while let Some(task) = self.pop_local() {
+                if task.kind == Kind::Main {
+                    continue;
+                }
+                ran = true;
+                self.run_task(task);
+            }
+            self.fire_timers(Instant::now());
+            self.drain_remote();
+            if !ran && self.run_queue_is_empty() {
+                break;
+            }
+        }
+    }
+
+    /// Marks this hub as a `Runtime` worker's.
+    pub fn set_worker(&self) {
+        self.is_worker.set(true);
+    }
+}

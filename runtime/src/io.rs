@@ -1,0 +1,399 @@
+//! Waiting for file descriptors: the hub side of every cooperative socket.
+//!
+//! A [`Registration`] ties an fd to a readiness slot. Operations try the
+//! system call first and wait only when it says `EAGAIN`:
+//!
+//! ```no_run
+//! # use std::os::fd::RawFd;
+//! # fn recv(fd: RawFd, buf: &mut [u8]) -> std::io::Result<usize> { unimplemented!() }
+//! # let fd: RawFd = 0; let mut buf = [0u8; 64];
+//! let reg = verde_runtime::io::Registration::new(fd);
+//! let n = reg.read_with(None, || recv(fd, &mut buf))?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! The fd is added to a hub's epoll the first time a coroutine on that hub
+//! has to wait on it, edge-triggered for both directions, and stays there:
+//! no later operation pays an `epoll_ctl`. Readers and writers wait in
+//! separate lists, so one coroutine can block reading while another blocks
+//! writing the same socket. A registration may be shared by coroutines on
+//! several hubs (the types built on it are `Send`); each hub that waits adds
+//! the fd to its own epoll, and readiness wakes whichever coroutine waits,
+//! on whatever hub.
+//!
+//! Slots live in a global table and are never freed, only recycled with a
+//! new generation, so an event that arrives for an fd that was just closed
+//! finds a stale generation and is ignored instead of touching freed memory.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::hub::{self, HubShared};
+use crate::park::{self, Unparked, Waker};
+use crate::sys;
+
+const CHUNK: usize = 1024;
+const MAX_CHUNKS: usize = 4096;
+
+const READ_EVENTS: u32 = (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+const WRITE_EVENTS: u32 = (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+const INTEREST: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLPRI | libc::EPOLLET) as u32;
+
+/// Which readiness to wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    /// Readable (or hung up, or in error).
+    Read,
+    /// Writable (or hung up, or in error).
+    Write,
+}
+
+struct Slot {
+    gen: AtomicU32,
+    read_tick: AtomicU64,
+    write_tick: AtomicU64,
+    inner: Mutex<SlotInner>,
+}
+
+#[derive(Default)]
+struct SlotInner {
+    fd: RawFd,
+    readers: Vec<Waker>,
+    writers: Vec<Waker>,
+    hubs: Vec<Arc<HubShared>>,
+}
+
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            gen: AtomicU32::new(0),
+            read_tick: AtomicU64::new(0),
+            write_tick: AtomicU64::new(0),
+            inner: Mutex::new(SlotInner::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn tick(&self, interest: Interest) -> &AtomicU64 {
+        match interest {
+            Interest::Read => &self.read_tick,
+            Interest::Write => &self.write_tick,
+        }
+    }
+}
+
+struct Table {
+    chunks: [AtomicPtr<Slot>; MAX_CHUNKS],
+    free: Mutex<Vec<u32>>,
+    allocated: AtomicUsize,
+}
+
+static TABLE: Table = Table {
+    chunks: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_CHUNKS],
+    free: Mutex::new(Vec::new()),
+    allocated: AtomicUsize::new(0),
+};
+
+impl Table {
+    fn get(&self, index: u32) -> Option<&'static Slot> {
+        let chunk = self.chunks.get(index as usize / CHUNK)?.load(Ordering::Acquire);
+        if chunk.is_null() {
+            return None;
+        }
+        // SAFETY: chunks are leaked arrays of CHUNK slots that are never
+        // freed, and the offset is below CHUNK.
+        Some(unsafe { &*chunk.add(index as usize % CHUNK) })
+    }
+
+    fn alloc(&self) -> io::Result<u32> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = free.pop() {
+            return Ok(i);
+        }
+        let n = self.allocated.load(Ordering::Relaxed);
+        if n == CHUNK * MAX_CHUNKS {
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!("verde: more than {} file descriptors registered at once", CHUNK * MAX_CHUNKS),
+            ));
+        }
+        if n % CHUNK == 0 {
+            let chunk: Box<[Slot]> = (0..CHUNK).map(|_| Slot::new()).collect();
+            let p = Box::leak(chunk).as_mut_ptr();
+            self.chunks[n / CHUNK].store(p, Ordering::Release);
+        }
+        self.allocated.store(n + 1, Ordering::Relaxed);
+        Ok(n as u32)
+    }
+
+    fn release(&self, index: u32) {
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).push(index);
+    }
+}
+
+/// An fd's place in verde's readiness machinery. It does not own the fd:
+/// drop the `Registration` before closing the fd.
+#[derive(Debug)]
+pub struct Registration {
+    fd: RawFd,
+    index: u32,
+    gen: u32,
+}
+
+impl Registration {
+    /// Prepares `fd` for cooperative waiting. The fd should be in
+    /// non-blocking mode; nothing is added to epoll until the first wait.
+    ///
+    /// # Panics
+    ///
+    /// Panics if more than four million fds are registered at once.
+    pub fn new(fd: RawFd) -> Registration {
+        let index = TABLE.alloc().unwrap_or_else(|e| panic!("{e}"));
+        let slot = TABLE.get(index).expect("allocated slot exists");
+        let gen = slot.gen.load(Ordering::Acquire);
+        slot.lock().fd = fd;
+        Registration { fd, index, gen }
+    }
+
+    /// The fd this registration is for.
+    pub fn fd(&self) -> RawFd {
+        self.fd
+    }
+
+    fn slot(&self) -> &'static Slot {
+        TABLE.get(self.index).expect("registered slot exists")
+    }
+
+    /// Runs `op` until it stops failing with `WouldBlock`, waiting for
+    /// readability in between. With a `deadline`, a wait that outlasts it
+    /// ends the call with a `WouldBlock` error, as a socket read timeout does
+    /// in std.
+    pub fn read_with<R>(&self, deadline: Option<Instant>, op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+        self.io_with(Interest::Read, deadline, op)
+    }
+
+    /// Like [`read_with`](Self::read_with), waiting for writability.
+    pub fn write_with<R>(&self, deadline: Option<Instant>, op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+        self.io_with(Interest::Write, deadline, op)
+    }
+
+    fn io_with<R>(
+        &self,
+        interest: Interest,
+        deadline: Option<Instant>,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let slot = self.slot();
+        loop {
+            let tick = slot.tick(interest).load(Ordering::Acquire);
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+            if !self.wait_since(interest, tick, deadline) {
+                return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+        }
+    }
+
+    /// Waits until the fd is ready for `interest` or `deadline` passes.
+    /// Returns `false` on timeout. May return `true` spuriously; the caller
+    /// retries its operation.
+    pub fn wait(&self, interest: Interest, deadline: Option<Instant>) -> bool {
+        let tick = self.slot().tick(interest).load(Ordering::Acquire);
+        self.wait_since(interest, tick, deadline)
+    }
+
+    /// Waits for a readiness event newer than `tick`.
+    fn wait_since(&self, interest: Interest, tick: u64, deadline: Option<Instant>) -> bool {
+        let slot = self.slot();
+        let hub = hub::current();
+        {
+            let mut inner = slot.lock();
+            if slot.tick(interest).load(Ordering::Acquire) != tick {
+                return true;
+            }
+            if !inner.hubs.iter().any(|h| Arc::ptr_eq(h, &hub.shared)) {
+                if let Err(e) =
+                    sys::epoll_ctl(hub.shared.epoll_fd, libc::EPOLL_CTL_ADD, self.fd, INTEREST, self.token())
+                {
+                    // EPERM: a regular file, always ready. Anything else: let
+                    // the operation itself report the problem.
+                    drop(inner);
+                    let _ = e;
+                    return true;
+                }
+                inner.hubs.push(Arc::clone(&hub.shared));
+                hub.shared.io_registered.fetch_add(1, Ordering::Relaxed);
+            }
+            let w = park::waker();
+            match interest {
+                Interest::Read => inner.readers.push(w),
+                Interest::Write => inner.writers.push(w),
+            }
+        }
+        let _count = IoWaiterCount::new(hub);
+        match deadline {
+            None => {
+                park::park();
+                true
+            }
+            Some(d) => {
+                if park::park_until(d) == Unparked::TimedOut {
+                    // Our waker stays in the list until the next event; it
+                    // is stale and waking it does nothing.
+                    slot.tick(interest).load(Ordering::Acquire) != tick
+                } else {
+                    true
+                }
+            }
+        }
+    }
+
+    fn token(&self) -> u64 {
+        (u64::from(self.gen) << 32) | u64::from(self.index)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let slot = self.slot();
+        let mut inner = slot.lock();
+        for h in inner.hubs.drain(..) {
+            let _ = sys::epoll_ctl(h.epoll_fd, libc::EPOLL_CTL_DEL, self.fd, 0, 0);
+            h.io_registered.fetch_sub(1, Ordering::Relaxed);
+        }
+        slot.gen.store(self.gen.wrapping_add(1), Ordering::Release);
+        slot.read_tick.fetch_add(1, Ordering::AcqRel);
+        slot.write_tick.fetch_add(1, Ordering::AcqRel);
+        let mut waiters = std::mem::take(&mut inner.readers);
+        waiters.append(&mut inner.writers);
+        inner.fd = -1;
+        drop(inner);
+        for w in waiters {
+            w.wake();
+        }
+        TABLE.release(self.index);
+    }
+}
+
+/// Counts a parked I/O waiter on its hub, so the hub knows it may still be
+/// woken by the kernel (see `deadlock`).
+struct IoWaiterCount<'a>(&'a hub::Hub);
+
+impl<'a> IoWaiterCount<'a> {
+    fn new(hub: &'a hub::Hub) -> Self {
+        hub.io_waiters.set(hub.io_waiters.get() + 1);
+        IoWaiterCount(hub)
+    }
+}
+
+impl Drop for IoWaiterCount<'_> {
+    fn drop(&mut self) {
+        self.0.io_waiters.set(self.0.io_waiters.get() - 1);
+    }
+}
+
+/// Delivers an epoll event to the slot named by `token`.
+pub(crate) fn dispatch(token: u64, events: u32) {
+    let index = token as u32;
+    let gen = (token >> 32) as u32;
+    let Some(slot) = TABLE.get(index) else { return };
+    if slot.gen.load(Ordering::Acquire) != gen {
+        return;
+    }
+    let mut woken = Vec::new();
+    {
+        let mut inner = slot.lock();
+        if events & READ_EVENTS != 0 {
+            slot.read_tick.fetch_add(1, Ordering::AcqRel);
+            woken.append(&mut inner.readers);
+        }
+        if events & WRITE_EVENTS != 0 {
+            slot.write_tick.fetch_add(1, Ordering::AcqRel);
+            woken.append(&mut inner.writers);
+        }
+    }
+    for w in woken {
+        w.wake();
+    }
+}
+
+/// Waits until `fd` is readable: gevent's `wait_read`.
+///
+/// Works for any fd (a pipe, an eventfd, a C library's socket): it waits on
+/// a duplicate of `fd`, so it does not disturb other registrations of the
+/// same fd. `timeout` of `None` waits forever; on timeout it returns an error
+/// of kind `TimedOut`.
+///
+/// ```
+/// use std::io::Write;
+/// use std::os::fd::AsRawFd;
+/// use std::os::unix::net::UnixStream;
+///
+/// let (a, mut b) = UnixStream::pair().unwrap();
+/// let fd = a.as_raw_fd();
+/// let w = verde_runtime::spawn(move || b.write_all(b"x").unwrap());
+/// verde_runtime::io::wait_readable(fd, None).unwrap();
+/// w.join().unwrap();
+/// ```
+pub fn wait_readable(fd: RawFd, timeout: Option<Duration>) -> io::Result<()> {
+    wait_fd(fd, Interest::Read, timeout)
+}
+
+/// Waits until `fd` is writable: gevent's `wait_write`. See
+/// [`wait_readable`].
+pub fn wait_writable(fd: RawFd, timeout: Option<Duration>) -> io::Result<()> {
+    wait_fd(fd, Interest::Write, timeout)
+}
+
+fn wait_fd(fd: RawFd, interest: Interest, timeout: Option<Duration>) -> io::Result<()> {
+    let deadline = timeout.map(park::deadline_after);
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer argument only.
+    let dup = unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, 0) };
+    let dup = sys::cvt(dup)? as RawFd;
+    let result = {
+        let reg = Registration::new(dup);
+        let ready =
+            poll_now(dup, interest) || reg.wait(interest, deadline) && ready_or_spurious(&reg, interest, deadline);
+        if ready {
+            Ok(())
+        } else {
+            Err(io::Error::new(io::ErrorKind::TimedOut, "timed out waiting for the fd"))
+        }
+    };
+    let _ = sys::close(dup);
+    result
+}
+
+/// After a wake, confirms readiness with a zero-timeout poll, waiting again
+/// on a spurious wake until the deadline.
+fn ready_or_spurious(reg: &Registration, interest: Interest, deadline: Option<Instant>) -> bool {
+    loop {
+        if poll_now(reg.fd, interest) {
+            return true;
+        }
+        if !reg.wait(interest, deadline) {
+            return poll_now(reg.fd, interest);
+        }
+    }
+}
+
+fn poll_now(fd: RawFd, interest: Interest) -> bool {
+    let events = match interest {
+        Interest::Read => libc::POLLIN | libc::POLLPRI | libc::POLLRDHUP,
+        Interest::Write => libc::POLLOUT,
+    };
+    match sys::poll_one(fd, events, 0) {
+        Ok(revents) => revents != 0,
+        Err(_) => true,
+    }
+}

@@ -1,0 +1,174 @@
+//! [`JoinHandle`], [`joinall`] and [`killall`].
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::current::Coroutine;
+use crate::hub;
+use crate::park::{self, Unparked};
+use crate::task::{Header, TaskRef, KILL};
+
+/// An owned permission to join a coroutine, like `std::thread::JoinHandle`.
+///
+/// Dropping it detaches the coroutine: it keeps running, and if it panics
+/// the failure is logged (gevent's `handle_error`), since nobody else will
+/// see it.
+///
+/// `JoinHandle<T>` is `Send` when `T` is, so a coroutine on one hub (or a
+/// plain thread) can join a coroutine on another.
+pub struct JoinHandle<T> {
+    task: TaskRef,
+    _result: PhantomData<T>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(task: TaskRef) -> Self {
+        JoinHandle { task, _result: PhantomData }
+    }
+
+    /// Waits for the coroutine to finish and returns its result, or the
+    /// panic payload it ended with, as `std::thread::JoinHandle::join` does.
+    /// A killed coroutine's payload is [`Killed`](crate::Killed).
+    ///
+    /// # Panics
+    ///
+    /// Panics if a coroutine tries to join itself.
+    ///
+    /// ```
+    /// let h = verde_runtime::spawn(|| panic!("boom"));
+    /// assert!(h.join().is_err());
+    /// ```
+    pub fn join(self) -> thread::Result<T> {
+        assert!(!self.is_current(), "a coroutine cannot join itself");
+        self.wait_until(None);
+        // SAFETY: `T` is the task's result type (this handle was created with
+        // it), this is the only handle, and `wait_until(None)` returned only
+        // once the task is complete.
+        unsafe { Header::take_result::<T>(&self.task) }.expect("a finished coroutine has a result")
+    }
+
+    /// Waits up to `timeout` for the coroutine to finish, without consuming
+    /// the handle (gevent's `join(timeout)`). Returns whether it finished.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.wait_until(Some(park::deadline_after(timeout)))
+    }
+
+    /// Whether the coroutine has finished running.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_complete()
+    }
+
+    /// The coroutine's identity (id and name).
+    pub fn coroutine(&self) -> Coroutine {
+        Coroutine::new(self.task.clone())
+    }
+
+    /// Kills the coroutine and waits until it has finished.
+    ///
+    /// The coroutine unwinds from the point where it is blocked (a sleep, a
+    /// socket, a lock...), running its destructors; [`join`](Self::join)
+    /// then returns `Err` holding [`Killed`](crate::Killed). A coroutine
+    /// killed before it started never runs. Like gevent, a coroutine busy
+    /// on the CPU is only stopped when it next blocks or yields. Killing the
+    /// calling coroutine unwinds it at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let h = verde_runtime::spawn(|| verde_runtime::sleep(Duration::from_secs(3600)));
+    /// h.kill();
+    /// assert!(h.is_finished());
+    /// ```
+    pub fn kill(&self) {
+        self.kill_nowait();
+        if self.is_current() {
+            park::yield_now();
+        }
+        self.wait_until(None);
+    }
+
+    /// Asks the coroutine to die without waiting for it (gevent's
+    /// `kill(block=False)`).
+    pub fn kill_nowait(&self) {
+        if !self.task.is_complete() {
+            Header::post_interrupt(&self.task, KILL);
+        }
+    }
+
+    fn is_current(&self) -> bool {
+        hub::try_current().is_some_and(|h| std::ptr::eq(h.current_task(), &*self.task))
+    }
+
+    /// Waits until complete or `deadline`; returns whether complete.
+    fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        let hub = hub::current();
+        loop {
+            if self.task.is_complete() {
+                return true;
+            }
+            let waker = park::waker();
+            if !self.task.add_join_waiter(waker.clone()) {
+                return true;
+            }
+            if crate::park::park_inner(hub, deadline) == Unparked::TimedOut {
+                self.task.remove_join_waiter(&waker);
+                return self.task.is_complete();
+            }
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        Header::drop_join_interest(&self.task);
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.task.id)
+            .field("name", &self.task.name)
+            .field("finished", &self.task.is_complete())
+            .finish()
+    }
+}
+
+/// Waits for every coroutine and returns their results in order (gevent's
+/// `joinall`).
+///
+/// ```
+/// let hs: Vec<_> = (0..3).map(|i| verde_runtime::spawn(move || i * 2)).collect();
+/// let rs: Vec<i32> = verde_runtime::joinall(hs).into_iter().map(Result::unwrap).collect();
+/// assert_eq!(rs, [0, 2, 4]);
+/// ```
+pub fn joinall<T, I>(handles: I) -> Vec<thread::Result<T>>
+where
+    I: IntoIterator<Item = JoinHandle<T>>,
+{
+    handles.into_iter().map(JoinHandle::join).collect()
+}
+
+/// Kills every coroutine, then waits until all have finished (gevent's
+/// `killall`).
+pub fn killall<'a, T: 'a, I>(handles: I)
+where
+    I: IntoIterator<Item = &'a JoinHandle<T>>,
+{
+    let handles: Vec<&JoinHandle<T>> = handles.into_iter().collect();
+    for h in &handles {
+        if !h.is_current() {
+            h.kill_nowait();
+        }
+    }
+    for h in &handles {
+        if !h.is_current() {
+            h.wait_until(None);
+        }
+    }
+    if let Some(me) = handles.iter().find(|h| h.is_current()) {
+        me.kill();
+    }
+}

@@ -1,0 +1,77 @@
+//! verde's runtime: stackful coroutines on per-thread hubs.
+//!
+//! This is greenlet and gevent's core rebuilt in Rust. A coroutine is plain
+//! blocking code; when it would block (a [`sleep`], a socket read, a lock)
+//! it parks and its hub runs another coroutine. Nothing is `async`.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let a = verde_runtime::spawn(|| {
+//!     verde_runtime::sleep(Duration::from_millis(20));
+//!     "a"
+//! });
+//! let b = verde_runtime::spawn(|| {
+//!     verde_runtime::sleep(Duration::from_millis(20));
+//!     "b"
+//! });
+//! // Both sleeps overlap: this takes about 20 ms, not 40.
+//! let results = verde_runtime::joinall([a, b]);
+//! assert_eq!(results.len(), 2);
+//! ```
+//!
+//! * **Hubs.** Every thread that uses verde gets a hub (run queue, timers,
+//!   epoll, stack pool), created on first use; the thread's own code is its
+//!   main context and drives the hub whenever it blocks. A [`Runtime`] runs
+//!   one hub per core. Coroutines never move between threads, so
+//!   `thread_local!` and non-`Send` data stay sound inside them.
+//! * **Spawning.** [`spawn`], [`spawn_local`], [`spawn_later`], [`Builder`];
+//!   [`JoinHandle`] with `join`, `kill`, `is_finished`; [`joinall`],
+//!   [`killall`].
+//! * **Switching.** [`yield_now`] (gevent's `sleep(0)`), [`sleep`], and
+//!   explicit symmetric switching with [`Greenlet`].
+//! * **Time limits.** [`Timeout`] and [`with_timeout`].
+//! * **Blocking code.** [`blocking`] runs a call that would block the hub
+//!   on a thread pool.
+//! * **Building blocks.** [`park`] and [`io`] are what verde's sockets and
+//!   sync primitives are made of.
+//!
+//! Failures are contained: a panicking coroutine ends alone and its join
+//! handle returns the panic; one nobody joins is logged through the `log`
+//! crate with its name. A stack overflow hits a guard page and is reported
+//! with the coroutine's name before the process aborts.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod blocking;
+mod current;
+mod deadlock;
+mod failure;
+mod greenlet;
+mod hub;
+mod interrupt;
+pub mod io;
+mod join;
+pub mod park;
+mod runtime;
+mod spawn;
+mod stack;
+mod stack_overflow;
+pub mod sys;
+mod task;
+mod timeout;
+mod timer;
+mod waker;
+
+pub use blocking::blocking;
+pub use current::{current, Coroutine, CoroutineId};
+pub use deadlock::MESSAGE as WOULD_BLOCK_FOREVER;
+pub use greenlet::{Greenlet, GreenletExit};
+pub use interrupt::{describe_payload, Killed, TimeoutExpired};
+pub use join::{joinall, killall, JoinHandle};
+pub use park::{sleep, yield_now, Waker};
+pub use runtime::{EnterGuard, Handle, Runtime, RuntimeBuilder};
+pub use spawn::{spawn, spawn_later, spawn_local, Builder};
+pub use stack::{DEFAULT_STACK_SIZE, GUARD_SIZE};
+pub use timeout::{with_timeout, Elapsed, Timeout};
