@@ -1,0 +1,180 @@
+//! Scenarios that need a process of their own: a main context that would
+//! block forever, a stack overflow (which aborts), teardown at exit, and
+//! 100,000 live coroutines.
+//!
+//! This test target has no libtest harness, so each scenario runs on the
+//! process's real main thread with no other threads around. The parent
+//! re-runs this binary once per scenario and checks its output and status.
+
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use verde_runtime as verde;
+
+fn main() {
+    if let Some(scenario) = std::env::args().nth(1).filter(|a| !a.starts_with('-')) {
+        run_scenario(&scenario);
+        return;
+    }
+    let checks: &[(&str, fn(Output))] = &[
+        ("block_forever_join", check_block_forever),
+        ("block_forever_park", check_block_forever),
+        ("stack_overflow", check_stack_overflow),
+        ("teardown_at_exit", check_teardown),
+        ("hundred_thousand", check_hundred_thousand),
+        ("unjoined_panic_logged", check_unjoined_panic),
+    ];
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    for (name, check) in checks {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let out = Command::new(std::env::current_exe().unwrap()).arg(name).output().unwrap();
+        check(out);
+        println!("scenario {name} ... ok");
+    }
+}
+
+fn run_scenario(name: &str) {
+    match name {
+        "block_forever_join" => {
+            let h = verde::spawn(|| verde::park::park());
+            let _ = h.join();
+        }
+        "block_forever_park" => {
+            verde::park::park();
+        }
+        "stack_overflow" => {
+            fn recurse(n: u64) -> u64 {
+                if n == u64::MAX {
+                    return 0;
+                }
+                let buf = std::hint::black_box([n as u8; 1024]);
+                buf[0] as u64 + recurse(n + 1)
+            }
+            let h =
+                verde::Builder::new().name("deep-recursion".into()).stack_size(64 * 1024).spawn(|| recurse(0)).unwrap();
+            let _ = h.join();
+        }
+        "teardown_at_exit" => {
+            struct Announce;
+            impl Drop for Announce {
+                fn drop(&mut self) {
+                    println!("destructor ran");
+                }
+            }
+            let h = verde::spawn(|| {
+                let _a = Announce;
+                verde::sleep(Duration::from_secs(3600));
+                println!("must not print");
+            });
+            verde::yield_now();
+            drop(h);
+            let t = std::thread::spawn(|| {
+                drop(verde::spawn(|| {
+                    let _a = Announce;
+                    verde::sleep(Duration::from_secs(3600));
+                }));
+                verde::yield_now();
+            });
+            t.join().unwrap();
+        }
+        "hundred_thousand" => {
+            const N: usize = 100_000;
+            let woken = Arc::new(AtomicUsize::new(0));
+            let slots: Arc<std::sync::Mutex<Vec<verde::Waker>>> = Arc::default();
+            let hs: Vec<_> = (0..N)
+                .map(|_| {
+                    let (w, s) = (woken.clone(), slots.clone());
+                    verde::spawn(move || {
+                        s.lock().unwrap().push(verde::park::waker());
+                        verde::park::park();
+                        w.fetch_add(1, Ordering::Relaxed);
+                    })
+                })
+                .collect();
+            while slots.lock().unwrap().len() < N {
+                verde::yield_now();
+            }
+            let maps = std::fs::read_to_string("/proc/self/maps").unwrap().lines().count();
+            println!("live {N} maps {maps}");
+            for w in std::mem::take(&mut *slots.lock().unwrap()) {
+                w.wake();
+            }
+            for h in hs {
+                h.join().unwrap();
+            }
+            println!("woken {}", woken.load(Ordering::Relaxed));
+        }
+        "unjoined_panic_logged" => {
+            struct Stderr;
+            impl log::Log for Stderr {
+                fn enabled(&self, _: &log::Metadata) -> bool {
+                    true
+                }
+                fn log(&self, r: &log::Record) {
+                    eprintln!("LOG {} {}", r.level(), r.args());
+                }
+                fn flush(&self) {}
+            }
+            log::set_logger(&Stderr).unwrap();
+            log::set_max_level(log::LevelFilter::Trace);
+            drop(verde::Builder::new().name("doomed".into()).spawn(|| panic!("nobody joins me")).unwrap());
+            let joined = verde::Builder::new().name("joined".into()).spawn(|| panic!("someone joins me")).unwrap();
+            let _ = joined.join();
+            verde::sleep(Duration::from_millis(5));
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn check_block_forever(out: Output) {
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "expected failure, got {:?}", out.status);
+    assert!(err.contains("would block forever"), "stderr: {err}");
+}
+
+fn check_stack_overflow(out: Output) {
+    use std::os::unix::process::ExitStatusExt;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "stderr: {err}");
+    assert!(
+        err.contains("coroutine 'deep-recursion'") && err.contains("overflowed its stack of 65536 bytes"),
+        "stderr: {err}"
+    );
+}
+
+fn check_teardown(out: Output) {
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert_eq!(stdout.matches("destructor ran").count(), 2, "stdout: {stdout}");
+    assert!(!stdout.contains("must not print"));
+}
+
+fn check_hundred_thousand(out: Output) {
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(stdout.contains("woken 100000"), "stdout: {stdout}");
+    let maps: usize = stdout
+        .split_whitespace()
+        .skip_while(|w| *w != "maps")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("maps count printed");
+    // Far below vm.max_map_count's default of 65530: guards do not cost
+    // mappings.
+    assert!(maps < 10_000, "{maps} mappings for 100k coroutines");
+}
+
+fn check_unjoined_panic(out: Output) {
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "stderr: {err}");
+    assert!(err.contains("LOG ERROR coroutine 'doomed'") && err.contains("nobody joins me"), "stderr: {err}");
+    assert!(!err.contains("LOG ERROR coroutine 'joined'"), "stderr: {err}");
+}
