@@ -19,7 +19,6 @@
 //! coroutine stay sound.
 
 use std::cell::{Cell, UnsafeCell};
-use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
 use std::ptr;
@@ -29,6 +28,7 @@ use std::time::Instant;
 
 use corosensei::CoroutineResult;
 
+use crate::run_queue::RunQueue;
 use crate::stack::{StackPool, DEFAULT_STACK_SIZE};
 use crate::sys;
 use crate::task::{pack, Header, Kind, NewTask, Reason, Suspend, TaskRef, KILL, RUNNING};
@@ -116,13 +116,12 @@ impl Drop for HubShared {
 /// A thread's scheduler. Lives in thread-local storage; see [`current`].
 pub(crate) struct Hub {
     pub shared: Arc<HubShared>,
-    run_queue: UnsafeCell<VecDeque<TaskRef>>,
+    run_queue: UnsafeCell<RunQueue>,
     timers: UnsafeCell<Timers>,
     stacks: UnsafeCell<StackPool>,
     live: UnsafeCell<Vec<TaskRef>>,
-    current: Cell<*const Header>,
     pub main: TaskRef,
-    ticks: Cell<u32>,
+    budget: Cell<u32>,
     /// Coroutines (or main) parked waiting for fd readiness on this hub.
     pub io_waiters: Cell<usize>,
     events: UnsafeCell<Vec<libc::epoll_event>>,
@@ -138,6 +137,9 @@ thread_local! {
     /// const-initialised Cell with no destructor: reading it is a plain TLS
     /// load, safe in the stack-overflow signal handler and during teardown.
     static CURRENT: Cell<*const Hub> = const { Cell::new(ptr::null()) };
+    /// The coroutine running on this thread, or null in the main context.
+    /// Kept apart from the hub so a coroutine finds itself with one load.
+    static RUNNING_TASK: Cell<*const Header> = const { Cell::new(ptr::null()) };
     /// Owns the hub and tears it down when the thread exits.
     static OWNER: HubOwner = const { HubOwner(Cell::new(None)) };
 }
@@ -159,12 +161,18 @@ impl Drop for HubOwner {
 pub(crate) fn current() -> &'static Hub {
     let p = CURRENT.with(|c| c.get());
     if p.is_null() {
-        init(HubConfig::from_env())
+        init_default()
     } else {
         // SAFETY: CURRENT points to the Box owned by OWNER, which lives until
         // the thread's TLS destructors run; teardown resets CURRENT first.
         unsafe { &*p }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn init_default() -> &'static Hub {
+    init(HubConfig::from_env())
 }
 
 /// The calling thread's hub if it has one, without creating it.
@@ -189,6 +197,21 @@ pub(crate) fn init(config: HubConfig) -> &'static Hub {
     CURRENT.with(|c| c.set(p));
     // SAFETY: the Box is now owned by OWNER; see `current`.
     unsafe { &*p }
+}
+
+/// The running coroutine on this thread, without touching the hub.
+#[inline(always)]
+pub(crate) fn running_coroutine() -> Option<&'static Header> {
+    let p = RUNNING_TASK.with(|r| r.get());
+    // SAFETY: RUNNING is set only while that task runs on this thread, and
+    // the hub's live list keeps it alive meanwhile; the 'static does not
+    // outlive the caller's use during the task's own run.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+#[inline(always)]
+fn set_running(task: *const Header) {
+    RUNNING_TASK.with(|r| r.set(task));
 }
 
 /// Whether `shared` is the calling thread's hub.
@@ -241,13 +264,12 @@ impl Hub {
         });
         Ok(Hub {
             shared,
-            run_queue: UnsafeCell::new(VecDeque::with_capacity(64)),
+            run_queue: UnsafeCell::new(RunQueue::new()),
             timers: UnsafeCell::new(Timers::default()),
             stacks: UnsafeCell::new(StackPool::new()),
             live: UnsafeCell::new(Vec::new()),
-            current: Cell::new(ptr::null()),
             main,
-            ticks: Cell::new(0),
+            budget: Cell::new(EVENT_INTERVAL),
             io_waiters: Cell::new(0),
             events: UnsafeCell::new(vec![libc::epoll_event { events: 0, u64: 0 }; 256]),
             switch_target: UnsafeCell::new(None),
@@ -259,7 +281,7 @@ impl Hub {
     /// The running task: the current coroutine, or the main context.
     #[inline]
     pub fn current_task(&self) -> &Header {
-        let p = self.current.get();
+        let p = RUNNING_TASK.with(|r| r.get());
         if p.is_null() {
             &self.main
         } else {
@@ -272,7 +294,7 @@ impl Hub {
     /// The running coroutine's header, or None in the main context.
     #[inline]
     pub fn current_coroutine(&self) -> Option<&Header> {
-        let p = self.current.get();
+        let p = RUNNING_TASK.with(|r| r.get());
         // SAFETY: as in `current_task`.
         (!p.is_null()).then(|| unsafe { &*p })
     }
@@ -306,6 +328,12 @@ impl Hub {
     fn pop_local(&self) -> Option<TaskRef> {
         // SAFETY: as in `push_local`.
         unsafe { (*self.run_queue.get()).pop_front() }
+    }
+
+    #[inline]
+    fn rotate(&self, task: TaskRef) -> TaskRef {
+        // SAFETY: as in `push_local`.
+        unsafe { (*self.run_queue.get()).rotate(task) }
     }
 
     fn run_queue_is_empty(&self) -> bool {
@@ -381,10 +409,7 @@ impl Hub {
                 if task.kind == Kind::Main {
                     return Ok(());
                 }
-                self.run_task(task);
-                let t = self.ticks.get().wrapping_add(1);
-                self.ticks.set(t);
-                if t % EVENT_INTERVAL == 0 {
+                if self.run_task(task) {
                     self.poll(false)?;
                 }
             }
@@ -392,43 +417,67 @@ impl Hub {
         }
     }
 
-    /// Resumes `task` and handles how it suspends. Greenlet switches chain
-    /// straight into their target without going through the queue.
-    fn run_task(&self, mut task: TaskRef) {
+    /// Counts one coroutine run; true when it is time to poll for I/O and
+    /// timers.
+    #[inline]
+    fn tick(&self) -> bool {
+        let b = self.budget.get();
+        if b == 0 {
+            self.budget.set(EVENT_INTERVAL);
+            true
+        } else {
+            self.budget.set(b - 1);
+            false
+        }
+    }
+
+    /// Resumes `task` and whatever follows it directly: a coroutine that
+    /// yields hands the CPU straight to the next runnable one, and greenlet
+    /// switches chain into their target, without a trip through the loop.
+    /// Returns true when the hub should poll before running more.
+    ///
+    /// Every coroutine task on the run queue has its coroutine: local
+    /// spawns create it at once, remote ones get it when they leave the
+    /// remote queue (`drain_remote`), and a finished task is never
+    /// rescheduled (its wakers' seqs are stale and it is not PARKED).
+    fn run_task(&self, mut task: TaskRef) -> bool {
         loop {
             // SAFETY: `coro` is only touched on the owner hub's thread, and
             // nothing else holds a reference to it during this call.
-            let coro = unsafe { &mut *task.coro.get() };
-            if coro.is_none() && !self.materialize(&task) {
-                return;
-            }
-            let c = coro.as_mut().expect("materialized");
-            if !c.started() && task.interrupt.load(Ordering::Acquire) == KILL {
-                self.retire_unstarted(&task);
-                return;
-            }
-            self.current.set(task.as_ptr());
+            let Some(c) = (unsafe { &mut *task.coro.get() }) else {
+                debug_assert!(false, "a queued task has no coroutine");
+                return false;
+            };
+            set_running(task.as_ptr());
             let result = c.resume(());
-            self.current.set(ptr::null());
-            match result {
-                CoroutineResult::Yield(Suspend::Yield) => {
+            if let CoroutineResult::Yield(Suspend::Yield) = result {
+                if self.tick() {
+                    set_running(ptr::null());
                     self.push_local(task);
-                    return;
+                    return true;
                 }
-                CoroutineResult::Yield(Suspend::Park) => return,
-                CoroutineResult::Yield(Suspend::Switch) | CoroutineResult::Return(()) => {
-                    if matches!(result, CoroutineResult::Return(())) {
-                        self.retire(&task);
-                    }
-                    match self.take_switch_target() {
-                        None => return,
-                        Some(next) if next.kind == Kind::Main => {
-                            self.push_front(next);
-                            return;
-                        }
-                        Some(next) => task = next,
-                    }
+                let next = self.rotate(task);
+                if next.kind == Kind::Main {
+                    set_running(ptr::null());
+                    self.push_front(next);
+                    return false;
                 }
+                task = next;
+                continue;
+            }
+            set_running(ptr::null());
+            if let CoroutineResult::Return(()) = result {
+                self.retire(&task);
+            } else if let CoroutineResult::Yield(Suspend::Park) = result {
+                return self.tick();
+            }
+            match self.take_switch_target() {
+                None => return self.tick(),
+                Some(next) if next.kind == Kind::Main => {
+                    self.push_front(next);
+                    return false;
+                }
+                Some(next) => task = next,
             }
         }
     }
@@ -440,8 +489,8 @@ impl Hub {
         // reached this thread through the mutex-protected remote queue.
         let start = unsafe { (*task.start.get()).take() };
         let Some(start) = start else {
-            // A task whose coroutine is already gone (finished or torn down)
-            // was woken by a stale reference; nothing to run.
+            // A woken task whose coroutine is already gone (it finished or
+            // was torn down): nothing to run.
             return false;
         };
         match self.with_stacks(|p| p.acquire(task.stack_size)) {
@@ -469,17 +518,6 @@ impl Hub {
         self.with_stacks(|p| p.release(stack));
         self.remove_live(task);
         Header::finish(task);
-    }
-
-    /// Finishes a coroutine killed before it ever ran.
-    fn retire_unstarted(&self, task: &TaskRef) {
-        // SAFETY: owner thread; an unstarted coroutine only holds its closure,
-        // which dropping it releases without running.
-        let mut coro = unsafe { (*task.coro.get()).take() }.expect("checked by caller");
-        coro.force_unwind();
-        self.with_stacks(|p| p.release(coro.into_stack()));
-        self.remove_live(task);
-        crate::spawn::fail_unstarted_killed(task);
     }
 
     /// Fires expired timers, takes remote work, and waits for I/O. With
@@ -558,6 +596,10 @@ impl Hub {
         }
         let tasks = std::mem::take(&mut self.shared.remote.lock().unwrap_or_else(|e| e.into_inner()).tasks);
         for t in tasks {
+            // SAFETY: owner thread; the task came through the remote queue.
+            if t.kind == Kind::Coroutine && unsafe { (*t.coro.get()).is_none() } && !self.materialize(&t) {
+                continue;
+            }
             self.push_local(t);
         }
     }
@@ -611,7 +653,7 @@ impl Hub {
                     continue;
                 }
                 ran = true;
-                self.run_task(task);
+                let _ = self.run_task(task);
             }
             self.fire_timers(Instant::now());
             self.drain_remote();

@@ -157,7 +157,7 @@ fn suspend_parked(hub: &Hub, task: &Header, seq: u64) {
 }
 
 /// Suspends the running coroutine back to its hub.
-#[inline]
+#[inline(always)]
 pub(crate) fn suspend(task: &Header, how: Suspend) {
     let y = task.yielder.get();
     debug_assert!(!y.is_null());
@@ -200,19 +200,37 @@ pub(crate) fn deliver_interrupt(task: &Header) {
 /// verde_runtime::joinall(handles);
 /// assert_eq!(*log.lock().unwrap(), ["1A", "2A", "1B", "2B"]);
 /// ```
-#[inline]
+#[inline(always)]
 pub fn yield_now() {
-    let hub = hub::current();
-    let task = hub.current_task();
-    deliver_interrupt(task);
-    match task.kind {
-        Kind::Coroutine => suspend(task, Suspend::Yield),
-        Kind::Main => {
-            hub.push_local(hub.main.clone());
-            let _ = hub.run_main();
+    match hub::running_coroutine() {
+        Some(task) => {
+            // Inlined into the caller on purpose: corosensei resumes with a
+            // `call` and suspends with a `ret`, so a suspend in the caller's
+            // own frame keeps the CPU's return-stack predictor in step; a
+            // suspend one call deeper costs two mispredicted returns per
+            // switch.
+            suspend(task, Suspend::Yield);
+            if task.interrupt.load(Ordering::Relaxed) != NO_INTERRUPT {
+                deliver_interrupt_slow(task);
+            }
         }
+        None => yield_main(),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn deliver_interrupt_slow(task: &Header) {
     deliver_interrupt(task);
+}
+
+#[cold]
+#[inline(never)]
+fn yield_main() {
+    let hub = hub::current();
+    hub.push_local(hub.main.clone());
+    let _ = hub.run_main();
+    deliver_interrupt(&hub.main);
 }
 
 /// Puts the caller to sleep for at least `dur`, letting other coroutines

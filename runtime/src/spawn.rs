@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use crate::hub::{self, Hub, HubShared};
 use crate::join::JoinHandle;
-use crate::task::{pack, CoroYielder, Header, Kind, NewTask, StartFn, TaskRef, PARKED, QUEUED, RUNNING};
+use crate::task::{pack, CoroYielder, Header, Kind, NewTask, StartFn, TaskRef, KILL, PARKED, QUEUED, RUNNING};
 use crate::timer::TimerAction;
 
 /// Configures a coroutine before spawning it, like `std::thread::Builder`.
@@ -208,7 +208,13 @@ impl Builder {
 unsafe fn run_body<T, F: FnOnce() -> T>(task: &Header, y: &CoroYielder, f: F) {
     task.yielder.set(y);
     task.state.store(pack(1, 0, RUNNING), Ordering::Release);
-    let result = catch_unwind(AssertUnwindSafe(f));
+    let result = if task.interrupt.load(Ordering::Acquire) == KILL {
+        // Killed before it ever ran: `f` is dropped without being called.
+        drop(f);
+        Err(Box::new(crate::Killed) as Box<dyn std::any::Any + Send>)
+    } else {
+        catch_unwind(AssertUnwindSafe(f))
+    };
     // SAFETY: the caller guarantees `T`, and the task completes only after
     // this returns.
     unsafe { Header::write_result::<T>(task, result) };
@@ -218,13 +224,6 @@ unsafe fn run_body<T, F: FnOnce() -> T>(task: &Header, y: &CoroYielder, f: F) {
 pub(crate) fn fail_unstarted(task: &TaskRef, err: io::Error) {
     // SAFETY: the task never ran, so its result slot is untouched.
     unsafe { Header::write_failure(task, Box::new(err)) };
-    Header::finish(task);
-}
-
-/// Finishes a task killed before it ever ran.
-pub(crate) fn fail_unstarted_killed(task: &TaskRef) {
-    // SAFETY: the task never ran, so its result slot is untouched.
-    unsafe { Header::write_failure(task, Box::new(crate::Killed)) };
     Header::finish(task);
 }
 

@@ -89,11 +89,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
 /// The coroutine running on this thread, read without allocating or
 /// locking.
 fn running_coroutine() -> Option<&'static Header> {
-    let hub = crate::hub::try_current()?;
-    let task = hub.current_coroutine()?;
-    // SAFETY: the task stays alive while it runs, which it is doing: the
-    // fault happened on its stack. The 'static only spans this handler.
-    Some(unsafe { &*(task as *const Header) })
+    crate::hub::running_coroutine()
 }
 
 fn report(task: &Header) {
