@@ -110,8 +110,8 @@ impl Socket {
                 let _ = sys::set_status_flags(fd, flags | libc::O_NONBLOCK);
             }
         }
-        for (interest, name) in [(Interest::Read, libc::SO_RCVTIMEO), (Interest::Write, libc::SO_SNDTIMEO)] {
-            if let Ok(tv) = sys::getsockopt::<libc::timeval>(fd, libc::SOL_SOCKET, name) {
+        for interest in [Interest::Read, Interest::Write] {
+            if let Ok(tv) = sys::getsockopt::<libc::timeval>(fd, libc::SOL_SOCKET, timeout_option(interest)) {
                 options.timeout_cell(interest).store(nanos(timeval_to_duration(tv)), Ordering::Relaxed);
             }
         }
@@ -298,21 +298,16 @@ impl Socket {
         if timeout == Some(Duration::ZERO) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot set a 0 duration timeout"));
         }
-        let name = match interest {
-            Interest::Read => libc::SO_RCVTIMEO,
-            Interest::Write => libc::SO_SNDTIMEO,
-        };
-        self.set_opt(libc::SOL_SOCKET, name, duration_to_timeval(timeout))?;
+        self.set_opt(libc::SOL_SOCKET, timeout_option(interest), duration_to_timeval(timeout))?;
         self.options.timeout_cell(interest).store(nanos(timeout), Ordering::Relaxed);
         Ok(())
     }
 
-    /// The read or write timeout.
+    /// The read or write timeout, as the kernel reports it (rounded to its
+    /// clock tick, as std's getters show it).
     pub(crate) fn timeout(&self, interest: Interest) -> io::Result<Option<Duration>> {
-        Ok(match self.options.timeout_cell(interest).load(Ordering::Relaxed) {
-            0 => None,
-            n => Some(Duration::from_nanos(n)),
-        })
+        let tv: libc::timeval = self.opt(libc::SOL_SOCKET, timeout_option(interest))?;
+        Ok(timeval_to_duration(tv))
     }
 
     /// Sets a socket option.
@@ -349,6 +344,14 @@ impl Socket {
     /// The peer's raw address.
     pub(crate) fn peer_raw(&self) -> io::Result<(libc::sockaddr_storage, libc::socklen_t)> {
         sys::getpeername(self.fd.0)
+    }
+}
+
+/// The socket option that holds the timeout for `interest`.
+fn timeout_option(interest: Interest) -> libc::c_int {
+    match interest {
+        Interest::Read => libc::SO_RCVTIMEO,
+        Interest::Write => libc::SO_SNDTIMEO,
     }
 }
 
