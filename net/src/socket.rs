@@ -42,10 +42,12 @@ impl Drop for Fd {
     }
 }
 
-/// What std would keep in the kernel (`O_NONBLOCK`, `SO_RCVTIMEO`,
-/// `SO_SNDTIMEO`) and verde keeps here, since the fd itself is always
-/// non-blocking. Shared by the handles `try_clone` makes, as the kernel
-/// shares those settings between duplicated fds.
+/// What std would leave to the kernel and verde must apply itself, since
+/// the fd is always non-blocking: the user's blocking mode (std's
+/// `O_NONBLOCK`) and the bounds on each wait (std's `SO_RCVTIMEO` and
+/// `SO_SNDTIMEO`, which verde also sets in the kernel, so getters and
+/// conversions see them). Shared by the handles `try_clone` makes, as the
+/// kernel shares those settings between duplicated fds.
 #[derive(Debug, Default)]
 struct Options {
     nonblocking: AtomicBool,
