@@ -62,7 +62,7 @@ fn corosensei_raw(iters: u64) -> Duration {
 }
 
 /// Spawns a may coroutine.
-fn may_go<F: FnOnce() + Send + 'static>(f: F) -> may::coroutine::JoinHandle<()> {
+fn may_go<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(f: F) -> may::coroutine::JoinHandle<T> {
     // SAFETY: may's spawn is unsafe because its coroutines may migrate
     // between threads and must not hold thread-locals across a yield; the
     // closures spawned in this bench use none.
@@ -70,26 +70,30 @@ fn may_go<F: FnOnce() + Send + 'static>(f: F) -> may::coroutine::JoinHandle<()> 
 }
 
 fn may_yield(iters: u64) -> Duration {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let partner = may_go(move || {
-        while !s.load(Ordering::Relaxed) {
-            may::coroutine::yield_now();
-        }
-    });
-    let main = may_go(move || {
+    // The partner is spawned from inside the measuring coroutine so that
+    // both sit in the worker's local queue: a coroutine spawned from
+    // outside waits in may's global queue, which a worker whose local
+    // queue never empties (a yield loop) does not poll.
+    may_go(move || {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let partner = may_go(move || {
+            while !s.load(Ordering::Relaxed) {
+                may::coroutine::yield_now();
+            }
+        });
         may::coroutine::yield_now();
         let start = Instant::now();
         for _ in 0..iters {
             may::coroutine::yield_now();
         }
-        tx.send(start.elapsed()).unwrap();
+        let elapsed = start.elapsed();
         stop.store(true, Ordering::Relaxed);
-    });
-    main.join().unwrap();
-    partner.join().unwrap();
-    rx.recv().unwrap()
+        partner.join().unwrap();
+        elapsed
+    })
+    .join()
+    .unwrap()
 }
 
 fn tokio_yield(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {

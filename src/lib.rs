@@ -15,3 +15,49 @@
 //! and HTTP crates as [`net`] and [`http`].
 
 pub use verde_runtime::*;
+
+/// Cooperative TCP and UDP: [`std::net`]'s API, parking instead of
+/// blocking. See [`verde_net`] for the semantics.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use verde::net::{TcpListener, TcpStream};
+///
+/// let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+/// let addr = listener.local_addr().unwrap();
+/// let server = verde::spawn(move || {
+///     let (mut conn, _) = listener.accept().unwrap();
+///     conn.write_all(b"hello").unwrap();
+/// });
+/// let mut reply = String::new();
+/// TcpStream::connect(addr).unwrap().read_to_string(&mut reply).unwrap();
+/// assert_eq!(reply, "hello");
+/// server.join().unwrap();
+/// ```
+pub mod net {
+    pub use verde_net::*;
+}
+
+/// Unix-specific parts, mirroring [`std::os`].
+pub mod os {
+    /// Unix-specific parts, mirroring [`std::os::unix`].
+    pub mod unix {
+        /// Cooperative Unix domain sockets: [`std::os::unix::net`]'s API,
+        /// parking instead of blocking.
+        ///
+        /// ```
+        /// use std::io::{Read, Write};
+        /// use verde::os::unix::net::UnixStream;
+        ///
+        /// let (mut a, mut b) = UnixStream::pair().unwrap();
+        /// let writer = verde::spawn(move || b.write_all(b"ping").unwrap());
+        /// let mut buf = [0; 4];
+        /// a.read_exact(&mut buf).unwrap();
+        /// assert_eq!(&buf, b"ping");
+        /// writer.join().unwrap();
+        /// ```
+        pub mod net {
+            pub use verde_net::unix::*;
+        }
+    }
+}

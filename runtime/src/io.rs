@@ -241,21 +241,26 @@ impl Registration {
             }
         }
         let _count = IoWaiterCount::new(hub);
-        match deadline {
-            None => {
-                park::park();
-                true
-            }
-            Some(d) => {
-                if park::park_until(d) == Unparked::TimedOut {
-                    // Our waker stays in the list until the next event; it
-                    // is stale and waking it does nothing.
-                    slot.tick(interest).load(Ordering::Acquire) != tick
-                } else {
-                    true
-                }
-            }
+        let Some(d) = deadline else {
+            park::park();
+            return true;
+        };
+        // A waker fired or not, remove ours if it is still listed, so a
+        // socket polled with timeouts and no traffic does not accumulate
+        // stale wakers. A kill or Timeout unwinding out of park leaves it
+        // for the next event (or the registration's drop), which wake
+        // harmlessly.
+        let woken = park::park_until(d) != Unparked::TimedOut;
+        if !woken {
+            let me = park::waker();
+            let mut inner = slot.lock();
+            let list = match interest {
+                Interest::Read => &mut inner.readers,
+                Interest::Write => &mut inner.writers,
+            };
+            list.retain(|w| !w.is_same_waiter(&me));
         }
+        woken || slot.tick(interest).load(Ordering::Acquire) != tick
     }
 
     fn token(&self) -> u64 {

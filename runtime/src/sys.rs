@@ -1,13 +1,16 @@
 //! Raw system calls used by the runtime itself.
 //!
-//! The runtime never calls libc's `read`, `write`, `epoll_wait` and friends by
-//! symbol: when an application enables libc interposition
-//! ([`patch_all!`](crate::patch_all)), those symbols resolve to verde's
-//! cooperative versions, and the runtime must not recurse into them. Every
-//! call here goes through `libc::syscall`, which is never interposed.
+//! verde never calls libc's `read`, `write`, `socket`, `connect`,
+//! `epoll_wait` and friends by symbol: when an application interposes those
+//! symbols (its own definitions, or verde's libc patching), they may resolve
+//! to cooperative versions, and verde must not recurse into them. Every call
+//! here goes through `libc::syscall`, which is never interposed. The
+//! runtime and `verde-net` use these wrappers and nothing else.
 
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::{self, MaybeUninit};
 use std::os::fd::RawFd;
+use std::ptr;
 
 /// Converts a raw syscall return value into an `io::Result`.
 #[inline]
@@ -97,4 +100,249 @@ pub fn timeout_ms(deadline: Option<std::time::Instant>, now: std::time::Instant)
             ms.min(i32::MAX as u128) as i32
         }
     }
+}
+
+/// Most iovecs one `readv`/`sendmsg` takes (Linux's `UIO_MAXIOV`); longer
+/// slices are cut, which is a short read or write, as std does.
+const MAX_IOV: usize = 1024;
+
+/// Size of a `sockaddr_storage`, the largest socket address.
+const STORAGE_LEN: libc::socklen_t = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+
+/// A zeroed `sockaddr_storage`.
+fn storage() -> libc::sockaddr_storage {
+    // SAFETY: sockaddr_storage is a C struct of integers; all zeroes is valid.
+    unsafe { mem::zeroed() }
+}
+
+/// `socket(2)`, always with `SOCK_NONBLOCK | SOCK_CLOEXEC` added to `ty`.
+pub fn socket(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> io::Result<RawFd> {
+    let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: integer arguments only.
+    cvt(unsafe { libc::syscall(libc::SYS_socket, domain, ty, protocol) }).map(|fd| fd as RawFd)
+}
+
+/// `socketpair(2)`, always with `SOCK_NONBLOCK | SOCK_CLOEXEC` added to `ty`.
+pub fn socketpair(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> io::Result<(RawFd, RawFd)> {
+    let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    let mut fds = [-1 as libc::c_int; 2];
+    // SAFETY: the kernel writes two ints into `fds`, which has room for two.
+    cvt(unsafe { libc::syscall(libc::SYS_socketpair, domain, ty, protocol, fds.as_mut_ptr()) })?;
+    Ok((fds[0], fds[1]))
+}
+
+/// `bind(2)` to the first `len` bytes of `addr`.
+///
+/// # Panics
+///
+/// Panics if `len` exceeds the size of a `sockaddr_storage`.
+pub fn bind(fd: RawFd, addr: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<()> {
+    assert!(len <= STORAGE_LEN, "socket address length {len} out of range");
+    // SAFETY: the kernel reads `len` bytes from `addr`, which holds at least
+    // that many (checked above).
+    cvt(unsafe { libc::syscall(libc::SYS_bind, fd, ptr::from_ref(addr), len) }).map(drop)
+}
+
+/// `connect(2)` to the first `len` bytes of `addr`. On a non-blocking
+/// socket, an `EINPROGRESS` error means the connection continues in the
+/// background.
+///
+/// # Panics
+///
+/// Panics if `len` exceeds the size of a `sockaddr_storage`.
+pub fn connect(fd: RawFd, addr: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<()> {
+    assert!(len <= STORAGE_LEN, "socket address length {len} out of range");
+    // SAFETY: the kernel reads `len` bytes from `addr`, which holds at least
+    // that many (checked above).
+    cvt(unsafe { libc::syscall(libc::SYS_connect, fd, ptr::from_ref(addr), len) }).map(drop)
+}
+
+/// `listen(2)`.
+pub fn listen(fd: RawFd, backlog: libc::c_int) -> io::Result<()> {
+    // SAFETY: integer arguments only.
+    cvt(unsafe { libc::syscall(libc::SYS_listen, fd, backlog) }).map(drop)
+}
+
+/// `accept4(2)` with `flags`; returns the new fd and the peer's address.
+pub fn accept4(fd: RawFd, flags: libc::c_int) -> io::Result<(RawFd, libc::sockaddr_storage, libc::socklen_t)> {
+    let mut addr = storage();
+    let mut len = STORAGE_LEN;
+    // SAFETY: the kernel writes at most `len` bytes into `addr`, which is a
+    // sockaddr_storage of exactly that size, and the address length into
+    // `len`.
+    let fd =
+        cvt(unsafe { libc::syscall(libc::SYS_accept4, fd, ptr::from_mut(&mut addr), ptr::from_mut(&mut len), flags) })?;
+    Ok((fd as RawFd, addr, len))
+}
+
+/// `getsockname(2)`.
+pub fn getsockname(fd: RawFd) -> io::Result<(libc::sockaddr_storage, libc::socklen_t)> {
+    let mut addr = storage();
+    let mut len = STORAGE_LEN;
+    // SAFETY: as in `accept4`: `addr` has room for `len` bytes.
+    cvt(unsafe { libc::syscall(libc::SYS_getsockname, fd, ptr::from_mut(&mut addr), ptr::from_mut(&mut len)) })?;
+    Ok((addr, len))
+}
+
+/// `getpeername(2)`.
+pub fn getpeername(fd: RawFd) -> io::Result<(libc::sockaddr_storage, libc::socklen_t)> {
+    let mut addr = storage();
+    let mut len = STORAGE_LEN;
+    // SAFETY: as in `accept4`: `addr` has room for `len` bytes.
+    cvt(unsafe { libc::syscall(libc::SYS_getpeername, fd, ptr::from_mut(&mut addr), ptr::from_mut(&mut len)) })?;
+    Ok((addr, len))
+}
+
+/// `shutdown(2)`.
+pub fn shutdown(fd: RawFd, how: libc::c_int) -> io::Result<()> {
+    // SAFETY: integer arguments only.
+    cvt(unsafe { libc::syscall(libc::SYS_shutdown, fd, how) }).map(drop)
+}
+
+/// `recv(2)`: `recvfrom` without an address.
+#[inline]
+pub fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, a valid
+    // exclusively borrowed buffer; null address pointers ask for no address.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_recvfrom,
+            fd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            flags,
+            ptr::null_mut::<libc::sockaddr>(),
+            ptr::null_mut::<libc::socklen_t>(),
+        )
+    })
+}
+
+/// `send(2)`: `sendto` without an address.
+#[inline]
+pub fn send(fd: RawFd, buf: &[u8], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: the kernel reads at most `buf.len()` bytes from a valid buffer;
+    // a null address with length 0 means the connected peer.
+    cvt(unsafe {
+        libc::syscall(libc::SYS_sendto, fd, buf.as_ptr(), buf.len(), flags, ptr::null::<libc::sockaddr>(), 0)
+    })
+}
+
+/// `recvfrom(2)`: returns the byte count and the sender's address.
+pub fn recvfrom(
+    fd: RawFd,
+    buf: &mut [u8],
+    flags: libc::c_int,
+) -> io::Result<(usize, libc::sockaddr_storage, libc::socklen_t)> {
+    let mut addr = storage();
+    let mut len = STORAGE_LEN;
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, at most
+    // `len` bytes into `addr` (a sockaddr_storage of that size), and the
+    // address length into `len`.
+    let n = cvt(unsafe {
+        libc::syscall(
+            libc::SYS_recvfrom,
+            fd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            flags,
+            ptr::from_mut(&mut addr),
+            ptr::from_mut(&mut len),
+        )
+    })?;
+    Ok((n, addr, len))
+}
+
+/// `sendto(2)` to the first `len` bytes of `addr`.
+///
+/// # Panics
+///
+/// Panics if `len` exceeds the size of a `sockaddr_storage`.
+pub fn sendto(
+    fd: RawFd,
+    buf: &[u8],
+    flags: libc::c_int,
+    addr: &libc::sockaddr_storage,
+    len: libc::socklen_t,
+) -> io::Result<usize> {
+    assert!(len <= STORAGE_LEN, "socket address length {len} out of range");
+    // SAFETY: the kernel reads at most `buf.len()` bytes from `buf` and `len`
+    // bytes from `addr`, which holds at least that many (checked above).
+    cvt(unsafe { libc::syscall(libc::SYS_sendto, fd, buf.as_ptr(), buf.len(), flags, ptr::from_ref(addr), len) })
+}
+
+/// `readv(2)` into up to 1024 buffers.
+pub fn readv(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    let n = bufs.len().min(MAX_IOV);
+    // SAFETY: `IoSliceMut` is ABI-compatible with `struct iovec` on Unix
+    // (documented by std), each one describes a valid exclusively borrowed
+    // buffer, and the kernel reads `n <= bufs.len()` of them.
+    cvt(unsafe { libc::syscall(libc::SYS_readv, fd, bufs.as_mut_ptr().cast::<libc::iovec>(), n) })
+}
+
+/// `sendmsg(2)` of up to 1024 buffers to the connected peer, with `flags`.
+pub fn sendmsg(fd: RawFd, bufs: &[IoSlice<'_>], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: msghdr is a C struct of integers and pointers; all zeroes
+    // (null pointers, zero lengths) is a valid empty message.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    msg.msg_iov = bufs.as_ptr().cast::<libc::iovec>().cast_mut();
+    msg.msg_iovlen = bufs.len().min(MAX_IOV) as _;
+    // SAFETY: `IoSlice` is ABI-compatible with `struct iovec` on Unix; the
+    // kernel only reads through `msg_iov` (the cast to *mut is for the C
+    // signature), `msg_iovlen` entries of it, each a valid buffer, and no
+    // address or control data.
+    cvt(unsafe { libc::syscall(libc::SYS_sendmsg, fd, ptr::from_ref(&msg), flags) })
+}
+
+/// A socket option's value type: a plain C type for which every bit
+/// pattern is valid, so the kernel may fill it in.
+///
+/// # Safety
+///
+/// Every sequence of `size_of::<Self>()` bytes must be a valid `Self`.
+pub unsafe trait SockOpt: Copy {}
+
+// SAFETY: an int is valid for every bit pattern.
+unsafe impl SockOpt for libc::c_int {}
+// SAFETY: a C struct of two integers.
+unsafe impl SockOpt for libc::timeval {}
+// SAFETY: a C struct of two `in_addr`s, each a u32.
+unsafe impl SockOpt for libc::ip_mreq {}
+// SAFETY: a C struct of a 16-byte array and an unsigned int.
+unsafe impl SockOpt for libc::ipv6_mreq {}
+
+/// `getsockopt(2)` for an option whose value is a `T`.
+pub fn getsockopt<T: SockOpt>(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<T> {
+    let mut value = MaybeUninit::<T>::zeroed();
+    let mut len = mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes (the size of `T`) into
+    // `value` and the written length into `len`.
+    cvt(unsafe { libc::syscall(libc::SYS_getsockopt, fd, level, name, value.as_mut_ptr(), ptr::from_mut(&mut len)) })?;
+    // SAFETY: `value` started zeroed and the kernel wrote bytes into it; by
+    // `SockOpt`'s contract every byte pattern is a valid `T`.
+    Ok(unsafe { value.assume_init() })
+}
+
+/// `setsockopt(2)` for an option whose value is a `T`.
+pub fn setsockopt<T: SockOpt>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: T) -> io::Result<()> {
+    let len = mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: the kernel reads `len` bytes, the size of `value`, from it.
+    cvt(unsafe { libc::syscall(libc::SYS_setsockopt, fd, level, name, ptr::from_ref(&value), len) }).map(drop)
+}
+
+/// `fcntl(fd, F_GETFL)`: the file status flags.
+pub fn get_status_flags(fd: RawFd) -> io::Result<libc::c_int> {
+    // SAFETY: F_GETFL takes no argument.
+    cvt(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_GETFL) }).map(|f| f as libc::c_int)
+}
+
+/// `fcntl(fd, F_SETFL, flags)`.
+pub fn set_status_flags(fd: RawFd, flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: F_SETFL takes an integer argument.
+    cvt(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_SETFL, flags) }).map(drop)
+}
+
+/// `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: a close-on-exec duplicate of `fd`.
+pub fn dup_cloexec(fd: RawFd) -> io::Result<RawFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
+    cvt(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, 0) }).map(|fd| fd as RawFd)
 }

@@ -52,6 +52,12 @@ impl Waker {
         self.task.as_ptr() == other.task.as_ptr() && self.seq == other.seq
     }
 
+    /// Whether both wakers belong to the same coroutine (or thread),
+    /// whatever park they were made for.
+    pub fn is_same_waiter(&self, other: &Waker) -> bool {
+        self.task.as_ptr() == other.task.as_ptr()
+    }
+
     /// Whether this waker belongs to a coroutine on the calling thread's hub
     /// (or to the calling thread itself).
     pub fn is_local(&self) -> bool {

@@ -1,0 +1,409 @@
+//! The core every verde socket type is built on: an fd that is always in
+//! non-blocking mode, its readiness [`Registration`], and the settings std
+//! keeps in the kernel but verde must apply itself (the blocking mode the
+//! user asked for, and the read and write timeouts).
+//!
+//! Every operation tries its system call first. Only when the kernel says
+//! `EAGAIN`, and the user has not asked for non-blocking mode, does it park
+//! until the fd is ready (or the timeout's deadline passes) and try again.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::Shutdown;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use verde_runtime::io::{Interest, Registration};
+use verde_runtime::park;
+use verde_runtime::sys::{self, SockOpt};
+
+/// Shortest and longest wait between retries of an operation whose
+/// readiness the kernel never reports (see [`Socket::poll_with`]).
+const POLL_MIN: Duration = Duration::from_millis(1);
+const POLL_MAX: Duration = Duration::from_millis(64);
+
+/// An owned fd, closed with a raw `close` system call: std's `OwnedFd`
+/// calls libc's `close` symbol, which the application may interpose.
+#[derive(Debug)]
+struct Fd(RawFd);
+
+impl Fd {
+    fn into_raw(self) -> RawFd {
+        let fd = self.0;
+        std::mem::forget(self);
+        fd
+    }
+}
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        let _ = sys::close(self.0);
+    }
+}
+
+/// What std would leave to the kernel and verde must apply itself, since
+/// the fd is always non-blocking: the user's blocking mode (std's
+/// `O_NONBLOCK`) and the bounds on each wait (std's `SO_RCVTIMEO` and
+/// `SO_SNDTIMEO`, which verde also sets in the kernel, so getters and
+/// conversions see them). Shared by the handles `try_clone` makes, as the
+/// kernel shares those settings between duplicated fds.
+#[derive(Debug, Default)]
+struct Options {
+    nonblocking: AtomicBool,
+    /// Nanoseconds; 0 means no timeout (a zero timeout is rejected).
+    read_timeout: AtomicU64,
+    write_timeout: AtomicU64,
+}
+
+impl Options {
+    fn timeout_cell(&self, interest: Interest) -> &AtomicU64 {
+        match interest {
+            Interest::Read => &self.read_timeout,
+            Interest::Write => &self.write_timeout,
+        }
+    }
+
+    #[inline]
+    fn deadline(&self, interest: Interest) -> Option<Instant> {
+        match self.timeout_cell(interest).load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(park::deadline_after(Duration::from_nanos(nanos))),
+        }
+    }
+}
+
+/// A socket fd with its registration. Dropping it deregisters the fd, then
+/// closes it (fields drop in declaration order).
+#[derive(Debug)]
+pub(crate) struct Socket {
+    reg: Registration,
+    fd: Fd,
+    options: Arc<Options>,
+}
+
+impl Socket {
+    /// A new socket of `domain` and `ty`, non-blocking and close-on-exec.
+    pub(crate) fn new(domain: libc::c_int, ty: libc::c_int) -> io::Result<Socket> {
+        let fd = sys::socket(domain, ty, 0)?;
+        Ok(Socket::from_nonblocking(fd))
+    }
+
+    /// A connected pair of Unix sockets of type `ty`.
+    pub(crate) fn pair(ty: libc::c_int) -> io::Result<(Socket, Socket)> {
+        let (a, b) = sys::socketpair(libc::AF_UNIX, ty, 0)?;
+        Ok((Socket::from_nonblocking(a), Socket::from_nonblocking(b)))
+    }
+
+    /// Wraps an fd verde created in non-blocking mode; the user's mode is
+    /// blocking, with no timeouts, as a new std socket's is.
+    fn from_nonblocking(fd: RawFd) -> Socket {
+        Socket { reg: Registration::new(fd), fd: Fd(fd), options: Arc::default() }
+    }
+
+    /// Adopts an fd made elsewhere (`FromRawFd`, a std socket): remembers
+    /// its blocking mode and timeouts as the user's settings, then switches
+    /// the fd to non-blocking mode.
+    pub(crate) fn from_foreign(fd: RawFd) -> Socket {
+        let options = Options::default();
+        if let Ok(flags) = sys::get_status_flags(fd) {
+            options.nonblocking.store(flags & libc::O_NONBLOCK != 0, Ordering::Relaxed);
+            if flags & libc::O_NONBLOCK == 0 {
+                let _ = sys::set_status_flags(fd, flags | libc::O_NONBLOCK);
+            }
+        }
+        for interest in [Interest::Read, Interest::Write] {
+            if let Ok(tv) = sys::getsockopt::<libc::timeval>(fd, libc::SOL_SOCKET, timeout_option(interest)) {
+                options.timeout_cell(interest).store(nanos(timeval_to_duration(tv)), Ordering::Relaxed);
+            }
+        }
+        Socket { reg: Registration::new(fd), fd: Fd(fd), options: Arc::new(options) }
+    }
+
+    /// Gives up the fd. When no clone shares it, the fd gets back the
+    /// blocking mode the user asked for, so std code that adopts it behaves
+    /// as it would have with a std socket. While a clone made by
+    /// `try_clone` lives, the fd stays non-blocking: the clone relies on it.
+    pub(crate) fn into_raw(self) -> RawFd {
+        let Socket { reg, fd, options } = self;
+        drop(reg);
+        if Arc::strong_count(&options) == 1 && !options.nonblocking.load(Ordering::Relaxed) {
+            if let Ok(flags) = sys::get_status_flags(fd.0) {
+                let _ = sys::set_status_flags(fd.0, flags & !libc::O_NONBLOCK);
+            }
+        }
+        fd.into_raw()
+    }
+
+    /// The fd.
+    #[inline]
+    pub(crate) fn fd(&self) -> RawFd {
+        self.fd.0
+    }
+
+    /// Runs `op` on the fd until it stops failing with `WouldBlock`,
+    /// parking for readiness of `interest` in between, up to that
+    /// direction's timeout. In the user's non-blocking mode, runs it once.
+    #[inline]
+    fn io_with<R>(&self, interest: Interest, mut op: impl FnMut(RawFd) -> io::Result<R>) -> io::Result<R> {
+        let fd = self.fd.0;
+        if self.options.nonblocking.load(Ordering::Relaxed) {
+            return op(fd);
+        }
+        let deadline = self.options.deadline(interest);
+        match interest {
+            Interest::Read => self.reg.read_with(deadline, || op(fd)),
+            Interest::Write => self.reg.write_with(deadline, || op(fd)),
+        }
+    }
+
+    /// [`io_with`](Self::io_with) for reading.
+    #[inline]
+    pub(crate) fn read_with<R>(&self, op: impl FnMut(RawFd) -> io::Result<R>) -> io::Result<R> {
+        self.io_with(Interest::Read, op)
+    }
+
+    /// [`io_with`](Self::io_with) for writing.
+    #[inline]
+    pub(crate) fn write_with<R>(&self, op: impl FnMut(RawFd) -> io::Result<R>) -> io::Result<R> {
+        self.io_with(Interest::Write, op)
+    }
+
+    /// Like [`write_with`](Self::write_with), for operations whose
+    /// readiness the kernel never reports on this fd (a Unix `connect` to a
+    /// full backlog, a datagram to an unconnected Unix socket whose queue is
+    /// full): between tries it waits for writability, but never longer than
+    /// a step that doubles from 1 ms to 64 ms, so it neither spins nor
+    /// hangs.
+    pub(crate) fn poll_with<R>(&self, mut op: impl FnMut(RawFd) -> io::Result<R>) -> io::Result<R> {
+        let fd = self.fd.0;
+        if self.options.nonblocking.load(Ordering::Relaxed) {
+            return op(fd);
+        }
+        let deadline = self.options.deadline(Interest::Write);
+        let mut step = POLL_MIN;
+        loop {
+            let cap = park::deadline_after(step);
+            let wait_until = deadline.map_or(cap, |d| d.min(cap));
+            match self.reg.write_with(Some(wait_until), || op(fd)) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && deadline.is_none_or(|d| Instant::now() < d) => {
+                    step = (step * 2).min(POLL_MAX);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// `recv` into `buf`.
+    #[inline]
+    pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_with(|fd| sys::recv(fd, buf, 0))
+    }
+
+    /// `recv` with `MSG_PEEK`.
+    pub(crate) fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_with(|fd| sys::recv(fd, buf, libc::MSG_PEEK))
+    }
+
+    /// `readv` into `bufs`.
+    pub(crate) fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.read_with(|fd| sys::readv(fd, bufs))
+    }
+
+    /// `send` of `buf`, with `MSG_NOSIGNAL`: a write to a closed
+    /// connection is an `EPIPE` error, never a `SIGPIPE`.
+    #[inline]
+    pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.write_with(|fd| sys::send(fd, buf, libc::MSG_NOSIGNAL))
+    }
+
+    /// `sendmsg` of `bufs`, with `MSG_NOSIGNAL`.
+    pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.write_with(|fd| sys::sendmsg(fd, bufs, libc::MSG_NOSIGNAL))
+    }
+
+    /// `recvfrom` with `flags`: the byte count and the sender's raw address.
+    pub(crate) fn recv_from(
+        &self,
+        buf: &mut [u8],
+        flags: libc::c_int,
+    ) -> io::Result<(usize, libc::sockaddr_storage, libc::socklen_t)> {
+        self.read_with(|fd| sys::recvfrom(fd, buf, flags))
+    }
+
+    /// `connect` to a raw address. A connection still in progress is
+    /// waited for, until `deadline` if there is one; running out of time is
+    /// a `TimedOut` error, as in std's `connect_timeout`.
+    pub(crate) fn connect(
+        &self,
+        addr: &libc::sockaddr_storage,
+        len: libc::socklen_t,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
+        match sys::connect(self.fd.0, addr, len) {
+            Ok(()) => return Ok(()),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EINTR)) => {}
+            Err(e) => return Err(e),
+        }
+        match self.reg.write_with(deadline, || self.connect_result()) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(io::Error::new(io::ErrorKind::TimedOut, "connection timed out"))
+            }
+            other => other,
+        }
+    }
+
+    /// The outcome of a connection in progress: `WouldBlock` while it
+    /// still is.
+    fn connect_result(&self) -> io::Result<()> {
+        if let Some(e) = self.take_error()? {
+            return Err(e);
+        }
+        match sys::getpeername(self.fd.0) {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Err(io::ErrorKind::WouldBlock.into()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `accept4`: the new connection (non-blocking, close-on-exec, and in
+    /// the user's blocking mode, as std's accepted sockets are) and the
+    /// peer's raw address.
+    pub(crate) fn accept(&self) -> io::Result<(Socket, libc::sockaddr_storage, libc::socklen_t)> {
+        let (fd, addr, len) = self.read_with(|fd| sys::accept4(fd, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC))?;
+        Ok((Socket::from_nonblocking(fd), addr, len))
+    }
+
+    /// A second handle to the same socket: a duplicated fd with its own
+    /// registration, sharing this one's blocking mode and timeouts.
+    pub(crate) fn try_clone(&self) -> io::Result<Socket> {
+        let fd = sys::dup_cloexec(self.fd.0)?;
+        Ok(Socket { reg: Registration::new(fd), fd: Fd(fd), options: Arc::clone(&self.options) })
+    }
+
+    /// Sets the user's blocking mode. The fd itself stays non-blocking.
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.options.nonblocking.store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether the user asked for non-blocking mode.
+    pub(crate) fn is_nonblocking(&self) -> bool {
+        self.options.nonblocking.load(Ordering::Relaxed)
+    }
+
+    /// Sets the read (`Interest::Read`) or write timeout. A zero duration
+    /// is an `InvalidInput` error, as in std. The value also goes to the
+    /// kernel (`SO_RCVTIMEO`/`SO_SNDTIMEO`, which do not affect a
+    /// non-blocking fd), so it survives conversion into a std socket.
+    pub(crate) fn set_timeout(&self, interest: Interest, timeout: Option<Duration>) -> io::Result<()> {
+        if timeout == Some(Duration::ZERO) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot set a 0 duration timeout"));
+        }
+        self.set_opt(libc::SOL_SOCKET, timeout_option(interest), duration_to_timeval(timeout))?;
+        self.options.timeout_cell(interest).store(nanos(timeout), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The read or write timeout, as the kernel reports it (rounded to its
+    /// clock tick, as std's getters show it).
+    pub(crate) fn timeout(&self, interest: Interest) -> io::Result<Option<Duration>> {
+        let tv: libc::timeval = self.opt(libc::SOL_SOCKET, timeout_option(interest))?;
+        Ok(timeval_to_duration(tv))
+    }
+
+    /// Sets a socket option.
+    pub(crate) fn set_opt<T: SockOpt>(&self, level: libc::c_int, name: libc::c_int, value: T) -> io::Result<()> {
+        sys::setsockopt(self.fd.0, level, name, value)
+    }
+
+    /// Reads a socket option.
+    pub(crate) fn opt<T: SockOpt>(&self, level: libc::c_int, name: libc::c_int) -> io::Result<T> {
+        sys::getsockopt(self.fd.0, level, name)
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`).
+    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let raw: libc::c_int = self.opt(libc::SOL_SOCKET, libc::SO_ERROR)?;
+        Ok((raw != 0).then(|| io::Error::from_raw_os_error(raw)))
+    }
+
+    /// `shutdown`.
+    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let how = match how {
+            Shutdown::Read => libc::SHUT_RD,
+            Shutdown::Write => libc::SHUT_WR,
+            Shutdown::Both => libc::SHUT_RDWR,
+        };
+        sys::shutdown(self.fd.0, how)
+    }
+
+    /// The socket's own raw address.
+    pub(crate) fn local_raw(&self) -> io::Result<(libc::sockaddr_storage, libc::socklen_t)> {
+        sys::getsockname(self.fd.0)
+    }
+
+    /// The peer's raw address.
+    pub(crate) fn peer_raw(&self) -> io::Result<(libc::sockaddr_storage, libc::socklen_t)> {
+        sys::getpeername(self.fd.0)
+    }
+}
+
+/// The socket option that holds the timeout for `interest`.
+fn timeout_option(interest: Interest) -> libc::c_int {
+    match interest {
+        Interest::Read => libc::SO_RCVTIMEO,
+        Interest::Write => libc::SO_SNDTIMEO,
+    }
+}
+
+/// A timeout as stored in [`Options`]: nanoseconds, saturating at about
+/// 584 years; `None` is 0.
+fn nanos(timeout: Option<Duration>) -> u64 {
+    timeout.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1))
+}
+
+/// A timeout as the kernel takes it: `None` is zero, and a timeout shorter
+/// than a microsecond is rounded up to one, since zero would mean none.
+fn duration_to_timeval(timeout: Option<Duration>) -> libc::timeval {
+    let Some(d) = timeout else {
+        return libc::timeval { tv_sec: 0, tv_usec: 0 };
+    };
+    let tv_sec = libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX);
+    let tv_usec = libc::suseconds_t::from(d.subsec_micros());
+    if tv_sec == 0 && tv_usec == 0 {
+        libc::timeval { tv_sec: 0, tv_usec: 1 }
+    } else {
+        libc::timeval { tv_sec, tv_usec }
+    }
+}
+
+fn timeval_to_duration(tv: libc::timeval) -> Option<Duration> {
+    if tv.tv_sec <= 0 && tv.tv_usec <= 0 {
+        return None;
+    }
+    let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
+    let micros = u32::try_from(tv.tv_usec).unwrap_or(0);
+    Some(Duration::new(secs, 0) + Duration::from_micros(u64::from(micros)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_round_trip_through_timeval() {
+        let d = Duration::from_millis(1500);
+        assert_eq!(timeval_to_duration(duration_to_timeval(Some(d))), Some(d));
+        assert_eq!(timeval_to_duration(duration_to_timeval(None)), None);
+        let tiny = duration_to_timeval(Some(Duration::from_nanos(10)));
+        assert_eq!((tiny.tv_sec, tiny.tv_usec), (0, 1));
+    }
+
+    #[test]
+    fn nanos_never_encodes_a_timeout_as_none() {
+        assert_eq!(nanos(None), 0);
+        assert_eq!(nanos(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(nanos(Some(Duration::MAX)), u64::MAX);
+    }
+}

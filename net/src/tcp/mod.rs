@@ -1,0 +1,7 @@
+//! TCP: [`TcpListener`] and [`TcpStream`].
+
+mod listener;
+mod stream;
+
+pub use listener::{Incoming, IntoIncoming, TcpListener};
+pub use stream::TcpStream;
