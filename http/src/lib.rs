@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod body;
+pub mod client;
 mod date;
 mod handler;
 mod limits;
@@ -17,6 +18,8 @@ pub mod server;
 mod transport;
 
 pub use body::{Body, BodyError};
+pub use client::{Client, ClientBuilder, ClientResponse, RequestBuilder};
+pub use server::{Server, ServerBuilder, ShutdownHandle};
 pub use handler::{from_http, Handler};
 pub use limits::{Limits, Timeouts};
 pub use request::Request;
