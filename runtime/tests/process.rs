@@ -18,7 +18,8 @@ fn main() {
         run_scenario(&scenario);
         return;
     }
-    let checks: &[(&str, fn(Output))] = &[
+    type Check = (&'static str, fn(Output));
+    let checks: &[Check] = &[
         ("block_forever_join", check_block_forever),
         ("block_forever_park", check_block_forever),
         ("stack_overflow", check_stack_overflow),
@@ -40,7 +41,7 @@ fn main() {
 fn run_scenario(name: &str) {
     match name {
         "block_forever_join" => {
-            let h = verde::spawn(|| verde::park::park());
+            let h = verde::spawn(verde::park::park);
             let _ = h.join();
         }
         "block_forever_park" => {
