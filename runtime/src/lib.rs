@@ -59,6 +59,7 @@ mod runtime;
 mod spawn;
 mod stack;
 mod stack_overflow;
+pub mod sync;
 pub mod sys;
 mod task;
 mod timeout;
