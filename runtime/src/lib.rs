@@ -54,6 +54,7 @@ mod interrupt;
 pub mod io;
 mod join;
 pub mod park;
+pub mod queue;
 mod run_queue;
 mod runtime;
 mod spawn;

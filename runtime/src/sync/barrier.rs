@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Mutex as StdMutex;
 
-use super::wait_list::{lock, Exit, WaitList, WaitSite};
+use super::wait_list::{lock, wake_all, Exit, WaitList, WaitSite};
 
 /// Lets `n` coroutines (or threads) wait until all of them have arrived: a
 /// drop-in for `std::sync::Barrier`. It is reusable: once `n` have arrived,
@@ -64,9 +64,7 @@ impl Barrier {
             state.arrived = 0;
             let wakers = state.waiters.notify_all(|_| {});
             drop(state);
-            for w in wakers {
-                w.wake();
-            }
+            wake_all(wakers);
             return BarrierWaitResult(true);
         }
         let site = WaitSite {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::mutex::MutexGuard;
 use super::poison::{self, LockResult};
-use super::wait_list::{lock, Exit, WaitList, WaitSite, Woke};
+use super::wait_list::{lock, wake_all, Exit, WaitList, WaitSite, Woke};
 use crate::park;
 
 /// A condition variable for verde's [`Mutex`](super::Mutex): a drop-in for
@@ -160,9 +160,7 @@ impl Condvar {
     /// Wakes every waiter.
     pub fn notify_all(&self) {
         let wakers = lock(&self.waiters).notify_all(|_| {});
-        for w in wakers {
-            w.wake();
-        }
+        wake_all(wakers);
     }
 
     /// Queues the caller, releases `guard`, and parks until notified or

@@ -40,6 +40,8 @@
 
 mod barrier;
 mod condvar;
+pub(crate) mod exchange;
+pub mod mpsc;
 mod mutex;
 mod poison;
 mod raw_mutex;

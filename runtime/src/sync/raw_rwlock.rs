@@ -15,7 +15,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use super::wait_list::{lock, Exit, WaitList, WaitSite};
+use super::wait_list::{lock, wake_all, Exit, WaitList, WaitSite};
 use crate::park::Waker;
 
 const WRITER: usize = 1;
@@ -176,11 +176,5 @@ impl RawRwLock {
             self.state.fetch_and(!WAITING, Ordering::Release);
         }
         wakers
-    }
-}
-
-fn wake_all(wakers: Vec<Waker>) {
-    for w in wakers {
-        w.wake();
     }
 }

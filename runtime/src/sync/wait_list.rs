@@ -59,6 +59,13 @@ pub(crate) fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Wakes the waiters a notify returned, once the mutex is released.
+pub(crate) fn wake_all(wakers: Vec<Waker>) {
+    for w in wakers {
+        w.wake();
+    }
+}
+
 /// One blocked waiter, on the waiter's stack.
 struct WaitNode<T> {
     state: AtomicU8,
@@ -103,6 +110,12 @@ impl<T> WaitList<T> {
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.head.is_none()
+    }
+
+    /// How many wait.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
     }
 
     /// The payload of the oldest waiter.
@@ -383,7 +396,7 @@ mod tests {
             })
             .collect();
         crate::yield_now();
-        assert_eq!(lock(&state).list.len, 3);
+        assert_eq!(lock(&state).list.len(), 3);
         for _ in 0..3 {
             let w = lock(&state).list.notify_front(|p| *p = p.map(|v| v + 100));
             assert!(w.expect("a waiter").wake());
