@@ -47,6 +47,7 @@
 mod blocking;
 mod current;
 mod deadlock;
+pub mod event;
 mod failure;
 mod greenlet;
 mod hub;
