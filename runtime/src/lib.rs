@@ -54,6 +54,7 @@ mod hub;
 mod interrupt;
 pub mod io;
 mod join;
+pub mod lock;
 pub mod park;
 pub mod queue;
 mod run_queue;

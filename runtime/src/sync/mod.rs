@@ -44,7 +44,7 @@ pub(crate) mod exchange;
 pub mod mpsc;
 mod mutex;
 mod poison;
-mod raw_mutex;
+pub(crate) mod raw_mutex;
 mod raw_rwlock;
 mod rwlock;
 pub(crate) mod wait_list;

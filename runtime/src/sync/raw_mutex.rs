@@ -44,6 +44,11 @@ impl RawMutex {
         }
     }
 
+    /// Takes the lock, giving up at `deadline`. Returns whether it was taken.
+    pub fn lock_until(&self, deadline: Option<Instant>) -> bool {
+        self.try_lock() || self.lock_slow(deadline)
+    }
+
     /// Releases the lock, handing it to the oldest waiter if there is one.
     ///
     /// The caller must hold the lock.
