@@ -56,6 +56,7 @@ pub mod io;
 mod join;
 pub mod lock;
 pub mod park;
+pub mod pool;
 pub mod queue;
 mod run_queue;
 mod runtime;

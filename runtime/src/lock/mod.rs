@@ -33,7 +33,7 @@
 //! ```
 
 mod bounded_semaphore;
-mod permits;
+pub(crate) mod permits;
 mod rlock;
 mod semaphore;
 
