@@ -642,6 +642,10 @@ impl Hub {
         if let Ok(mut w) = self.shared.main_waker.lock() {
             w.take();
         }
+        // The thread's main context is done: drop its coroutine-locals here,
+        // on its thread. (The survivors above keep theirs, leaked with their
+        // stacks: a frozen frame may still be reading them.)
+        crate::local::drop_all(&self.main);
     }
 
     /// Runs queued coroutines (and fires due timers) until none is runnable.
