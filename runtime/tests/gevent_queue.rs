@@ -333,3 +333,21 @@ fn producers_and_consumers_on_two_hubs_and_a_thread() {
     assert_eq!(total, want);
     assert!(q.empty());
 }
+
+#[test]
+fn a_channel_between_a_thread_and_coroutines_on_two_hubs() {
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let ch = Arc::new(Channel::new());
+    let getters: Vec<_> = (0..2)
+        .map(|w| {
+            let ch = ch.clone();
+            rt.spawn_on(w, move || (0..500).map(|_| ch.get()).sum::<u64>())
+        })
+        .collect();
+    let c = ch.clone();
+    let putter = std::thread::spawn(move || (1..=1000).for_each(|i| c.put(i)));
+    putter.join().unwrap();
+    let total: u64 = getters.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(total, 1000 * 1001 / 2);
+    assert_eq!(ch.balance(), 0);
+}
