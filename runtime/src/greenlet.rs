@@ -310,7 +310,9 @@ unsafe fn greenlet_body<V: 'static, F: FnOnce(V) -> V>(task: &Header, y: &CoroYi
     let outcome: Transfer = match input {
         Ok(v) => {
             let v = downcast::<V>(v);
-            catch_unwind(AssertUnwindSafe(|| f(v))).map(|r| Box::new(r) as Box<dyn Any>)
+            // Coroutine-locals are dropped when `f` ends, inside the greenlet.
+            catch_unwind(AssertUnwindSafe(|| crate::local::run_scoped(task, || f(v))))
+                .map(|r| Box::new(r) as Box<dyn Any>)
         }
         Err(e) => Err(e),
     };

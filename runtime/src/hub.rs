@@ -469,7 +469,13 @@ impl Hub {
             if let CoroutineResult::Return(()) = result {
                 self.retire(&task);
             } else if let CoroutineResult::Yield(Suspend::Park) = result {
-                return self.tick();
+                match self.next_after_park() {
+                    Ok(next) => {
+                        task = next;
+                        continue;
+                    }
+                    Err(poll) => return poll,
+                }
             }
             match self.take_switch_target() {
                 None => return self.tick(),
@@ -479,6 +485,25 @@ impl Hub {
                 }
                 Some(next) => task = next,
             }
+        }
+    }
+
+    /// After a coroutine parked: like a yield, a park hands the CPU straight
+    /// to the next runnable coroutine, without a trip through the loop.
+    /// `Err` is `run_task`'s return value when there is none to hand to.
+    /// Kept out of line so as not to slow `run_task`'s yield path.
+    #[inline(never)]
+    fn next_after_park(&self) -> Result<TaskRef, bool> {
+        if self.tick() {
+            return Err(true);
+        }
+        match self.pop_local() {
+            Some(next) if next.kind == Kind::Coroutine => Ok(next),
+            Some(main) => {
+                self.push_front(main);
+                Err(false)
+            }
+            None => Err(false),
         }
     }
 
@@ -642,6 +667,10 @@ impl Hub {
         if let Ok(mut w) = self.shared.main_waker.lock() {
             w.take();
         }
+        // The thread's main context is done: drop its coroutine-locals here,
+        // on its thread. (The survivors above keep theirs, leaked with their
+        // stacks: a frozen frame may still be reading them.)
+        crate::local::drop_all(&self.main);
     }
 
     /// Runs queued coroutines (and fires due timers) until none is runnable.

@@ -19,13 +19,65 @@ use crate::task::{Header, TaskRef, KILL};
 /// `JoinHandle<T>` is `Send` when `T` is, so a coroutine on one hub (or a
 /// plain thread) can join a coroutine on another.
 pub struct JoinHandle<T> {
-    task: TaskRef,
+    handle: TaskHandle,
     _result: PhantomData<T>,
+}
+
+/// A type-erased, cloneable handle to a coroutine, for the crate's own
+/// bookkeeping (a [`Pool`](crate::pool::Pool) keeps one per member, to join
+/// or kill them all while the caller keeps the typed [`JoinHandle`]). It
+/// never takes the result, and dropping it does not detach anything.
+#[derive(Clone)]
+pub(crate) struct TaskHandle {
+    task: TaskRef,
+}
+
+impl TaskHandle {
+    /// Whether the coroutine has finished.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.task.is_complete()
+    }
+
+    /// Asks the coroutine to die without waiting for it.
+    pub(crate) fn kill_nowait(&self) {
+        if !self.task.is_complete() {
+            Header::post_interrupt(&self.task, KILL);
+        }
+    }
+
+    /// Whether this is the calling coroutine (or main context).
+    pub(crate) fn is_current(&self) -> bool {
+        hub::try_current().is_some_and(|h| std::ptr::eq(h.current_task(), &*self.task))
+    }
+
+    /// Waits until the coroutine finishes or `deadline` passes; returns
+    /// whether it finished.
+    pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        let hub = hub::current();
+        loop {
+            if self.task.is_complete() {
+                return true;
+            }
+            let waker = park::waker();
+            if !self.task.add_join_waiter(waker.clone()) {
+                return true;
+            }
+            if crate::park::park_inner(hub, deadline) == Unparked::TimedOut {
+                self.task.remove_join_waiter(&waker);
+                return self.task.is_complete();
+            }
+        }
+    }
 }
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(task: TaskRef) -> Self {
-        JoinHandle { task, _result: PhantomData }
+        JoinHandle { handle: TaskHandle { task }, _result: PhantomData }
+    }
+
+    /// A type-erased handle to the same coroutine.
+    pub(crate) fn task_handle(&self) -> TaskHandle {
+        self.handle.clone()
     }
 
     /// Waits for the coroutine to finish and returns its result, or the
@@ -46,7 +98,7 @@ impl<T> JoinHandle<T> {
         // SAFETY: `T` is the task's result type (this handle was created with
         // it), this is the only handle, and `wait_until(None)` returned only
         // once the task is complete.
-        unsafe { Header::take_result::<T>(&self.task) }.expect("a finished coroutine has a result")
+        unsafe { Header::take_result::<T>(&self.handle.task) }.expect("a finished coroutine has a result")
     }
 
     /// Waits up to `timeout` for the coroutine to finish, without consuming
@@ -57,12 +109,12 @@ impl<T> JoinHandle<T> {
 
     /// Whether the coroutine has finished running.
     pub fn is_finished(&self) -> bool {
-        self.task.is_complete()
+        self.handle.is_finished()
     }
 
     /// The coroutine's identity (id and name).
     pub fn coroutine(&self) -> Coroutine {
-        Coroutine::new(self.task.clone())
+        Coroutine::new(self.handle.task.clone())
     }
 
     /// Kills the coroutine and waits until it has finished.
@@ -92,46 +144,31 @@ impl<T> JoinHandle<T> {
     /// Asks the coroutine to die without waiting for it (gevent's
     /// `kill(block=False)`).
     pub fn kill_nowait(&self) {
-        if !self.task.is_complete() {
-            Header::post_interrupt(&self.task, KILL);
-        }
+        self.handle.kill_nowait();
     }
 
     fn is_current(&self) -> bool {
-        hub::try_current().is_some_and(|h| std::ptr::eq(h.current_task(), &*self.task))
+        self.handle.is_current()
     }
 
     /// Waits until complete or `deadline`; returns whether complete.
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        let hub = hub::current();
-        loop {
-            if self.task.is_complete() {
-                return true;
-            }
-            let waker = park::waker();
-            if !self.task.add_join_waiter(waker.clone()) {
-                return true;
-            }
-            if crate::park::park_inner(hub, deadline) == Unparked::TimedOut {
-                self.task.remove_join_waiter(&waker);
-                return self.task.is_complete();
-            }
-        }
+        self.handle.wait_until(deadline)
     }
 }
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        Header::drop_join_interest(&self.task);
+        Header::drop_join_interest(&self.handle.task);
     }
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
-            .field("id", &self.task.id)
-            .field("name", &self.task.name)
-            .field("finished", &self.task.is_complete())
+            .field("id", &self.handle.task.id)
+            .field("name", &self.handle.task.name)
+            .field("finished", &self.handle.task.is_complete())
             .finish()
     }
 }

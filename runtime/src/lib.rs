@@ -31,6 +31,14 @@
 //! * **Switching.** [`yield_now`] (gevent's `sleep(0)`), [`sleep`], and
 //!   explicit symmetric switching with [`Greenlet`].
 //! * **Time limits.** [`Timeout`] and [`with_timeout`].
+//! * **Synchronisation.** [`sync`]: `std::sync`'s `Mutex`, `RwLock`,
+//!   `Condvar`, `Barrier` and `mpsc` channels, parking instead of
+//!   blocking. gevent's toolkit under gevent's names: [`event`] (`Event`,
+//!   `AsyncResult`), [`queue`] (`Queue`, `LifoQueue`, `PriorityQueue`,
+//!   `Channel`), [`lock`] (`Semaphore`, `BoundedSemaphore`, `RLock`),
+//!   [`pool`] (`Pool`, `Group`) and [`local`] (coroutine-local storage,
+//!   [`coroutine_local!`]). All of them work between coroutines of one hub,
+//!   across hubs, and with plain threads, and serve waiters in FIFO order.
 //! * **Blocking code.** [`blocking`] runs a call that would block the hub
 //!   on a thread pool.
 //! * **Building blocks.** [`park`] and [`io`] are what verde's sockets and
@@ -47,18 +55,24 @@
 mod blocking;
 mod current;
 mod deadlock;
+pub mod event;
 mod failure;
 mod greenlet;
 mod hub;
 mod interrupt;
 pub mod io;
 mod join;
+pub mod local;
+pub mod lock;
 pub mod park;
+pub mod pool;
+pub mod queue;
 mod run_queue;
 mod runtime;
 mod spawn;
 mod stack;
 mod stack_overflow;
+pub mod sync;
 pub mod sys;
 mod task;
 mod timeout;

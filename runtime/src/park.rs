@@ -70,8 +70,31 @@ pub fn waker() -> Waker {
 }
 
 /// Parks until a waker for this park fires.
-#[inline]
+#[inline(always)]
 pub fn park() -> Unparked {
+    // A coroutine with nothing pending parks right here, so that the switch
+    // to the hub happens in the caller's frame, as `yield_now` does (see
+    // there); everything else takes `park_inner`.
+    if let Some(task) = hub::running_coroutine() {
+        let word = task.state.load(Ordering::Acquire);
+        if state_of(word) == RUNNING && task.interrupt.load(Ordering::Relaxed) == NO_INTERRUPT {
+            let seq = seq_of(word);
+            let parked = task
+                .state
+                .compare_exchange(pack(seq, 0, RUNNING), pack(seq, 0, PARKED), Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+            if parked {
+                suspend(task, Suspend::Park);
+                return end_park(task, seq);
+            }
+        }
+    }
+    park_slow()
+}
+
+#[cold]
+#[inline(never)]
+fn park_slow() -> Unparked {
     park_inner(hub::current(), None)
 }
 
@@ -123,13 +146,21 @@ pub(crate) fn park_inner(hub: &Hub, deadline: Option<Instant>) -> Unparked {
             }
         }
     }
+    end_park(task, seq)
+}
+
+/// Ends park `seq` (woken, timed out, or never entered because a wake came
+/// first): opens the next park and reports how this one ended, unwinding
+/// if it ended to deliver an interrupt.
+#[inline(always)]
+fn end_park(task: &Header, seq: u64) -> Unparked {
     let word = task.state.load(Ordering::Acquire);
     task.state.store(pack(seq + 1, 0, RUNNING), Ordering::Release);
     match reason_of(word) {
         Reason::Woken => Unparked::Woken,
         Reason::TimedOut => Unparked::TimedOut,
         Reason::Interrupted => {
-            deliver_interrupt(task);
+            deliver_interrupt_slow(task);
             Unparked::Woken
         }
     }

@@ -213,7 +213,8 @@ unsafe fn run_body<T, F: FnOnce() -> T>(task: &Header, y: &CoroYielder, f: F) {
         drop(f);
         Err(Box::new(crate::Killed) as Box<dyn std::any::Any + Send>)
     } else {
-        catch_unwind(AssertUnwindSafe(f))
+        // Coroutine-locals are dropped when `f` ends, inside the coroutine.
+        catch_unwind(AssertUnwindSafe(|| crate::local::run_scoped(task, f)))
     };
     // SAFETY: the caller guarantees `T`, and the task completes only after
     // this returns.

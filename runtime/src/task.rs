@@ -151,6 +151,10 @@ pub(crate) struct Header {
     pub guard: Cell<(usize, usize)>,
     pub live_index: Cell<usize>,
     pub greenlet: UnsafeCell<GreenletLinks>,
+    /// The task's coroutine-local values (`crate::local`). Emptied inside
+    /// the coroutine when its body ends, or at hub teardown for a thread's
+    /// main context.
+    pub locals: UnsafeCell<crate::local::Storage>,
 }
 
 // SAFETY: the atomics and the Mutex are thread-safe. `hub`, `id`, `name`,
@@ -158,8 +162,10 @@ pub(crate) struct Header {
 // and UnsafeCell field is read and written only on the thread of the hub that
 // owns the task (it is created there, or handed over through the hub's
 // mutex-protected remote queue before its first use), and `coro`, which holds
-// the non-Send coroutine, is emptied on that thread before the task can be
-// released (see `Header::finish` and the hub's teardown).
+// the non-Send coroutine, and `locals`, which may hold non-Send values, are
+// emptied on that thread before the task can be released (see
+// `Header::finish`, `local::run_scoped` and the hub's teardown), or leaked
+// by the last `TaskRef` if they were not.
 unsafe impl Send for Header {}
 // SAFETY: as for Send; shared access from other threads touches only atomics,
 // the Mutex and immutable fields.
@@ -237,6 +243,7 @@ impl TaskRef {
                 guard: Cell::new((0, 0)),
                 live_index: Cell::new(usize::MAX),
                 greenlet: UnsafeCell::new(GreenletLinks::default()),
+                locals: UnsafeCell::new(crate::local::Storage::default()),
             },
             result: UnsafeCell::new(None),
         });
@@ -275,6 +282,10 @@ impl Drop for TaskRef {
         if let Some(coro) = unsafe { (*self.coro.get()).take() } {
             std::mem::forget(coro);
         }
+        // Coroutine-local values are still here only in that case too; they
+        // may not be Send, so they must not be dropped on this thread.
+        // SAFETY: as above, nothing else accesses `locals`.
+        std::mem::forget(std::mem::take(unsafe { &mut *self.locals.get() }));
         // SAFETY: last reference; the vtable matches the allocation's type.
         unsafe { (self.vtable.dealloc)(self.0) }
     }

@@ -1,0 +1,375 @@
+//! Sync primitives beside their peers, in one criterion run.
+//!
+//! `channel_round_trip`: coroutine A sends a number to B, B sends it back;
+//! each iteration is one round trip A→B→A (two sends, two blocking
+//! receives).
+//!
+//! * `verde_yield`: the raw switch round trip (two coroutines alternating
+//!   `yield_now`), the yardstick for the channel target.
+//! * `verde_park_wake`: the same hand-off with the bare park/wake protocol
+//!   (a waker in a slot, no data structure): the floor any verde channel
+//!   that parks pays.
+//! * `verde_mpsc`: `verde::sync::mpsc::channel`, two coroutines on one hub.
+//! * `verde_queue_channel`: gevent's rendezvous `verde::queue::Channel`.
+//! * `may_mpsc`: `may::sync::mpsc`, two may coroutines on one worker.
+//! * `tokio_mpsc`: `tokio::sync::mpsc` unbounded channels, two tasks on a
+//!   current-thread runtime.
+//! * `std_mpsc_threads`: `std::sync::mpsc` between two OS threads.
+//!
+//! `mutex_contended_100`: 100 coroutines (or tasks, or threads) each lock
+//! the mutex, increment a counter, **yield while holding it**, and unlock.
+//! Yielding while holding is what makes the lock contended on a single hub
+//! (without it, cooperative coroutines never find it taken); so every
+//! acquisition waits in the queue and is a real hand-off. Each iteration is
+//! one lock acquisition.
+//!
+//! * `verde`: `verde::sync::Mutex`, 100 coroutines on one hub, `yield_now`.
+//! * `may`: `may::sync::Mutex`, 100 may coroutines on one worker.
+//! * `tokio`: `tokio::sync::Mutex`, 100 tasks on a current-thread runtime.
+//! * `std_threads`: `std::sync::Mutex`, 100 OS threads,
+//!   `std::thread::yield_now`.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use verde::park::{self, Waker};
+
+const CONTENDERS: u64 = 100;
+
+fn verde_yield(iters: u64) -> Duration {
+    verde::spawn(move || {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let partner = verde::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                verde::yield_now();
+            }
+        });
+        verde::yield_now();
+        let start = Instant::now();
+        for _ in 0..iters {
+            verde::yield_now();
+        }
+        let elapsed = start.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        partner.join().unwrap();
+        elapsed
+    })
+    .join()
+    .unwrap()
+}
+
+/// A one-value mailbox on the bare park/wake protocol, for coroutines of
+/// one hub only.
+#[derive(Default)]
+struct Mailbox {
+    value: Cell<Option<u64>>,
+    waiter: Cell<Option<Waker>>,
+}
+
+impl Mailbox {
+    fn put(&self, v: u64) {
+        self.value.set(Some(v));
+        if let Some(w) = self.waiter.take() {
+            w.wake();
+        }
+    }
+
+    fn take(&self) -> u64 {
+        loop {
+            if let Some(v) = self.value.take() {
+                return v;
+            }
+            self.waiter.set(Some(park::waker()));
+            park::park();
+        }
+    }
+}
+
+fn verde_park_wake(iters: u64) -> Duration {
+    verde::spawn(move || {
+        let boxes = std::rc::Rc::new((Mailbox::default(), Mailbox::default()));
+        let b = boxes.clone();
+        let partner = verde::spawn_local(move || loop {
+            let v = b.0.take();
+            b.1.put(v);
+            if v == u64::MAX {
+                return;
+            }
+        });
+        let start = Instant::now();
+        for i in 0..iters {
+            boxes.0.put(i);
+            boxes.1.take();
+        }
+        let elapsed = start.elapsed();
+        boxes.0.put(u64::MAX);
+        boxes.1.take();
+        partner.join().unwrap();
+        elapsed
+    })
+    .join()
+    .unwrap()
+}
+
+fn verde_mpsc(iters: u64) -> Duration {
+    verde::spawn(move || {
+        let (to_b, from_a) = verde::sync::mpsc::channel::<u64>();
+        let (to_a, from_b) = verde::sync::mpsc::channel::<u64>();
+        let partner = verde::spawn(move || {
+            for v in from_a {
+                to_a.send(v).unwrap();
+            }
+        });
+        let start = Instant::now();
+        for i in 0..iters {
+            to_b.send(i).unwrap();
+            from_b.recv().unwrap();
+        }
+        let elapsed = start.elapsed();
+        drop(to_b);
+        partner.join().unwrap();
+        elapsed
+    })
+    .join()
+    .unwrap()
+}
+
+fn verde_queue_channel(iters: u64) -> Duration {
+    verde::spawn(move || {
+        let ab = Arc::new(verde::queue::Channel::<u64>::new());
+        let ba = Arc::new(verde::queue::Channel::<u64>::new());
+        let (a, b) = (ab.clone(), ba.clone());
+        let partner = verde::spawn(move || loop {
+            let v = a.get();
+            b.put(v);
+            if v == u64::MAX {
+                return;
+            }
+        });
+        let start = Instant::now();
+        for i in 0..iters {
+            ab.put(i);
+            ba.get();
+        }
+        let elapsed = start.elapsed();
+        ab.put(u64::MAX);
+        ba.get();
+        partner.join().unwrap();
+        elapsed
+    })
+    .join()
+    .unwrap()
+}
+
+/// Spawns a may coroutine.
+fn may_go<F: FnOnce() + Send + 'static>(f: F) -> may::coroutine::JoinHandle<()> {
+    // SAFETY: may's spawn is unsafe because its coroutines may migrate
+    // between threads and must not hold thread-locals across a yield; the
+    // closures spawned in this bench use none.
+    unsafe { may::coroutine::spawn(f) }
+}
+
+fn may_mpsc(iters: u64) -> Duration {
+    let (result_tx, result_rx) = std::sync::mpsc::channel();
+    let (to_b, from_a) = may::sync::mpsc::channel::<u64>();
+    let (to_a, from_b) = may::sync::mpsc::channel::<u64>();
+    let partner = may_go(move || {
+        while let Ok(v) = from_a.recv() {
+            if to_a.send(v).is_err() {
+                break;
+            }
+        }
+    });
+    let main = may_go(move || {
+        let start = Instant::now();
+        for i in 0..iters {
+            to_b.send(i).unwrap();
+            from_b.recv().unwrap();
+        }
+        result_tx.send(start.elapsed()).unwrap();
+    });
+    main.join().unwrap();
+    partner.join().unwrap();
+    result_rx.recv().unwrap()
+}
+
+fn tokio_mpsc(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {
+    rt.block_on(async move {
+        let (to_b, mut from_a) = tokio::sync::mpsc::unbounded_channel::<u64>();
+        let (to_a, mut from_b) = tokio::sync::mpsc::unbounded_channel::<u64>();
+        let partner = tokio::spawn(async move {
+            while let Some(v) = from_a.recv().await {
+                if to_a.send(v).is_err() {
+                    break;
+                }
+            }
+        });
+        let start = Instant::now();
+        for i in 0..iters {
+            to_b.send(i).unwrap();
+            from_b.recv().await.unwrap();
+        }
+        let elapsed = start.elapsed();
+        drop(to_b);
+        partner.await.unwrap();
+        elapsed
+    })
+}
+
+fn std_mpsc_threads(iters: u64) -> Duration {
+    let (to_b, from_a) = std::sync::mpsc::channel::<u64>();
+    let (to_a, from_b) = std::sync::mpsc::channel::<u64>();
+    let partner = std::thread::spawn(move || {
+        for v in from_a {
+            if to_a.send(v).is_err() {
+                break;
+            }
+        }
+    });
+    let start = Instant::now();
+    for i in 0..iters {
+        to_b.send(i).unwrap();
+        from_b.recv().unwrap();
+    }
+    let elapsed = start.elapsed();
+    drop(to_b);
+    partner.join().unwrap();
+    elapsed
+}
+
+/// Lock acquisitions for contender `i` when `iters` are shared by all.
+fn share(iters: u64, i: u64) -> u64 {
+    iters / CONTENDERS + u64::from(i < iters % CONTENDERS)
+}
+
+fn verde_mutex(iters: u64) -> Duration {
+    verde::spawn(move || {
+        let m = Arc::new(verde::sync::Mutex::new(0u64));
+        let start = Instant::now();
+        let hs: Vec<_> = (0..CONTENDERS)
+            .map(|i| {
+                let m = m.clone();
+                verde::spawn(move || {
+                    for _ in 0..share(iters, i) {
+                        let mut g = m.lock().unwrap();
+                        *g += 1;
+                        verde::yield_now();
+                    }
+                })
+            })
+            .collect();
+        verde::joinall(hs);
+        let elapsed = start.elapsed();
+        assert_eq!(*m.lock().unwrap(), iters);
+        elapsed
+    })
+    .join()
+    .unwrap()
+}
+
+fn may_mutex(iters: u64) -> Duration {
+    let (result_tx, result_rx) = std::sync::mpsc::channel();
+    let main = may_go(move || {
+        let m = Arc::new(may::sync::Mutex::new(0u64));
+        let start = Instant::now();
+        let hs: Vec<_> = (0..CONTENDERS)
+            .map(|i| {
+                let m = m.clone();
+                may_go(move || {
+                    for _ in 0..share(iters, i) {
+                        let mut g = m.lock().unwrap();
+                        *g += 1;
+                        may::coroutine::yield_now();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        result_tx.send(start.elapsed()).unwrap();
+        assert_eq!(*m.lock().unwrap(), iters);
+    });
+    main.join().unwrap();
+    result_rx.recv().unwrap()
+}
+
+fn tokio_mutex(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {
+    rt.block_on(async move {
+        let m = Arc::new(tokio::sync::Mutex::new(0u64));
+        let start = Instant::now();
+        let hs: Vec<_> = (0..CONTENDERS)
+            .map(|i| {
+                let m = m.clone();
+                tokio::spawn(async move {
+                    for _ in 0..share(iters, i) {
+                        let mut g = m.lock().await;
+                        *g += 1;
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+        let elapsed = start.elapsed();
+        assert_eq!(*m.lock().await, iters);
+        elapsed
+    })
+}
+
+fn std_mutex_threads(iters: u64) -> Duration {
+    let m = Arc::new(std::sync::Mutex::new(0u64));
+    let go = Arc::new(std::sync::Barrier::new(CONTENDERS as usize + 1));
+    let hs: Vec<_> = (0..CONTENDERS)
+        .map(|i| {
+            let (m, go) = (m.clone(), go.clone());
+            std::thread::spawn(move || {
+                go.wait();
+                for _ in 0..share(iters, i) {
+                    let mut g = m.lock().unwrap();
+                    *g += 1;
+                    std::thread::yield_now();
+                }
+            })
+        })
+        .collect();
+    go.wait();
+    let start = Instant::now();
+    for h in hs {
+        h.join().unwrap();
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(*m.lock().unwrap(), iters);
+    elapsed
+}
+
+fn bench(c: &mut Criterion) {
+    may::config().set_workers(1);
+    let tokio_rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+
+    let mut g = c.benchmark_group("channel_round_trip");
+    g.bench_function("verde_yield", |b| b.iter_custom(verde_yield));
+    g.bench_function("verde_park_wake", |b| b.iter_custom(verde_park_wake));
+    g.bench_function("verde_mpsc", |b| b.iter_custom(verde_mpsc));
+    g.bench_function("verde_queue_channel", |b| b.iter_custom(verde_queue_channel));
+    g.bench_function("may_mpsc", |b| b.iter_custom(may_mpsc));
+    g.bench_function("tokio_mpsc", |b| b.iter_custom(|n| tokio_mpsc(&tokio_rt, n)));
+    g.bench_function("std_mpsc_threads", |b| b.iter_custom(std_mpsc_threads));
+    g.finish();
+
+    let mut g = c.benchmark_group("mutex_contended_100");
+    g.bench_function("verde", |b| b.iter_custom(verde_mutex));
+    g.bench_function("may", |b| b.iter_custom(may_mutex));
+    g.bench_function("tokio", |b| b.iter_custom(|n| tokio_mutex(&tokio_rt, n)));
+    g.bench_function("std_threads", |b| b.iter_custom(std_mutex_threads));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

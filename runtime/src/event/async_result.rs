@@ -1,0 +1,187 @@
+//! [`AsyncResult`]: gevent's `AsyncResult`.
+
+use std::error::Error;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::park;
+use crate::sync::wait_list::{lock, wake_all, WaitList, WaitSite, Woke};
+
+/// A value or an error that coroutines wait for (gevent's `AsyncResult`).
+///
+/// One party calls [`set`](Self::set) or [`set_error`](Self::set_error);
+/// any number of waiters [`get`](Self::get) it, each receiving a **clone**
+/// (so `T` and `E` are `Clone`; wrap a value in an `Arc` to share it
+/// instead). As in gevent, setting again replaces the outcome and wakes the
+/// waiters again.
+///
+/// `E` defaults to `Arc<dyn Error + Send + Sync>`, gevent's "any exception".
+/// Share an `AsyncResult` through an `Arc`; it works across hubs and
+/// threads.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use verde_runtime::event::{AsyncResult, GetError};
+///
+/// let result: Arc<AsyncResult<u32, String>> = Arc::new(AsyncResult::new());
+/// assert_eq!(result.get(Some(Duration::from_millis(5))), Err(GetError::Timeout));
+/// let r = result.clone();
+/// let setter = verde_runtime::spawn(move || r.set(42));
+/// assert_eq!(result.get(None), Ok(42));
+/// assert!(result.ready() && result.successful());
+/// setter.join().unwrap();
+/// result.set_error("failed".to_string());
+/// assert_eq!(result.get(None), Err(GetError::Failed("failed".to_string())));
+/// ```
+pub struct AsyncResult<T, E = Arc<dyn Error + Send + Sync>> {
+    ready: AtomicBool,
+    state: Mutex<State<T, E>>,
+}
+
+struct State<T, E> {
+    outcome: Option<Arc<Result<T, E>>>,
+    waiters: WaitList<()>,
+}
+
+/// Why [`AsyncResult::get`] returned no value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GetError<E> {
+    /// The result was set to this error.
+    Failed(E),
+    /// Nothing was set before the timeout (gevent raises `Timeout`).
+    Timeout,
+}
+
+impl<E: fmt::Display> fmt::Display for GetError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GetError::Failed(e) => write!(f, "the result is an error: {e}"),
+            GetError::Timeout => f.write_str("timed out waiting for the result"),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> Error for GetError<E> {}
+
+impl<T, E> AsyncResult<T, E> {
+    /// An unset result.
+    pub const fn new() -> Self {
+        AsyncResult {
+            ready: AtomicBool::new(false),
+            state: Mutex::new(State { outcome: None, waiters: WaitList::new() }),
+        }
+    }
+
+    /// Sets the value and wakes every waiter.
+    pub fn set(&self, value: T) {
+        self.store(Ok(value));
+    }
+
+    /// Sets an error (gevent's `set_exception`) and wakes every waiter.
+    pub fn set_error(&self, error: E) {
+        self.store(Err(error));
+    }
+
+    /// Whether a value or an error has been set.
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Whether a value (not an error) has been set.
+    pub fn successful(&self) -> bool {
+        self.ready() && lock(&self.state).outcome.as_deref().is_some_and(Result::is_ok)
+    }
+
+    /// Parks until the result is set, for at most `timeout` (`None`: no
+    /// limit); returns whether it is set.
+    pub fn wait(&self, timeout: Option<Duration>) -> bool {
+        self.outcome(timeout).is_some()
+    }
+
+    fn store(&self, outcome: Result<T, E>) {
+        let mut state = lock(&self.state);
+        let previous = state.outcome.replace(Arc::new(outcome));
+        self.ready.store(true, Ordering::Release);
+        let wakers = state.waiters.notify_all(|_| {});
+        drop(state);
+        wake_all(wakers);
+        drop(previous);
+    }
+
+    /// The outcome, waiting for it for at most `timeout`.
+    fn outcome(&self, timeout: Option<Duration>) -> Option<Arc<Result<T, E>>> {
+        let state = lock(&self.state);
+        if let Some(outcome) = &state.outcome {
+            return Some(outcome.clone());
+        }
+        let site = WaitSite { lock: &self.state, list: waiters::<T, E>, on_exit: |_: &mut State<T, E>, _| None };
+        match site.wait(state, None, timeout.map(park::deadline_after), || {}) {
+            Woke::Notified(_) | Woke::TimedOut(_) => lock(&self.state).outcome.clone(),
+        }
+    }
+}
+
+impl<T: Clone, E: Clone> AsyncResult<T, E> {
+    /// A clone of the value, parking until the result is set, for at most
+    /// `timeout` (`None`: no limit).
+    ///
+    /// # Errors
+    ///
+    /// [`GetError::Failed`] with a clone of the error if an error was set;
+    /// [`GetError::Timeout`] if nothing was set in time.
+    pub fn get(&self, timeout: Option<Duration>) -> Result<T, GetError<E>> {
+        clone_outcome(self.outcome(timeout))
+    }
+
+    /// Like [`get`](Self::get) without waiting.
+    ///
+    /// # Errors
+    ///
+    /// As for `get`; [`GetError::Timeout`] if nothing is set yet.
+    pub fn get_nowait(&self) -> Result<T, GetError<E>> {
+        let outcome = lock(&self.state).outcome.clone();
+        clone_outcome(outcome)
+    }
+
+    /// A clone of the value, if a value (not an error) is set.
+    pub fn value(&self) -> Option<T> {
+        self.get_nowait().ok()
+    }
+
+    /// A clone of the error, if an error is set (gevent's `exception`).
+    pub fn error(&self) -> Option<E> {
+        match self.get_nowait() {
+            Err(GetError::Failed(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Clones outside the lock: `T::clone` is user code.
+fn clone_outcome<T: Clone, E: Clone>(outcome: Option<Arc<Result<T, E>>>) -> Result<T, GetError<E>> {
+    match outcome.as_deref() {
+        Some(Ok(v)) => Ok(v.clone()),
+        Some(Err(e)) => Err(GetError::Failed(e.clone())),
+        None => Err(GetError::Timeout),
+    }
+}
+
+fn waiters<T, E>(state: &mut State<T, E>) -> &mut WaitList<()> {
+    &mut state.waiters
+}
+
+impl<T, E> Default for AsyncResult<T, E> {
+    fn default() -> Self {
+        AsyncResult::new()
+    }
+}
+
+impl<T, E> fmt::Debug for AsyncResult<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let successful = lock(&self.state).outcome.as_deref().map(Result::is_ok);
+        f.debug_struct("AsyncResult").field("ready", &successful.is_some()).field("successful", &successful).finish()
+    }
+}

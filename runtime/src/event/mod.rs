@@ -1,0 +1,25 @@
+//! gevent's `gevent.event`: [`Event`], a flag coroutines wait for, and
+//! [`AsyncResult`], a value (or error) coroutines wait for.
+//!
+//! Both wake every waiter at once when set, work between coroutines on any
+//! hub and plain threads, and take gevent's `timeout` argument as an
+//! `Option<Duration>` (`None`: wait as long as needed). A waiter that is
+//! killed, or whose [`Timeout`](crate::Timeout) expires, unwinds out of the
+//! wait and leaves the waiter list; the others are unaffected.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use verde_runtime::event::Event;
+//!
+//! let started = Arc::new(Event::new());
+//! let s = started.clone();
+//! let worker = verde_runtime::spawn(move || s.set());
+//! assert!(started.wait(None));
+//! worker.join().unwrap();
+//! ```
+
+mod async_result;
+mod flag;
+
+pub use async_result::{AsyncResult, GetError};
+pub use flag::Event;

@@ -1,0 +1,103 @@
+//! [`BoundedSemaphore`]: gevent's `BoundedSemaphore`.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::permits::Permits;
+use super::semaphore::{guard, SemaphoreGuard};
+use crate::park;
+
+/// A [`Semaphore`](super::Semaphore) that refuses to be released more
+/// times than it was acquired (gevent's `BoundedSemaphore`).
+///
+/// Over-releasing is a bug in the caller, so [`release`](Self::release)
+/// panics on it, as gevent raises `ValueError`;
+/// [`try_release`](Self::try_release) reports it as an error instead.
+///
+/// ```
+/// use verde_runtime::lock::{BoundedSemaphore, OverReleased};
+///
+/// let sem = BoundedSemaphore::new(1);
+/// assert_eq!(sem.try_release(), Err(OverReleased));
+/// assert!(sem.acquire(true, None));
+/// assert_eq!(sem.try_release(), Ok(()));
+/// ```
+pub struct BoundedSemaphore {
+    permits: Permits,
+    bound: usize,
+}
+
+/// [`BoundedSemaphore::try_release`] found every permit already free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OverReleased;
+
+impl fmt::Display for OverReleased {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("semaphore released too many times")
+    }
+}
+
+impl std::error::Error for OverReleased {}
+
+impl BoundedSemaphore {
+    /// A semaphore with `value` free permits, never more.
+    pub const fn new(value: usize) -> BoundedSemaphore {
+        BoundedSemaphore { permits: Permits::new(value), bound: value }
+    }
+
+    /// Free permits.
+    pub fn counter(&self) -> usize {
+        self.permits.available()
+    }
+
+    /// Whether no permit is free.
+    pub fn locked(&self) -> bool {
+        self.counter() == 0
+    }
+
+    /// Takes a permit, as [`Semaphore::acquire`](super::Semaphore::acquire).
+    pub fn acquire(&self, blocking: bool, timeout: Option<Duration>) -> bool {
+        self.permits.acquire(blocking, timeout.map(park::deadline_after))
+    }
+
+    /// Returns a permit.
+    ///
+    /// # Panics
+    ///
+    /// If every permit is already free.
+    pub fn release(&self) {
+        if let Err(e) = self.try_release() {
+            panic!("{e}");
+        }
+    }
+
+    /// Returns a permit.
+    ///
+    /// # Errors
+    ///
+    /// [`OverReleased`] (and nothing changes) if every permit is already
+    /// free.
+    pub fn try_release(&self) -> Result<(), OverReleased> {
+        if self.permits.release(Some(self.bound)) {
+            Ok(())
+        } else {
+            Err(OverReleased)
+        }
+    }
+
+    /// Takes a permit as a guard, parking until one is free.
+    pub fn guard(&self) -> SemaphoreGuard<'_> {
+        guard(&self.permits, None).expect("an acquire without timeout succeeds")
+    }
+
+    /// Like [`guard`](Self::guard), waiting at most `timeout`.
+    pub fn guard_timeout(&self, timeout: Duration) -> Option<SemaphoreGuard<'_>> {
+        guard(&self.permits, Some(timeout))
+    }
+}
+
+impl fmt::Debug for BoundedSemaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedSemaphore").field("counter", &self.counter()).field("bound", &self.bound).finish()
+    }
+}

@@ -1,0 +1,154 @@
+//! [`IMap`] and [`IMapUnordered`]: results of a function mapped over items
+//! by a group's members.
+//!
+//! A feeder coroutine (not itself a member) walks the items and spawns one
+//! member per item, parking whenever the pool is full, so the iterator can
+//! be consumed while work is still being handed out.
+
+use std::fmt;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread;
+
+use super::members::Members;
+use crate::join::JoinHandle;
+use crate::sync::mpsc;
+
+/// Results of [`Pool::imap`](super::Pool::imap) or
+/// [`Group::imap`](super::Group::imap), in item order.
+///
+/// Dropping it before the end stops handing out items; members already
+/// running go on.
+///
+/// # Panics
+///
+/// `next` re-raises the payload of a member that panicked or was killed,
+/// and of the item iterator if that panicked.
+pub struct IMap<R> {
+    members: mpsc::Receiver<JoinHandle<R>>,
+    feeder: Option<JoinHandle<()>>,
+}
+
+/// Results of [`Pool::imap_unordered`](super::Pool::imap_unordered) or
+/// [`Group::imap_unordered`](super::Group::imap_unordered), in the order
+/// they finish. Dropping it and panics behave as for [`IMap`].
+pub struct IMapUnordered<R> {
+    results: mpsc::Receiver<thread::Result<R>>,
+    feeder: Option<JoinHandle<()>>,
+}
+
+pub(super) fn ordered<I, F, R>(members: &Arc<Members>, f: F, items: I) -> IMap<R>
+where
+    I: IntoIterator,
+    I::IntoIter: Send + 'static,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> R + Send + Sync + 'static,
+    R: Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let (members, f, items) = (members.clone(), Arc::new(f), items.into_iter());
+    let feeder = crate::spawn(move || {
+        for item in items {
+            let f = f.clone();
+            let member = members.spawn(move || f(item), true).expect("a blocking spawn gets a slot");
+            if tx.send(member).is_err() {
+                return;
+            }
+        }
+    });
+    IMap { members: rx, feeder: Some(feeder) }
+}
+
+pub(super) fn unordered<I, F, R>(members: &Arc<Members>, f: F, items: I) -> IMapUnordered<R>
+where
+    I: IntoIterator,
+    I::IntoIter: Send + 'static,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> R + Send + Sync + 'static,
+    R: Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let (members, f, items) = (members.clone(), Arc::new(f), items.into_iter());
+    let feeder = crate::spawn(move || {
+        for item in items {
+            let (f, tx) = (f.clone(), tx.clone());
+            // The member reports its own outcome, panic included, so results
+            // come out in finishing order.
+            members
+                .spawn(
+                    move || {
+                        let _ = tx.send(catch_unwind(AssertUnwindSafe(|| f(item))));
+                    },
+                    true,
+                )
+                .expect("a blocking spawn gets a slot");
+        }
+    });
+    IMapUnordered { results: rx, feeder: Some(feeder) }
+}
+
+/// The feeder is done: re-raise its panic, if any.
+fn finish(feeder: &mut Option<JoinHandle<()>>) {
+    if let Some(Err(payload)) = feeder.take().map(JoinHandle::join) {
+        resume_unwind(payload);
+    }
+}
+
+/// Stops the feeder if the results were abandoned early.
+fn stop(feeder: &mut Option<JoinHandle<()>>) {
+    if let Some(f) = feeder.take() {
+        f.kill();
+    }
+}
+
+impl<R> Iterator for IMap<R> {
+    type Item = R;
+
+    fn next(&mut self) -> Option<R> {
+        match self.members.recv() {
+            Ok(member) => Some(member.join().unwrap_or_else(|payload| resume_unwind(payload))),
+            Err(_) => {
+                finish(&mut self.feeder);
+                None
+            }
+        }
+    }
+}
+
+impl<R> Iterator for IMapUnordered<R> {
+    type Item = R;
+
+    fn next(&mut self) -> Option<R> {
+        match self.results.recv() {
+            Ok(result) => Some(result.unwrap_or_else(|payload| resume_unwind(payload))),
+            Err(_) => {
+                finish(&mut self.feeder);
+                None
+            }
+        }
+    }
+}
+
+impl<R> Drop for IMap<R> {
+    fn drop(&mut self) {
+        stop(&mut self.feeder);
+    }
+}
+
+impl<R> Drop for IMapUnordered<R> {
+    fn drop(&mut self) {
+        stop(&mut self.feeder);
+    }
+}
+
+impl<R> fmt::Debug for IMap<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IMap").finish_non_exhaustive()
+    }
+}
+
+impl<R> fmt::Debug for IMapUnordered<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IMapUnordered").finish_non_exhaustive()
+    }
+}

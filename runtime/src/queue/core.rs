@@ -1,0 +1,306 @@
+//! What every gevent queue shares: an exchange plus gevent's task
+//! accounting, and the method set the public queue types expose.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{Empty, Full};
+use crate::park;
+use crate::sync::exchange::{self, Buffer, Exchange, GetError, HasExchange, PutError};
+use crate::sync::wait_list::{lock, wake_all, WaitList, WaitSite, Woke};
+
+struct State<T, B> {
+    exchange: Exchange<T, B>,
+    /// `task_done` calls so far; unfinished tasks are accepted puts minus
+    /// these (both wrap).
+    done: u64,
+    joiners: WaitList<()>,
+}
+
+impl<T, B: Buffer<T>> HasExchange for State<T, B> {
+    type Item = T;
+    type Buffer = B;
+    fn exchange(&mut self) -> &mut Exchange<T, B> {
+        &mut self.exchange
+    }
+}
+
+impl<T, B: Buffer<T>> State<T, B> {
+    fn unfinished(&self) -> u64 {
+        self.exchange.accepted().wrapping_sub(self.done)
+    }
+}
+
+/// A queue with buffer order `B`.
+pub(crate) struct QueueCore<T, B> {
+    state: Mutex<State<T, B>>,
+}
+
+impl<T, B: Buffer<T>> QueueCore<T, B> {
+    pub fn new(maxsize: Option<usize>) -> Self {
+        QueueCore { state: Mutex::new(State { exchange: Exchange::new(maxsize), done: 0, joiners: WaitList::new() }) }
+    }
+
+    pub fn maxsize(&self) -> Option<usize> {
+        lock(&self.state).exchange.capacity()
+    }
+
+    pub fn qsize(&self) -> usize {
+        lock(&self.state).exchange.len()
+    }
+
+    pub fn full(&self) -> bool {
+        lock(&self.state).exchange.is_full()
+    }
+
+    pub fn balance(&self) -> isize {
+        lock(&self.state).exchange.balance()
+    }
+
+    pub fn put(&self, item: T, deadline: Option<Instant>) -> Result<(), Full<T>> {
+        exchange::put(&self.state, item, deadline).map_err(|e| match e {
+            PutError::Full(item) | PutError::Closed(item) => Full(item),
+        })
+    }
+
+    pub fn put_nowait(&self, item: T) -> Result<(), Full<T>> {
+        let result = lock(&self.state).exchange.try_put(item);
+        match result {
+            Ok(waker) => {
+                exchange::wake(waker);
+                Ok(())
+            }
+            Err(PutError::Full(item) | PutError::Closed(item)) => Err(Full(item)),
+        }
+    }
+
+    pub fn get(&self, deadline: Option<Instant>) -> Result<T, Empty> {
+        exchange::get(&self.state, deadline).map_err(|_| Empty)
+    }
+
+    pub fn get_nowait(&self) -> Result<T, Empty> {
+        let result = lock(&self.state).exchange.try_get();
+        match result {
+            Ok((item, waker)) => {
+                exchange::wake(waker);
+                Ok(item)
+            }
+            Err(_) => Err(Empty),
+        }
+    }
+
+    pub fn peek(&self, deadline: Option<Instant>) -> Result<T, Empty>
+    where
+        T: Clone,
+    {
+        exchange::peek(&self.state, deadline).map_err(|_: GetError| Empty)
+    }
+
+    pub fn peek_nowait(&self) -> Result<T, Empty>
+    where
+        T: Clone,
+    {
+        lock(&self.state).exchange.peek().cloned().ok_or(Empty)
+    }
+
+    pub fn unfinished_tasks(&self) -> usize {
+        lock(&self.state).unfinished() as usize
+    }
+
+    pub fn task_done(&self) {
+        let mut state = lock(&self.state);
+        if state.unfinished() == 0 {
+            drop(state);
+            panic!("task_done() called too many times");
+        }
+        state.done = state.done.wrapping_add(1);
+        if state.unfinished() == 0 {
+            let wakers = state.joiners.notify_all(|_| {});
+            drop(state);
+            wake_all(wakers);
+        }
+    }
+
+    /// Waits until every task is done; returns false if `deadline` passed
+    /// first.
+    pub fn join(&self, deadline: Option<Instant>) -> bool {
+        let state = lock(&self.state);
+        if state.unfinished() == 0 {
+            return true;
+        }
+        let site = WaitSite { lock: &self.state, list: joiners::<T, B>, on_exit: |_: &mut State<T, B>, _| None };
+        match site.wait(state, None, deadline, || {}) {
+            Woke::Notified(_) => true,
+            Woke::TimedOut(_) => lock(&self.state).unfinished() == 0,
+        }
+    }
+
+    pub fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = lock(&self.state);
+        f.debug_struct(name)
+            .field("maxsize", &state.exchange.capacity())
+            .field("qsize", &state.exchange.len())
+            .field("unfinished_tasks", &state.unfinished())
+            .finish_non_exhaustive()
+    }
+}
+
+fn joiners<T, B>(state: &mut State<T, B>) -> &mut WaitList<()> {
+    &mut state.joiners
+}
+
+/// The deadline `timeout` from now.
+pub(super) fn deadline(timeout: Duration) -> Option<Instant> {
+    Some(park::deadline_after(timeout))
+}
+
+/// The methods [`Queue`](super::Queue), [`LifoQueue`](super::LifoQueue) and
+/// [`PriorityQueue`](super::PriorityQueue) share; `$queue` wraps a
+/// `QueueCore` in its `core` field.
+macro_rules! queue_methods {
+    ($queue:ident $(, $bound:path)?) => {
+        impl<T $(: $bound)?> $queue<T> {
+            /// The bound given to [`bounded`](Self::bounded), or `None` if
+            /// unbounded.
+            pub fn maxsize(&self) -> Option<usize> {
+                self.core.maxsize()
+            }
+
+            /// The number of queued items (items held by blocked putters
+            /// are not counted).
+            pub fn qsize(&self) -> usize {
+                self.core.qsize()
+            }
+
+            /// Whether no item is queued.
+            pub fn empty(&self) -> bool {
+                self.core.qsize() == 0
+            }
+
+            /// Whether the queue holds `maxsize` items (never, if unbounded).
+            pub fn full(&self) -> bool {
+                self.core.full()
+            }
+
+            /// Puts an item, parking while the queue is full. Blocked
+            /// putters are served in FIFO order.
+            pub fn put(&self, item: T) {
+                let put = self.core.put(item, None);
+                debug_assert!(put.is_ok(), "a put without deadline completes");
+            }
+
+            /// Puts an item, waiting at most `timeout` for room.
+            ///
+            /// # Errors
+            ///
+            /// [`Full`](super::Full) holding the item if there was no room
+            /// in time.
+            pub fn put_timeout(&self, item: T, timeout: std::time::Duration) -> Result<(), super::Full<T>> {
+                self.core.put(item, super::core::deadline(timeout))
+            }
+
+            /// Puts an item if there is room now.
+            ///
+            /// # Errors
+            ///
+            /// [`Full`](super::Full) holding the item.
+            pub fn put_nowait(&self, item: T) -> Result<(), super::Full<T>> {
+                self.core.put_nowait(item)
+            }
+
+            /// Removes and returns the next item, parking until there is
+            /// one. Blocked getters are served in FIFO order.
+            pub fn get(&self) -> T {
+                self.core.get(None).expect("a get without deadline completes")
+            }
+
+            /// Like [`get`](Self::get), waiting at most `timeout`.
+            ///
+            /// # Errors
+            ///
+            /// [`Empty`](super::Empty) if no item came in time.
+            pub fn get_timeout(&self, timeout: std::time::Duration) -> Result<T, super::Empty> {
+                self.core.get(super::core::deadline(timeout))
+            }
+
+            /// Removes and returns the next item if there is one.
+            ///
+            /// # Errors
+            ///
+            /// [`Empty`](super::Empty).
+            pub fn get_nowait(&self) -> Result<T, super::Empty> {
+                self.core.get_nowait()
+            }
+
+            /// A clone of the next item, left in the queue; parks until
+            /// there is one. (The clone is made under the queue's internal
+            /// lock: `T::clone` must not use this queue.)
+            pub fn peek(&self) -> T
+            where
+                T: Clone,
+            {
+                self.core.peek(None).expect("a peek without deadline completes")
+            }
+
+            /// Like [`peek`](Self::peek), waiting at most `timeout`.
+            ///
+            /// # Errors
+            ///
+            /// [`Empty`](super::Empty) if no item came in time.
+            pub fn peek_timeout(&self, timeout: std::time::Duration) -> Result<T, super::Empty>
+            where
+                T: Clone,
+            {
+                self.core.peek(super::core::deadline(timeout))
+            }
+
+            /// A clone of the next item, if there is one.
+            ///
+            /// # Errors
+            ///
+            /// [`Empty`](super::Empty).
+            pub fn peek_nowait(&self) -> Result<T, super::Empty>
+            where
+                T: Clone,
+            {
+                self.core.peek_nowait()
+            }
+
+            /// Puts that no [`task_done`](Self::task_done) has matched yet.
+            pub fn unfinished_tasks(&self) -> usize {
+                self.core.unfinished_tasks()
+            }
+
+            /// Marks one task (one earlier put) as done, waking
+            /// [`join`](Self::join)ers when none is left.
+            ///
+            /// # Panics
+            ///
+            /// If called more times than items were put (gevent's
+            /// `ValueError`).
+            pub fn task_done(&self) {
+                self.core.task_done();
+            }
+
+            /// Parks until every put item has been marked done.
+            pub fn join(&self) {
+                self.core.join(None);
+            }
+
+            /// Like [`join`](Self::join), waiting at most `timeout`; returns
+            /// whether every task was done.
+            pub fn join_timeout(&self, timeout: std::time::Duration) -> bool {
+                self.core.join(super::core::deadline(timeout))
+            }
+        }
+
+        impl<T $(: $bound)?> std::fmt::Debug for $queue<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.core.debug(stringify!($queue), f)
+            }
+        }
+    };
+}
+
+pub(super) use queue_methods;

@@ -1,0 +1,58 @@
+//! `std::sync` for coroutines: [`Mutex`], [`RwLock`], [`Condvar`],
+//! [`Barrier`] and [`mpsc`] channels that park the calling coroutine
+//! instead of blocking its thread.
+//!
+//! The names, signatures, poisoning rules and error types are std's (the
+//! error types *are* std's), so switching is a change of `use` lines:
+//!
+//! ```
+//! use verde_runtime::sync::{Arc, Mutex};
+//!
+//! let m = Arc::new(Mutex::new(Vec::new()));
+//! let m2 = m.clone();
+//! verde_runtime::spawn(move || m2.lock().unwrap().push(1)).join().unwrap();
+//! assert_eq!(*m.lock().unwrap(), [1]);
+//! ```
+//!
+//! # Semantics shared by every primitive
+//!
+//! * **Parking, not blocking.** A coroutine that must wait parks, and its
+//!   hub runs other coroutines meanwhile. Holding a verde lock across a
+//!   park (a sleep, a socket read, a channel receive) is fine; holding a
+//!   `std::sync` lock across one stalls every coroutine of the hub that
+//!   wants it.
+//! * **Anywhere.** Coroutines on the same hub, on different hubs of a
+//!   [`Runtime`](crate::Runtime), and plain OS threads can share a
+//!   primitive. A plain thread that waits blocks (running its own hub's
+//!   coroutines, if it has spawned any, like gevent's main greenlet).
+//! * **FIFO.** Waiters are served in arrival order. A released lock is
+//!   handed directly to the oldest waiter, so newcomers cannot barge in.
+//! * **Kill and Timeout.** A waiting coroutine that is killed, or whose
+//!   [`Timeout`](crate::Timeout) expires, unwinds out of the wait running
+//!   its destructors. It leaves the queue; whatever had just been handed to
+//!   it (a lock, a notification, a message slot) passes to the next waiter,
+//!   so nothing is lost and nobody else is stalled.
+//! * **Poisoning.** As in std, a lock guard dropped while unwinding poisons
+//!   its lock. Kills and Timeouts unwind, so they poison too: the data may
+//!   be half-updated, exactly as after a panic.
+//!
+//! `Arc` is re-exported from std for convenience.
+
+mod barrier;
+mod condvar;
+pub(crate) mod exchange;
+pub mod mpsc;
+mod mutex;
+mod poison;
+pub(crate) mod raw_mutex;
+mod raw_rwlock;
+mod rwlock;
+pub(crate) mod wait_list;
+
+pub use std::sync::Arc;
+
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use condvar::{Condvar, WaitTimeoutResult};
+pub use mutex::{Mutex, MutexGuard};
+pub use poison::{LockResult, PoisonError, TryLockError, TryLockResult};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};

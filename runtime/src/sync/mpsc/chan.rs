@@ -1,0 +1,87 @@
+//! The state a channel's senders and receiver share.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
+use crate::sync::exchange::{self, Exchange, GetError, PutError};
+use crate::sync::wait_list::{lock, wake_all};
+
+pub(super) struct Chan<T> {
+    state: Mutex<Exchange<T, VecDeque<T>>>,
+    senders: AtomicUsize,
+}
+
+impl<T> Chan<T> {
+    /// A channel with one sender (the one about to be created).
+    pub fn new(capacity: Option<usize>) -> Self {
+        Chan { state: Mutex::new(Exchange::new(capacity)), senders: AtomicUsize::new(1) }
+    }
+
+    /// Sends, waiting for room or the receiver if the channel is bounded.
+    pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
+        exchange::put(&self.state, msg, None).map_err(|e| match e {
+            PutError::Full(msg) | PutError::Closed(msg) => SendError(msg),
+        })
+    }
+
+    pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        let result = lock(&self.state).try_put(msg);
+        match result {
+            Ok(waker) => {
+                exchange::wake(waker);
+                Ok(())
+            }
+            Err(PutError::Full(msg)) => Err(TrySendError::Full(msg)),
+            Err(PutError::Closed(msg)) => Err(TrySendError::Disconnected(msg)),
+        }
+    }
+
+    pub fn recv(&self) -> Result<T, RecvError> {
+        exchange::get(&self.state, None).map_err(|_| RecvError)
+    }
+
+    pub fn recv_until(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        exchange::get(&self.state, Some(deadline)).map_err(|e| match e {
+            GetError::Empty => RecvTimeoutError::Timeout,
+            GetError::Finished => RecvTimeoutError::Disconnected,
+        })
+    }
+
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        let result = lock(&self.state).try_get();
+        match result {
+            Ok((msg, waker)) => {
+                exchange::wake(waker);
+                Ok(msg)
+            }
+            Err(GetError::Empty) => Err(TryRecvError::Empty),
+            Err(GetError::Finished) => Err(TryRecvError::Disconnected),
+        }
+    }
+
+    pub fn add_sender(&self) {
+        self.senders.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The last sender's drop lets the receiver see the end.
+    pub fn drop_sender(&self) {
+        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let wakers = lock(&self.state).finish();
+            wake_all(wakers);
+        }
+    }
+
+    /// The receiver's drop fails every send, current and future.
+    pub fn drop_receiver(&self) {
+        let (buffered, wakers) = lock(&self.state).close();
+        wake_all(wakers);
+        drop(buffered);
+    }
+
+    pub fn capacity(&self) -> Option<usize> {
+        lock(&self.state).capacity()
+    }
+}

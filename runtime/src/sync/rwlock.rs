@@ -1,0 +1,284 @@
+//! [`RwLock`]: `std::sync::RwLock` for coroutines.
+
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+
+use super::poison::{self, LockResult, TryLockError, TryLockResult};
+use super::raw_rwlock::RawRwLock;
+
+/// A reader-writer lock whose waits park the calling coroutine: a drop-in
+/// for `std::sync::RwLock`.
+///
+/// Any number of readers, or one writer, hold it at a time.
+///
+/// * **Fairness.** Waiters queue in one FIFO. Once a writer waits, later
+///   readers queue behind it, so writers are not starved; when the lock is
+///   released, the head of the queue gets it (a writer, or all the readers
+///   at the head together).
+/// * **Poisoning.** As in std: a write guard dropped while its holder
+///   unwinds (a panic, a kill, an expired [`Timeout`](crate::Timeout))
+///   poisons the lock; read guards never do.
+/// * **Kill and Timeout while waiting.** The waiter leaves the queue (and
+///   releases the lock if it had just been granted), and the waiters behind
+///   it move up.
+///
+/// ```
+/// use verde_runtime::sync::RwLock;
+///
+/// let lock = RwLock::new(5);
+/// {
+///     let r1 = lock.read().unwrap();
+///     let r2 = lock.read().unwrap();
+///     assert_eq!(*r1 + *r2, 10);
+/// }
+/// *lock.write().unwrap() += 1;
+/// assert_eq!(*lock.read().unwrap(), 6);
+/// ```
+pub struct RwLock<T: ?Sized> {
+    raw: RawRwLock,
+    poison: poison::Flag,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the lock owns a `T`.
+unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
+// SAFETY: readers share `&T` across threads (`T: Sync`) and a writer gets
+// `&mut T` from any thread (`T: Send`), as for `std::sync::RwLock`.
+unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
+
+/// Shared access granted by [`RwLock::read`]; released when dropped.
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockReadGuard<'a, T: ?Sized + 'a> {
+    lock: &'a RwLock<T>,
+    _not_send: PhantomData<*const ()>,
+}
+
+// SAFETY: the guard only gives `&T`.
+unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
+
+/// Exclusive access granted by [`RwLock::write`]; released when dropped.
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockWriteGuard<'a, T: ?Sized + 'a> {
+    lock: &'a RwLock<T>,
+    poison: poison::Token,
+    _not_send: PhantomData<*const ()>,
+}
+
+// SAFETY: a shared write guard only gives `&T`.
+unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
+
+impl<T> RwLock<T> {
+    /// A new, unlocked lock.
+    pub const fn new(value: T) -> RwLock<T> {
+        RwLock { raw: RawRwLock::new(), poison: poison::Flag::new(), data: UnsafeCell::new(value) }
+    }
+
+    /// Consumes the lock and returns the data, as `Err` (still holding it)
+    /// if the lock is poisoned.
+    pub fn into_inner(self) -> LockResult<T> {
+        let poisoned = self.poison.get();
+        let data = self.data.into_inner();
+        if poisoned {
+            Err(poison::PoisonError::new(data))
+        } else {
+            Ok(data)
+        }
+    }
+}
+
+impl<T: ?Sized> RwLock<T> {
+    /// Takes shared read access, parking while a writer holds the lock or
+    /// anyone queued earlier waits.
+    ///
+    /// # Errors
+    ///
+    /// `Err` (holding the guard) if the lock is poisoned.
+    #[inline]
+    pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
+        self.raw.read();
+        self.read_guard()
+    }
+
+    /// Takes read access if that needs no wait.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError::WouldBlock`] if a writer holds or waits for the
+    /// lock; [`TryLockError::Poisoned`] if it is poisoned.
+    pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
+        if !self.raw.try_read() {
+            return Err(TryLockError::WouldBlock);
+        }
+        self.read_guard().map_err(TryLockError::from)
+    }
+
+    /// Takes exclusive write access, parking until every earlier holder and
+    /// waiter is done.
+    ///
+    /// # Errors
+    ///
+    /// `Err` (holding the guard) if the lock is poisoned.
+    #[inline]
+    pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
+        self.raw.write();
+        poison::lock_result(self.poison.token(), |t| RwLockWriteGuard::new(self, t))
+    }
+
+    /// Takes write access if nobody holds or waits for the lock.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError::WouldBlock`] if the lock is held or awaited;
+    /// [`TryLockError::Poisoned`] if it is poisoned.
+    ///
+    /// ```
+    /// use verde_runtime::sync::{RwLock, TryLockError};
+    ///
+    /// let lock = RwLock::new(0);
+    /// let r = lock.read().unwrap();
+    /// assert!(matches!(lock.try_write(), Err(TryLockError::WouldBlock)));
+    /// drop(r);
+    /// assert!(lock.try_write().is_ok());
+    /// ```
+    pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
+        if !self.raw.try_write() {
+            return Err(TryLockError::WouldBlock);
+        }
+        poison::lock_result(self.poison.token(), |t| RwLockWriteGuard::new(self, t)).map_err(TryLockError::from)
+    }
+
+    /// Whether the lock is poisoned.
+    pub fn is_poisoned(&self) -> bool {
+        self.poison.get()
+    }
+
+    /// Clears the poison.
+    pub fn clear_poison(&self) {
+        self.poison.clear();
+    }
+
+    /// Mutable access to the data without locking: `&mut self` proves
+    /// nobody else holds the lock.
+    ///
+    /// # Errors
+    ///
+    /// `Err` (still giving access) if the lock is poisoned.
+    pub fn get_mut(&mut self) -> LockResult<&mut T> {
+        let data = self.data.get_mut();
+        if self.poison.get() {
+            Err(poison::PoisonError::new(data))
+        } else {
+            Ok(data)
+        }
+    }
+
+    fn read_guard(&self) -> LockResult<RwLockReadGuard<'_, T>> {
+        let guard = RwLockReadGuard { lock: self, _not_send: PhantomData };
+        if self.poison.get() {
+            Err(poison::PoisonError::new(guard))
+        } else {
+            Ok(guard)
+        }
+    }
+}
+
+impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    fn new(lock: &'a RwLock<T>, poison: poison::Token) -> Self {
+        RwLockWriteGuard { lock, poison, _not_send: PhantomData }
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: a read lock is held, so no writer has `&mut T`.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the write lock is held: no other access exists.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the write lock is held, and `&mut self` makes this the only
+        // access through the guard.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.lock.raw.read_unlock();
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.lock.poison.release(&self.poison);
+        self.lock.raw.write_unlock();
+    }
+}
+
+impl<T: Default> Default for RwLock<T> {
+    fn default() -> RwLock<T> {
+        RwLock::new(T::default())
+    }
+}
+
+impl<T> From<T> for RwLock<T> {
+    fn from(value: T) -> RwLock<T> {
+        RwLock::new(value)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("RwLock");
+        match self.try_read() {
+            Ok(guard) => d.field("data", &&*guard),
+            Err(TryLockError::Poisoned(err)) => d.field("data", &&**err.get_ref()),
+            Err(TryLockError::WouldBlock) => d.field("data", &format_args!("<locked>")),
+        };
+        d.field("poisoned", &self.poison.get());
+        d.finish_non_exhaustive()
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}

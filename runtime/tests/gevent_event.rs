@@ -1,0 +1,181 @@
+//! gevent.event: ports of test__event.py's behaviours for Event and
+//! AsyncResult, plus use across hubs and threads.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use verde_runtime as verde;
+use verde_runtime::event::{AsyncResult, Event, GetError};
+
+#[test]
+fn wait_times_out_on_an_unset_event() {
+    let e = Event::new();
+    let start = Instant::now();
+    assert!(!e.wait(Some(Duration::from_millis(10))));
+    assert!(start.elapsed() >= Duration::from_millis(10));
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn set_wakes_every_waiter() {
+    let e = Arc::new(Event::new());
+    let woken = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..10)
+        .map(|_| {
+            let (e, w) = (e.clone(), woken.clone());
+            verde::spawn(move || {
+                assert!(e.wait(None));
+                w.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    verde::yield_now();
+    assert_eq!(woken.load(Ordering::SeqCst), 0);
+    e.set();
+    verde::joinall(hs).into_iter().for_each(|r| r.unwrap());
+    assert_eq!(woken.load(Ordering::SeqCst), 10);
+}
+
+#[test]
+fn a_waiter_woken_by_set_returns_true_even_if_cleared_before_it_runs() {
+    let e = Arc::new(Event::new());
+    let e2 = e.clone();
+    let waiter = verde::spawn(move || e2.wait(Some(Duration::from_secs(30))));
+    verde::yield_now();
+    e.set();
+    e.clear();
+    assert!(waiter.join().unwrap());
+    assert!(!e.is_set());
+}
+
+#[test]
+fn wait_returns_at_once_while_set_and_blocks_again_after_clear() {
+    let e = Event::new();
+    e.set();
+    for _ in 0..3 {
+        assert!(e.wait(None));
+    }
+    e.clear();
+    assert!(!e.wait(Some(Duration::from_millis(1))));
+}
+
+#[test]
+fn a_killed_waiter_does_not_disturb_the_others() {
+    let e = Arc::new(Event::new());
+    let e1 = e.clone();
+    let doomed = verde::spawn(move || e1.wait(None));
+    let e2 = e.clone();
+    let other = verde::spawn(move || e2.wait(None));
+    verde::yield_now();
+    doomed.kill();
+    e.set();
+    assert!(other.join().unwrap());
+}
+
+#[test]
+fn set_from_a_thread_wakes_coroutines_on_two_hubs() {
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let e = Arc::new(Event::new());
+    let hs: Vec<_> = (0..6)
+        .map(|_| {
+            let e = e.clone();
+            rt.spawn(move || e.wait(Some(Duration::from_secs(30))))
+        })
+        .collect();
+    let e2 = e.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(10));
+        e2.set();
+    })
+    .join()
+    .unwrap();
+    assert!(hs.into_iter().all(|h| h.join().unwrap()));
+}
+
+#[test]
+fn async_result_set_then_get() {
+    let r: AsyncResult<&str> = AsyncResult::new();
+    assert!(!r.ready());
+    r.set("done");
+    assert!(r.ready() && r.successful());
+    assert_eq!(r.get(None).ok(), Some("done"));
+    assert_eq!(r.get_nowait().ok(), Some("done"));
+    assert_eq!(r.value(), Some("done"));
+    assert!(r.error().is_none());
+}
+
+#[test]
+fn async_result_wakes_every_getter_with_a_clone() {
+    let r = Arc::new(AsyncResult::<Vec<u8>, String>::new());
+    let hs: Vec<_> = (0..5)
+        .map(|_| {
+            let r = r.clone();
+            verde::spawn(move || r.get(None))
+        })
+        .collect();
+    verde::yield_now();
+    r.set(vec![1, 2, 3]);
+    for h in hs {
+        assert_eq!(h.join().unwrap(), Ok(vec![1, 2, 3]));
+    }
+}
+
+#[test]
+fn async_result_error_is_raised_to_getters() {
+    let r = Arc::new(AsyncResult::<u8, String>::new());
+    let r2 = r.clone();
+    let getter = verde::spawn(move || r2.get(None));
+    verde::yield_now();
+    r.set_error("boom".into());
+    assert_eq!(getter.join().unwrap(), Err(GetError::Failed("boom".into())));
+    assert!(r.ready() && !r.successful());
+    assert_eq!(r.error().as_deref(), Some("boom"));
+    assert_eq!(r.value(), None);
+}
+
+#[test]
+fn async_result_default_error_type_holds_any_error() {
+    let r: AsyncResult<u8> = AsyncResult::new();
+    r.set_error(Arc::new(std::io::Error::other("disk on fire")));
+    match r.get_nowait() {
+        Err(GetError::Failed(e)) => assert_eq!(e.to_string(), "disk on fire"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn async_result_get_times_out_and_get_nowait_does_not_wait() {
+    let r: AsyncResult<u8, ()> = AsyncResult::new();
+    assert_eq!(r.get_nowait(), Err(GetError::Timeout));
+    let start = Instant::now();
+    assert_eq!(r.get(Some(Duration::from_millis(10))), Err(GetError::Timeout));
+    assert!(start.elapsed() >= Duration::from_millis(10));
+    assert!(!r.wait(Some(Duration::from_millis(1))));
+}
+
+#[test]
+fn setting_again_replaces_the_outcome() {
+    let r: AsyncResult<u8, ()> = AsyncResult::new();
+    r.set(1);
+    r.set(2);
+    assert_eq!(r.get(None), Ok(2));
+}
+
+#[test]
+fn async_result_set_by_a_coroutine_on_another_hub_wakes_a_thread() {
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let r = Arc::new(AsyncResult::<u64, ()>::new());
+    let r2 = r.clone();
+    let h = rt.spawn(move || {
+        verde::sleep(Duration::from_millis(5));
+        r2.set(7);
+    });
+    let waiter = {
+        let r = r.clone();
+        std::thread::spawn(move || r.get(Some(Duration::from_secs(30))))
+    };
+    assert_eq!(waiter.join().unwrap(), Ok(7));
+    assert!(r.wait(None));
+    h.join().unwrap();
+}

@@ -1,0 +1,217 @@
+//! Ports of test__greenlet.py's kill and link behaviours, with coroutines
+//! blocked in verde's primitives. gevent's `link(callback)` is covered by
+//! its two common uses: an AsyncResult the greenlet's outcome is linked to,
+//! and a Group joining its members.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use verde_runtime as verde;
+use verde_runtime::event::{AsyncResult, Event, GetError};
+use verde_runtime::lock::Semaphore;
+use verde_runtime::pool::Group;
+use verde_runtime::queue::Queue;
+use verde_runtime::sync::{mpsc, Mutex};
+
+mod common;
+use common::DropCounter;
+
+#[test]
+fn kill_before_start_never_runs() {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let q: Arc<Queue<()>> = Arc::new(Queue::new());
+    let q1 = q.clone();
+    let g = verde::spawn(move || {
+        r.fetch_add(1, Ordering::SeqCst);
+        q1.get();
+    });
+    g.kill();
+    assert!(g.is_finished());
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    assert!(g.join().unwrap_err().is::<verde::Killed>());
+}
+
+#[test]
+fn kill_unwinds_from_every_kind_of_wait() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let q: Arc<Queue<u8>> = Arc::new(Queue::new());
+    let e = Arc::new(Event::new());
+    let sem = Arc::new(Semaphore::new(0));
+    let m = Arc::new(Mutex::new(()));
+    let (_tx, rx) = mpsc::channel::<u8>();
+    let held = m.lock().unwrap();
+    let waits: Vec<Box<dyn FnOnce() + Send>> = vec![
+        Box::new({
+            let q = q.clone();
+            move || {
+                q.get();
+            }
+        }),
+        Box::new({
+            let e = e.clone();
+            move || {
+                e.wait(None);
+            }
+        }),
+        Box::new({
+            let sem = sem.clone();
+            move || {
+                sem.acquire(true, None);
+            }
+        }),
+        Box::new({
+            let m = m.clone();
+            move || drop(m.lock())
+        }),
+        Box::new(move || {
+            let _ = rx.recv();
+        }),
+        Box::new(|| verde::sleep(Duration::from_secs(3600))),
+    ];
+    let n = waits.len();
+    let hs: Vec<_> = waits
+        .into_iter()
+        .map(|wait| {
+            let c = DropCounter(drops.clone());
+            verde::spawn(move || {
+                let _c = c;
+                wait();
+            })
+        })
+        .collect();
+    verde::yield_now();
+    verde::killall(&hs);
+    assert_eq!(drops.load(Ordering::SeqCst), n);
+    for h in hs {
+        assert!(h.join().unwrap_err().is::<verde::Killed>());
+    }
+    drop(held);
+    // Every primitive still works after its waiter was killed.
+    q.put(1);
+    assert_eq!(q.get(), 1);
+    e.set();
+    sem.release();
+    assert!(sem.acquire(false, None));
+    assert!(m.try_lock().is_ok());
+}
+
+#[test]
+fn kill_nowait_then_join() {
+    let e = Arc::new(Event::new());
+    let e1 = e.clone();
+    let g = verde::spawn(move || e1.wait(None));
+    verde::yield_now();
+    g.kill_nowait();
+    assert!(!g.is_finished(), "kill_nowait does not wait");
+    assert!(g.join().unwrap_err().is::<verde::Killed>());
+}
+
+#[test]
+fn killing_a_finished_coroutine_changes_nothing() {
+    let g = verde::spawn(|| 5);
+    assert!(g.wait_timeout(Duration::from_secs(30)));
+    g.kill();
+    assert_eq!(g.join().unwrap(), 5);
+}
+
+#[test]
+fn a_coroutine_may_catch_its_kill_and_clean_up_with_primitives() {
+    let q = Arc::new(Queue::new());
+    let q1 = q.clone();
+    let g = verde::spawn(move || {
+        let caught = catch_unwind(AssertUnwindSafe(|| verde::sleep(Duration::from_secs(3600))));
+        // Cleanup may block again: the kill was already delivered.
+        q1.put(caught.unwrap_err().is::<verde::Killed>());
+        verde::yield_now();
+        "cleaned up"
+    });
+    verde::yield_now();
+    g.kill();
+    assert!(q.get());
+    assert_eq!(g.join().unwrap(), "cleaned up");
+}
+
+#[test]
+fn kill_across_hubs() {
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let q: Arc<Queue<u8>> = Arc::new(Queue::new());
+    let q1 = q.clone();
+    let victim = rt.spawn_on(0, move || q1.get());
+    let killer = rt.spawn_on(1, move || {
+        verde::sleep(Duration::from_millis(5));
+        victim.kill();
+        victim.join().unwrap_err().is::<verde::Killed>()
+    });
+    assert!(killer.join().unwrap());
+    q.put(1);
+    assert_eq!(q.get_nowait(), Ok(1));
+}
+
+/// gevent's `g.link(async_result)`: the coroutine's value or exception is
+/// delivered to everyone waiting on the result.
+fn spawn_linked<T: Clone + Send + Sync + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> (verde::JoinHandle<()>, Arc<AsyncResult<T, String>>) {
+    let result = Arc::new(AsyncResult::new());
+    let r = result.clone();
+    let g = verde::spawn(move || match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => r.set(v),
+        Err(payload) => r.set_error(verde::describe_payload(&*payload)),
+    });
+    (g, result)
+}
+
+#[test]
+fn link_value_reaches_every_waiter() {
+    let (g, result) = spawn_linked(|| {
+        verde::sleep(Duration::from_millis(5));
+        "value"
+    });
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let r = result.clone();
+            verde::spawn(move || r.get(None))
+        })
+        .collect();
+    for w in waiters {
+        assert_eq!(w.join().unwrap(), Ok("value"));
+    }
+    g.join().unwrap();
+}
+
+#[test]
+fn link_exception_reaches_every_waiter() {
+    let (g, result) = spawn_linked(|| -> u8 { panic!("linked failure") });
+    assert_eq!(result.get(None), Err(GetError::Failed("linked failure".to_string())));
+    g.join().unwrap();
+    assert!(!result.successful());
+}
+
+#[test]
+fn link_of_a_killed_coroutine_reports_the_kill() {
+    let (g, result) = spawn_linked(|| {
+        verde::sleep(Duration::from_secs(3600));
+        0u8
+    });
+    verde::yield_now();
+    g.kill();
+    assert_eq!(result.get(None), Err(GetError::Failed(verde::Killed.to_string())));
+}
+
+#[test]
+fn a_group_joins_linked_members() {
+    let group = Group::new();
+    let done = Arc::new(AtomicUsize::new(0));
+    for i in 0..5 {
+        let d = done.clone();
+        group.spawn(move || {
+            verde::sleep(Duration::from_millis(i));
+            d.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    group.join();
+    assert_eq!(done.load(Ordering::SeqCst), 5);
+}

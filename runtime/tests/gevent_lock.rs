@@ -1,0 +1,223 @@
+//! gevent.lock: ports of test__semaphore.py's behaviours (timeouts return
+//! false, bounded release, FIFO waiters, waiters that die) and RLock.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use verde_runtime as verde;
+use verde_runtime::lock::{BoundedSemaphore, OverReleased, RLock, Semaphore};
+
+mod common;
+use common::DropCounter;
+
+#[test]
+fn acquire_times_out_returning_false() {
+    let sem = Semaphore::new(0);
+    let start = Instant::now();
+    assert!(!sem.acquire(true, Some(Duration::from_millis(10))));
+    assert!(start.elapsed() >= Duration::from_millis(10));
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(!sem.acquire(false, None));
+    assert!(sem.guard_timeout(Duration::from_millis(1)).is_none());
+    assert_eq!(sem.counter(), 0);
+}
+
+#[test]
+fn a_timed_out_waiter_leaves_and_the_permit_goes_to_the_next() {
+    let sem = Arc::new(Semaphore::new(0));
+    let s = sem.clone();
+    let impatient = verde::spawn(move || s.acquire(true, Some(Duration::from_millis(5))));
+    let s = sem.clone();
+    let patient = verde::spawn(move || s.acquire(true, Some(Duration::from_secs(30))));
+    assert!(!impatient.join().unwrap());
+    sem.release();
+    assert!(patient.join().unwrap());
+    assert_eq!(sem.counter(), 0);
+}
+
+#[test]
+fn waiters_get_permits_in_fifo_order() {
+    let sem = Arc::new(Semaphore::new(0));
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let hs: Vec<_> = (0..5)
+        .map(|i| {
+            let (s, o) = (sem.clone(), order.clone());
+            verde::spawn(move || {
+                assert!(s.acquire(true, None));
+                o.lock().unwrap().push(i);
+            })
+        })
+        .collect();
+    verde::yield_now();
+    for _ in 0..5 {
+        sem.release();
+    }
+    verde::joinall(hs);
+    assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn a_newcomer_does_not_take_a_permit_released_for_a_waiter() {
+    let sem = Arc::new(Semaphore::new(0));
+    let s = sem.clone();
+    let waiter = verde::spawn(move || s.acquire(true, None));
+    verde::yield_now();
+    sem.release();
+    assert!(!sem.acquire(false, None), "the permit was handed to the waiter");
+    assert!(waiter.join().unwrap());
+}
+
+#[test]
+fn a_waiter_killed_after_being_handed_a_permit_passes_it_on() {
+    let sem = Arc::new(Semaphore::new(0));
+    let s = sem.clone();
+    let doomed = verde::spawn(move || s.acquire(true, None));
+    let s = sem.clone();
+    let next = verde::spawn(move || s.acquire(true, None));
+    verde::yield_now();
+    doomed.kill_nowait();
+    sem.release();
+    assert!(doomed.join().is_err());
+    assert!(next.join().unwrap());
+    sem.release();
+    assert_eq!(sem.counter(), 1, "no permit lost or duplicated");
+}
+
+#[test]
+fn a_guard_is_released_when_its_holder_is_killed() {
+    let sem = Arc::new(Semaphore::new(1));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (s, d) = (sem.clone(), dropped.clone());
+    let holder = verde::spawn(move || {
+        let _c = DropCounter(d);
+        let _g = s.guard();
+        verde::sleep(Duration::from_secs(3600));
+    });
+    verde::yield_now();
+    assert!(sem.locked());
+    holder.kill();
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(sem.counter(), 1);
+}
+
+#[test]
+fn an_unbounded_semaphore_may_be_released_past_its_start() {
+    let sem = Semaphore::new(1);
+    sem.release();
+    assert_eq!(sem.counter(), 2);
+}
+
+#[test]
+fn bounded_semaphore_refuses_to_be_released_too_many_times() {
+    let sem = BoundedSemaphore::new(2);
+    assert_eq!(sem.try_release(), Err(OverReleased));
+    assert!(sem.acquire(true, None));
+    let g = sem.guard();
+    assert!(sem.locked());
+    drop(g);
+    assert_eq!(sem.try_release(), Ok(()));
+    assert_eq!(sem.counter(), 2);
+}
+
+#[test]
+#[should_panic(expected = "semaphore released too many times")]
+fn bounded_semaphore_release_panics_when_over_released() {
+    BoundedSemaphore::new(1).release();
+}
+
+#[test]
+fn at_most_n_inside_across_hubs_and_a_thread() {
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let sem = Arc::new(BoundedSemaphore::new(3));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let work = {
+        let (sem, inside, most) = (sem.clone(), inside.clone(), most.clone());
+        move |sleep: fn()| {
+            for _ in 0..200 {
+                let _g = sem.guard();
+                let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(n, Ordering::SeqCst);
+                sleep();
+                inside.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    };
+    let hs: Vec<_> = (0..6)
+        .map(|_| {
+            let work = work.clone();
+            rt.spawn(move || work(verde::yield_now))
+        })
+        .collect();
+    let t = std::thread::spawn(move || work(std::thread::yield_now));
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    t.join().unwrap();
+    assert!(most.load(Ordering::SeqCst) <= 3);
+    assert_eq!(sem.counter(), 3);
+}
+
+#[test]
+fn rlock_is_reentrant_for_its_owner_and_excludes_others() {
+    let lock = Arc::new(RLock::new());
+    assert!(lock.acquire(true, None));
+    assert!(lock.acquire(false, None));
+    let l = lock.clone();
+    let other = verde::spawn(move || {
+        assert!(!l.acquire(false, None));
+        assert!(!l.acquire(true, Some(Duration::from_millis(5))));
+        let _g = l.guard();
+        "got it"
+    });
+    verde::yield_now();
+    lock.release();
+    verde::sleep(Duration::from_millis(10));
+    assert!(!other.is_finished(), "one level is still held");
+    lock.release();
+    assert_eq!(other.join().unwrap(), "got it");
+    assert!(!lock.locked());
+}
+
+#[test]
+fn rlock_release_by_a_non_owner_panics() {
+    let lock = Arc::new(RLock::new());
+    let _g = lock.guard();
+    let l = lock.clone();
+    let err = verde::spawn(move || l.release()).join().unwrap_err();
+    assert!(verde::describe_payload(&*err).contains("cannot release un-acquired lock"));
+    assert!(lock.locked());
+}
+
+#[test]
+fn rlock_guard_timeout_gives_up_without_releasing() {
+    let lock = Arc::new(RLock::new());
+    let _g = lock.guard();
+    let l = lock.clone();
+    let other = verde::spawn(move || l.guard_timeout(Duration::from_millis(5)).is_none());
+    assert!(other.join().unwrap());
+    assert!(lock.locked());
+}
+
+#[test]
+fn rlock_waiters_on_other_hubs_and_threads_take_turns() {
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let lock = Arc::new(RLock::new());
+    let value = Arc::new(Mutex::new(0u32));
+    let work = {
+        let (lock, value) = (lock.clone(), value.clone());
+        move || {
+            for _ in 0..200 {
+                let _outer = lock.guard();
+                let _inner = lock.guard();
+                let v = *value.lock().unwrap();
+                verde::yield_now();
+                *value.lock().unwrap() = v + 1;
+            }
+        }
+    };
+    let hs: Vec<_> = (0..4).map(|_| rt.spawn(work.clone())).collect();
+    let t = std::thread::spawn(work);
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    t.join().unwrap();
+    assert_eq!(*value.lock().unwrap(), 1000);
+}

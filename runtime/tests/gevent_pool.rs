@@ -1,0 +1,308 @@
+//! gevent.pool: ports of test__pool.py's behaviours (pool sizes 1, 2, 10
+//! and unbounded, waiting spawns, reentrant spawns, map/imap order,
+//! imap_unordered, errors re-raised, join with timeout, kill), plus a pool
+//! shared across hubs.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use verde_runtime as verde;
+use verde_runtime::pool::{Group, Pool, PoolFull};
+
+mod common;
+use common::DropCounter;
+
+/// Spawns `n` jobs through `spawn` and returns the most that ran at once.
+fn peak_concurrency(n: usize, spawn: impl Fn(Box<dyn FnOnce() + Send>) -> verde::JoinHandle<()>) -> usize {
+    let inside = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..n)
+        .map(|_| {
+            let (inside, most) = (inside.clone(), most.clone());
+            spawn(Box::new(move || {
+                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                verde::sleep(Duration::from_millis(2));
+                inside.fetch_sub(1, Ordering::SeqCst);
+            }))
+        })
+        .collect();
+    verde::joinall(hs).into_iter().for_each(|r| r.unwrap());
+    most.load(Ordering::SeqCst)
+}
+
+#[test]
+fn pool_sizes_1_2_10_limit_concurrency() {
+    for size in [1, 2, 10] {
+        let pool = Pool::new(size);
+        assert_eq!(pool.size(), size);
+        assert_eq!(peak_concurrency(30, |f| pool.spawn(f)), size, "pool of {size}");
+        pool.join();
+        assert!(pool.is_empty());
+        assert_eq!(pool.free_count(), size);
+    }
+}
+
+#[test]
+fn an_unbounded_group_runs_everything_at_once() {
+    let group = Group::new();
+    assert_eq!(peak_concurrency(30, |f| group.spawn(f)), 30);
+    assert!(group.is_empty());
+}
+
+#[test]
+fn spawn_waits_for_a_free_slot() {
+    let pool = Pool::new(1);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    pool.spawn(move || {
+        verde::sleep(Duration::from_millis(10));
+        l.lock().unwrap().push("first done");
+    });
+    assert!(pool.full());
+    let l = log.clone();
+    let second = pool.spawn(move || l.lock().unwrap().push("second runs"));
+    // spawn returned only once the first member freed its slot.
+    assert_eq!(*log.lock().unwrap(), ["first done"]);
+    second.join().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["first done", "second runs"]);
+}
+
+#[test]
+fn waiting_spawners_get_slots_in_fifo_order() {
+    let pool = Pool::new(1);
+    let order = Arc::new(Mutex::new(Vec::new()));
+    pool.spawn(|| verde::sleep(Duration::from_millis(5)));
+    let spawners: Vec<_> = (0..4)
+        .map(|i| {
+            let (pool, order) = (pool.clone(), order.clone());
+            verde::spawn(move || pool.spawn(move || order.lock().unwrap().push(i)).join().unwrap())
+        })
+        .collect();
+    verde::joinall(spawners).into_iter().for_each(|r| r.unwrap());
+    assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3]);
+}
+
+#[test]
+fn try_spawn_fails_when_full() {
+    let pool = Pool::new(2);
+    let a = pool.try_spawn(|| verde::sleep(Duration::from_millis(5))).unwrap();
+    let _b = pool.try_spawn(|| verde::sleep(Duration::from_millis(5))).unwrap();
+    assert_eq!(pool.free_count(), 0);
+    assert_eq!(pool.try_spawn(|| ()).unwrap_err(), PoolFull);
+    a.join().unwrap();
+    assert!(pool.try_spawn(|| ()).is_ok());
+    pool.join();
+}
+
+#[test]
+fn len_counts_members_until_they_finish() {
+    let group = Group::new();
+    let release = Arc::new(verde::event::Event::new());
+    let hs: Vec<_> = (0..3)
+        .map(|_| {
+            let r = release.clone();
+            group.spawn(move || {
+                r.wait(None);
+            })
+        })
+        .collect();
+    assert_eq!(group.len(), 3);
+    release.set();
+    verde::joinall(hs);
+    assert_eq!(group.len(), 0);
+}
+
+#[test]
+fn a_member_can_spawn_into_its_own_pool() {
+    let pool = Pool::new(2);
+    let p = pool.clone();
+    let outer = pool.spawn(move || p.spawn(|| 5).join().unwrap() + 1);
+    assert_eq!(outer.join().unwrap(), 6);
+    pool.join();
+}
+
+#[test]
+fn a_panicking_member_frees_its_slot_and_join_returns_the_panic() {
+    let pool = Pool::new(1);
+    let h = pool.spawn(|| panic!("member failed"));
+    assert!(h.join().is_err());
+    assert_eq!(pool.free_count(), 1);
+    assert!(pool.is_empty());
+}
+
+#[test]
+fn map_and_imap_return_results_in_item_order() {
+    for size in [1, 2, 10] {
+        let pool = Pool::new(size);
+        let delays: Vec<u64> = vec![9, 1, 5, 3, 7, 2];
+        let slept = |ms: u64| {
+            verde::sleep(Duration::from_millis(ms));
+            ms * 10
+        };
+        assert_eq!(pool.map(slept, delays.clone()), delays.iter().map(|d| d * 10).collect::<Vec<_>>());
+        let got: Vec<u64> = pool.imap(slept, delays.clone()).collect();
+        assert_eq!(got, delays.iter().map(|d| d * 10).collect::<Vec<_>>());
+    }
+    let group = Group::new();
+    assert_eq!(group.map(|x: i32| x + 1, 0..100), (1..101).collect::<Vec<_>>());
+}
+
+#[test]
+fn imap_unordered_yields_in_finishing_order() {
+    let pool = Pool::new(3);
+    let got: Vec<u64> = pool
+        .imap_unordered(
+            |ms: u64| {
+                verde::sleep(Duration::from_millis(ms * 20));
+                ms
+            },
+            [3, 1, 2],
+        )
+        .collect();
+    assert_eq!(got, [1, 2, 3]);
+    let mut all: Vec<i32> = Group::new().imap_unordered(|x: i32| x * 2, 0..50).collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..50).map(|x| x * 2).collect::<Vec<_>>());
+}
+
+#[test]
+fn imap_reraises_a_member_panic() {
+    let pool = Pool::new(2);
+    let h = verde::spawn(move || {
+        pool.imap(|x: i32| if x == 3 { panic!("item 3 failed") } else { x }, 0..6).collect::<Vec<_>>()
+    });
+    let err = h.join().unwrap_err();
+    assert_eq!(verde::describe_payload(&*err), "item 3 failed");
+    let h = verde::spawn(|| {
+        Group::new().imap_unordered(|x: i32| if x == 1 { panic!("unordered failed") } else { x }, 0..3).count()
+    });
+    assert_eq!(verde::describe_payload(&*h.join().unwrap_err()), "unordered failed");
+}
+
+#[test]
+fn dropping_an_imap_early_stops_handing_out_items() {
+    let pool = Pool::new(1);
+    let started = Arc::new(AtomicUsize::new(0));
+    let s = started.clone();
+    let mut it = pool.imap(
+        move |x: u32| {
+            s.fetch_add(1, Ordering::SeqCst);
+            x
+        },
+        0..1000,
+    );
+    assert_eq!(it.next(), Some(0));
+    drop(it);
+    pool.join();
+    assert!(started.load(Ordering::SeqCst) < 1000);
+}
+
+#[test]
+fn join_with_timeout() {
+    let group = Group::new();
+    group.spawn(|| verde::sleep(Duration::from_millis(30)));
+    assert!(!group.join_timeout(Duration::from_millis(1)));
+    assert!(group.join_timeout(Duration::from_secs(30)));
+    assert!(Pool::new(1).join_timeout(Duration::ZERO));
+}
+
+#[test]
+fn kill_kills_running_and_unstarted_members() {
+    let pool = Pool::new(2);
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let ran = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..2)
+        .map(|_| {
+            let (c, r) = (DropCounter(dropped.clone()), ran.clone());
+            pool.spawn(move || {
+                let _c = c;
+                r.fetch_add(1, Ordering::SeqCst);
+                verde::sleep(Duration::from_secs(3600));
+            })
+        })
+        .collect();
+    // Not yet started: both are queued on the hub.
+    pool.kill();
+    assert!(pool.is_empty());
+    assert_eq!(pool.free_count(), 2);
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    assert_eq!(dropped.load(Ordering::SeqCst), 2, "unstarted members drop their closures");
+    for h in hs {
+        assert!(h.join().unwrap_err().is::<verde::Killed>());
+    }
+    let d = dropped.clone();
+    pool.spawn(move || {
+        let _c = DropCounter(d);
+        verde::sleep(Duration::from_secs(3600));
+    });
+    verde::yield_now();
+    pool.kill();
+    assert_eq!(dropped.load(Ordering::SeqCst), 3);
+    assert!(pool.is_empty());
+}
+
+#[test]
+fn a_member_killing_its_group_dies_last() {
+    let group = Group::new();
+    let others_dead = Arc::new(AtomicUsize::new(0));
+    for _ in 0..3 {
+        let d = others_dead.clone();
+        group.spawn(move || {
+            let _c = DropCounter(d);
+            verde::sleep(Duration::from_secs(3600));
+        });
+    }
+    let (g, d) = (group.clone(), others_dead.clone());
+    let killer = group.spawn(move || {
+        verde::yield_now();
+        g.kill();
+        unreachable!("killed itself, seeing {} dead", d.load(Ordering::SeqCst));
+    });
+    assert!(killer.join().unwrap_err().is::<verde::Killed>());
+    assert_eq!(others_dead.load(Ordering::SeqCst), 3);
+    assert!(group.is_empty());
+}
+
+#[test]
+fn a_pool_shared_by_two_hubs_and_a_thread() {
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let pool = Pool::new(4);
+    let inside = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let job = {
+        let (inside, most, done) = (inside.clone(), most.clone(), done.clone());
+        move || {
+            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            verde::yield_now();
+            inside.fetch_sub(1, Ordering::SeqCst);
+            done.fetch_add(1, Ordering::SeqCst);
+        }
+    };
+    let spawners: Vec<_> = (0..4)
+        .map(|_| {
+            let (pool, job) = (pool.clone(), job.clone());
+            rt.spawn(move || {
+                for _ in 0..100 {
+                    pool.spawn(job.clone());
+                }
+            })
+        })
+        .collect();
+    let (p, j) = (pool.clone(), job.clone());
+    let thread = std::thread::spawn(move || {
+        for _ in 0..100 {
+            p.spawn(j.clone());
+        }
+        p.join();
+    });
+    spawners.into_iter().for_each(|h| h.join().unwrap());
+    thread.join().unwrap();
+    pool.join();
+    assert_eq!(done.load(Ordering::SeqCst), 500);
+    assert!(most.load(Ordering::SeqCst) <= 4);
+    assert_eq!(pool.free_count(), 4);
+}

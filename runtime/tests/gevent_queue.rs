@@ -1,0 +1,353 @@
+//! gevent.queue: ports of test__queue.py's behaviours (send first/last,
+//! maxsize, zero size, FIFO waiters, waiters that time out or die, peek,
+//! task_done/join) plus LifoQueue, PriorityQueue, Channel, and threads.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use verde_runtime as verde;
+use verde_runtime::queue::{Channel, Empty, Full, LifoQueue, PriorityQueue, Queue};
+
+mod common;
+use common::DropCounter;
+
+#[test]
+fn send_first() {
+    let q = Queue::new();
+    q.put("hi");
+    assert_eq!(q.get(), "hi");
+}
+
+#[test]
+fn send_last() {
+    let q = Arc::new(Queue::new());
+    let q2 = q.clone();
+    let getter = verde::spawn(move || q2.get());
+    verde::sleep(Duration::from_millis(5));
+    q.put("hi2");
+    assert_eq!(getter.join().unwrap(), "hi2");
+}
+
+#[test]
+fn max_size() {
+    let q = Arc::new(Queue::bounded(2));
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let (q2, r) = (q.clone(), results.clone());
+    let putter = verde::spawn(move || {
+        for i in ["a", "b", "c"] {
+            r.lock().unwrap().push(i);
+            q2.put(i);
+        }
+        "OK"
+    });
+    verde::yield_now();
+    verde::yield_now();
+    assert_eq!(*results.lock().unwrap(), ["a", "b", "c"]);
+    assert!(q.full());
+    assert_eq!(q.qsize(), 2);
+    assert!(!putter.is_finished(), "the third put waits for room");
+    assert_eq!(q.get(), "a");
+    assert_eq!(putter.join().unwrap(), "OK");
+    assert_eq!([q.get(), q.get()], ["b", "c"]);
+    assert!(q.empty());
+    assert_eq!(q.maxsize(), Some(2));
+}
+
+#[test]
+#[should_panic(expected = "maxsize > 0")]
+fn zero_maxsize_is_a_channel_not_a_queue() {
+    let _ = Queue::<()>::bounded(0);
+}
+
+#[test]
+fn zero_size_channel_put_waits_for_a_getter() {
+    let ch = Arc::new(Channel::new());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (c, l) = (ch.clone(), log.clone());
+    let sender = verde::spawn(move || {
+        c.put("hi");
+        l.lock().unwrap().push("sent");
+    });
+    verde::sleep(Duration::from_millis(5));
+    assert!(log.lock().unwrap().is_empty());
+    assert_eq!(ch.balance(), 1);
+    log.lock().unwrap().push("getting");
+    assert_eq!(ch.get(), "hi");
+    sender.join().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["getting", "sent"]);
+    assert_eq!((ch.qsize(), ch.empty(), ch.full()), (0, true, true));
+}
+
+#[test]
+fn channel_nowait_needs_a_waiting_partner() {
+    let ch = Arc::new(Channel::new());
+    assert_eq!(ch.put_nowait(1), Err(Full(1)));
+    assert_eq!(ch.get_nowait(), Err(Empty));
+    let c = ch.clone();
+    let putter = verde::spawn(move || c.put(5));
+    verde::yield_now();
+    assert_eq!(ch.get_nowait(), Ok(5));
+    putter.join().unwrap();
+    let c = ch.clone();
+    let getter = verde::spawn(move || c.get());
+    verde::yield_now();
+    assert_eq!(ch.balance(), -1);
+    assert_eq!(ch.put_nowait(6), Ok(()));
+    assert_eq!(getter.join().unwrap(), 6);
+    assert_eq!(ch.put_timeout(7, Duration::from_millis(5)), Err(Full(7)));
+    assert_eq!(ch.get_timeout(Duration::from_millis(5)), Err(Empty));
+}
+
+#[test]
+fn multiple_waiters_are_served_in_fifo_order() {
+    let q = Arc::new(Queue::new());
+    let hs: Vec<_> = (0..5)
+        .map(|_| {
+            let q = q.clone();
+            verde::spawn(move || q.get())
+        })
+        .collect();
+    verde::yield_now();
+    for i in 0..5 {
+        q.put(i);
+    }
+    let got: Vec<i32> = verde::joinall(hs).into_iter().map(Result::unwrap).collect();
+    assert_eq!(got, [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn blocked_putters_are_served_in_fifo_order() {
+    let q = Arc::new(Queue::bounded(1));
+    q.put(0);
+    let hs: Vec<_> = (1..5)
+        .map(|i| {
+            let q = q.clone();
+            verde::spawn(move || q.put(i))
+        })
+        .collect();
+    verde::yield_now();
+    let got: Vec<i32> = (0..5).map(|_| q.get()).collect();
+    assert_eq!(got, [0, 1, 2, 3, 4]);
+    verde::joinall(hs);
+}
+
+#[test]
+fn waiters_that_time_out_leave_and_the_item_goes_to_the_next() {
+    let q = Arc::new(Queue::new());
+    let q1 = q.clone();
+    let impatient = verde::spawn(move || q1.get_timeout(Duration::from_millis(5)));
+    let q2 = q.clone();
+    let patient = verde::spawn(move || q2.get_timeout(Duration::from_secs(30)));
+    assert_eq!(impatient.join().unwrap(), Err(Empty));
+    q.put("for the patient one");
+    assert_eq!(patient.join().unwrap(), Ok("for the patient one"));
+}
+
+#[test]
+fn two_bogus_waiters_time_out_and_the_item_stays() {
+    let q = Arc::new(Queue::new());
+    let hs: Vec<_> = (0..2)
+        .map(|_| {
+            let q = q.clone();
+            verde::spawn(move || q.get_timeout(Duration::from_millis(5)))
+        })
+        .collect();
+    for r in verde::joinall(hs) {
+        assert_eq!(r.unwrap(), Err(Empty));
+    }
+    q.put("sent");
+    assert_eq!(q.get_nowait(), Ok("sent"));
+}
+
+#[test]
+fn two_waiters_one_dies() {
+    let q = Arc::new(Queue::new());
+    let q1 = q.clone();
+    let dies = verde::spawn(move || q1.get());
+    let q2 = q.clone();
+    let lives = verde::spawn(move || q2.get());
+    verde::yield_now();
+    dies.kill();
+    q.put("hi");
+    assert_eq!(lives.join().unwrap(), "hi");
+}
+
+#[test]
+fn an_item_handed_to_a_getter_that_dies_goes_to_the_next_getter() {
+    let q = Arc::new(Queue::new());
+    let q1 = q.clone();
+    let dies = verde::spawn(move || q1.get());
+    let q2 = q.clone();
+    let lives = verde::spawn(move || q2.get());
+    verde::yield_now();
+    dies.kill_nowait();
+    q.put("hi");
+    assert!(dies.join().is_err());
+    assert_eq!(lives.join().unwrap(), "hi");
+}
+
+#[test]
+fn an_item_handed_to_a_lone_getter_that_dies_goes_back_to_the_head() {
+    let q = Arc::new(Queue::new());
+    let q1 = q.clone();
+    let dies = verde::spawn(move || q1.get());
+    verde::yield_now();
+    dies.kill_nowait();
+    q.put(1);
+    q.put(2);
+    assert!(dies.join().is_err());
+    assert_eq!([q.get(), q.get()], [1, 2]);
+}
+
+#[test]
+fn a_putter_that_dies_drops_its_item() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let q = Arc::new(Queue::bounded(1));
+    q.put(DropCounter(dropped.clone()));
+    let (q1, d) = (q.clone(), dropped.clone());
+    let putter = verde::spawn(move || q1.put(DropCounter(d)));
+    verde::yield_now();
+    putter.kill();
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    drop(q.get());
+    assert!(q.empty());
+    assert_eq!(q.unfinished_tasks(), 1, "only the first put was accepted");
+}
+
+#[test]
+fn put_timeout_and_get_timeout() {
+    let q = Queue::bounded(1);
+    q.put(1);
+    let start = Instant::now();
+    assert_eq!(q.put_timeout(2, Duration::from_millis(10)), Err(Full(2)));
+    assert!(start.elapsed() >= Duration::from_millis(10));
+    assert_eq!(q.put_nowait(3).unwrap_err().into_inner(), 3);
+    assert_eq!(q.get_timeout(Duration::from_millis(10)), Ok(1));
+    assert_eq!(q.get_timeout(Duration::from_millis(10)), Err(Empty));
+}
+
+#[test]
+fn peek_waits_for_an_item_and_leaves_it() {
+    let q = Arc::new(Queue::new());
+    assert_eq!(q.peek_nowait(), Err(Empty));
+    assert_eq!(q.peek_timeout(Duration::from_millis(5)), Err(Empty));
+    let q2 = q.clone();
+    let peeker = verde::spawn(move || q2.peek());
+    verde::yield_now();
+    q.put(9);
+    assert_eq!(peeker.join().unwrap(), 9);
+    assert_eq!(q.qsize(), 1);
+    assert_eq!(q.get(), 9);
+}
+
+#[test]
+fn task_done_and_join() {
+    let q = Arc::new(Queue::new());
+    assert!(q.join_timeout(Duration::from_millis(1)));
+    for i in 0..10 {
+        q.put(i);
+    }
+    assert_eq!(q.unfinished_tasks(), 10);
+    assert!(!q.join_timeout(Duration::from_millis(1)));
+    let done = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let (q, done) = (q.clone(), done.clone());
+            verde::spawn(move || loop {
+                let job: i32 = q.get();
+                verde::yield_now();
+                done.fetch_add(1, Ordering::SeqCst);
+                q.task_done();
+                if job < 0 {
+                    return;
+                }
+            })
+        })
+        .collect();
+    q.join();
+    assert_eq!(done.load(Ordering::SeqCst), 10);
+    assert_eq!(q.unfinished_tasks(), 0);
+    for _ in 0..3 {
+        q.put(-1);
+    }
+    verde::joinall(workers);
+}
+
+#[test]
+#[should_panic(expected = "task_done() called too many times")]
+fn task_done_too_many_times_panics() {
+    let q = Queue::new();
+    q.put(());
+    q.task_done();
+    q.task_done();
+}
+
+#[test]
+fn lifo_and_priority_orders() {
+    let lifo = LifoQueue::new();
+    let prio = PriorityQueue::new();
+    for v in [5, 1, 4, 2, 3] {
+        lifo.put(v);
+        prio.put(v);
+    }
+    assert_eq!((0..5).map(|_| lifo.get()).collect::<Vec<_>>(), [3, 2, 4, 1, 5]);
+    assert_eq!(prio.peek(), 1);
+    assert_eq!((0..5).map(|_| prio.get()).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn a_bounded_priority_queue_admits_blocked_putters_by_priority() {
+    let q = Arc::new(PriorityQueue::bounded(2));
+    q.put(10);
+    q.put(20);
+    let q2 = q.clone();
+    let putter = verde::spawn(move || q2.put(1));
+    verde::yield_now();
+    assert_eq!(q.get(), 10);
+    putter.join().unwrap();
+    assert_eq!([q.get(), q.get()], [1, 20]);
+}
+
+#[test]
+fn producers_and_consumers_on_two_hubs_and_a_thread() {
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let q = Arc::new(Queue::bounded(8));
+    let producers: Vec<_> = (0..4)
+        .map(|p| {
+            let q = q.clone();
+            rt.spawn(move || (0..500).for_each(|i| q.put(p * 1000 + i)))
+        })
+        .collect();
+    let consumers: Vec<_> = (0..3)
+        .map(|_| {
+            let q = q.clone();
+            rt.spawn(move || (0..500).map(|_| q.get()).sum::<u64>())
+        })
+        .collect();
+    let q2 = q.clone();
+    let thread = std::thread::spawn(move || (0..500).map(|_| q2.get()).sum::<u64>());
+    producers.into_iter().for_each(|h| h.join().unwrap());
+    let total: u64 = consumers.into_iter().map(|h| h.join().unwrap()).sum::<u64>() + thread.join().unwrap();
+    let want: u64 = (0..4u64).map(|p| (0..500).map(|i| p * 1000 + i).sum::<u64>()).sum();
+    assert_eq!(total, want);
+    assert!(q.empty());
+}
+
+#[test]
+fn a_channel_between_a_thread_and_coroutines_on_two_hubs() {
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let ch = Arc::new(Channel::new());
+    let getters: Vec<_> = (0..2)
+        .map(|w| {
+            let ch = ch.clone();
+            rt.spawn_on(w, move || (0..500).map(|_| ch.get()).sum::<u64>())
+        })
+        .collect();
+    let c = ch.clone();
+    let putter = std::thread::spawn(move || (1..=1000).for_each(|i| c.put(i)));
+    putter.join().unwrap();
+    let total: u64 = getters.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(total, 1000 * 1001 / 2);
+    assert_eq!(ch.balance(), 0);
+}
