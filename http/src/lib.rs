@@ -19,11 +19,11 @@ mod transport;
 
 pub use body::{Body, BodyError};
 pub use client::{Client, ClientBuilder, ClientResponse, RequestBuilder};
-pub use server::{Server, ServerBuilder, ShutdownHandle};
 pub use handler::{from_http, Handler};
 pub use limits::{Limits, Timeouts};
 pub use request::Request;
 pub use response::{Response, ResponseBody};
+pub use server::{Server, ServerBuilder, ShutdownHandle};
 pub use transport::Transport;
 
 pub use http::{header, HeaderName, HeaderValue, Method, StatusCode, Version};

@@ -124,7 +124,8 @@ impl Response {
         K::Error: fmt::Debug,
         V::Error: fmt::Debug,
     {
-        self.headers.push((name.try_into().expect("invalid header name"), value.try_into().expect("invalid header value")));
+        self.headers
+            .push((name.try_into().expect("invalid header name"), value.try_into().expect("invalid header value")));
         self
     }
 

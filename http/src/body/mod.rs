@@ -88,8 +88,6 @@ pub(crate) struct Leftover {
     /// given (they belong to the next request).
     pub pos: usize,
     pub end: usize,
-    /// The body was read to its end (or had none).
-    pub complete: bool,
     /// The body failed; the connection cannot be reused.
     pub failed: Option<BodyError>,
 }
@@ -268,7 +266,7 @@ impl<'a> Body<'a> {
 
     /// Ends the body's use of the connection buffer.
     pub(crate) fn finish(self) -> Leftover {
-        Leftover { pos: self.pos, end: self.end, complete: self.is_complete(), failed: self.failed }
+        Leftover { pos: self.pos, end: self.end, failed: self.failed }
     }
 }
 

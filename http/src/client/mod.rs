@@ -267,7 +267,14 @@ impl Client {
         Ok(stream)
     }
 
-    fn encode(&self, out: &mut Vec<u8>, method: &Method, target: &Target, headers: &[(HeaderName, HeaderValue)], body: &[u8]) {
+    fn encode(
+        &self,
+        out: &mut Vec<u8>,
+        method: &Method,
+        target: &Target,
+        headers: &[(HeaderName, HeaderValue)],
+        body: &[u8],
+    ) {
         out.extend_from_slice(method.as_str().as_bytes());
         out.push(b' ');
         out.extend_from_slice(target.path.as_bytes());
@@ -302,7 +309,13 @@ impl Client {
     }
 
     /// Writes the request and reads the response head.
-    fn exchange(&self, mut stream: TcpStream, request: &[u8], method: &Method, key: &pool::Key) -> Result<ClientResponse, Retry> {
+    fn exchange(
+        &self,
+        mut stream: TcpStream,
+        request: &[u8],
+        method: &Method,
+        key: &pool::Key,
+    ) -> Result<ClientResponse, Retry> {
         stream.set_write_timeout(self.config.write_timeout).map_err(Retry::No)?;
         stream.set_read_timeout(self.config.read_timeout).map_err(Retry::No)?;
         stream.write_all(request).map_err(Retry::Yes)?;
@@ -317,9 +330,14 @@ impl Client {
             }
             let n = match io::Read::read(&mut stream, &mut buf[end..]) {
                 Ok(0) if end == 0 => {
-                    return Err(Retry::Yes(io::Error::new(io::ErrorKind::ConnectionAborted, "server closed the connection")))
+                    return Err(Retry::Yes(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "server closed the connection",
+                    )))
                 }
-                Ok(0) => return Err(Retry::No(io::Error::new(io::ErrorKind::UnexpectedEof, "response head cut short"))),
+                Ok(0) => {
+                    return Err(Retry::No(io::Error::new(io::ErrorKind::UnexpectedEof, "response head cut short")))
+                }
                 Ok(n) => n,
                 Err(e) if end == 0 && e.kind() == io::ErrorKind::ConnectionReset => return Err(Retry::Yes(e)),
                 Err(e) => return Err(Retry::No(e)),
@@ -343,8 +361,10 @@ impl Client {
             let version = if res.version == Some(1) { Version::HTTP_11 } else { Version::HTTP_10 };
             let mut headers = HeaderMap::with_capacity(res.headers.len());
             for h in res.headers.iter() {
-                let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| Retry::No(invalid_data("invalid header name")))?;
-                let value = HeaderValue::from_bytes(h.value).map_err(|_| Retry::No(invalid_data("invalid header value")))?;
+                let name = HeaderName::from_bytes(h.name.as_bytes())
+                    .map_err(|_| Retry::No(invalid_data("invalid header name")))?;
+                let value =
+                    HeaderValue::from_bytes(h.value).map_err(|_| Retry::No(invalid_data("invalid header value")))?;
                 headers.append(name, value);
             }
             let (framing, reusable) = framing(method, status, version, &headers).map_err(Retry::No)?;
@@ -389,15 +409,24 @@ fn framing(method: &Method, status: StatusCode, version: Version, headers: &Head
         .iter()
         .any(|v| v.to_str().is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case("keep-alive"))));
     let reusable = !close && (version == Version::HTTP_11 || keep_alive_10);
-    if *method == Method::HEAD || status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+    if *method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
         return Ok((Framing::Empty, reusable));
     }
     if let Some(te) = headers.get(http::header::TRANSFER_ENCODING) {
-        let chunked = te.to_str().is_ok_and(|s| s.rsplit(',').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked")));
+        let chunked =
+            te.to_str().is_ok_and(|s| s.rsplit(',').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked")));
         return Ok(if chunked { (Framing::Chunked(State::start()), reusable) } else { (Framing::UntilClose, false) });
     }
     if let Some(cl) = headers.get(CONTENT_LENGTH) {
-        let n = cl.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()).ok_or_else(|| invalid_data("invalid Content-Length"))?;
+        let n = cl
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .ok_or_else(|| invalid_data("invalid Content-Length"))?;
         return Ok((if n == 0 { Framing::Empty } else { Framing::Length(n) }, reusable));
     }
     Ok((Framing::UntilClose, false))
@@ -427,7 +456,8 @@ impl RequestBuilder<'_> {
         K::Error: std::fmt::Debug,
         V::Error: std::fmt::Debug,
     {
-        self.headers.push((name.try_into().expect("invalid header name"), value.try_into().expect("invalid header value")));
+        self.headers
+            .push((name.try_into().expect("invalid header name"), value.try_into().expect("invalid header value")));
         self
     }
 

@@ -410,8 +410,13 @@ fn answer<'a>(
         None => response,
     };
     let date = crate::date::now();
-    let ctx =
-        encode::Context { head_request: is_head, version, keep_alive, date: &date, server: shared.server_name.as_deref() };
+    let ctx = encode::Context {
+        head_request: is_head,
+        version,
+        keep_alive,
+        date: &date,
+        server: shared.server_name.as_deref(),
+    };
     let (status, headers, body) = response.into_parts();
     let length = match &body {
         crate::ResponseBody::Empty => Some(0),

@@ -68,10 +68,7 @@ fn run(handler: impl Handler, limits: Limits, reads: &[&[u8]]) -> String {
         out.extend_from_slice(&s.written);
     }
     let text = String::from_utf8(out).unwrap();
-    text.lines()
-        .map(|l| if l.starts_with("Date: ") { "Date: -" } else { l })
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().map(|l| if l.starts_with("Date: ") { "Date: -" } else { l }).collect::<Vec<_>>().join("\n")
 }
 
 /// Lets `serve` own a transport while the test keeps the script.
@@ -176,7 +173,11 @@ fn body_over_limit_gets_413() {
 
 #[test]
 fn handler_panic_gets_500() {
-    let out = run(|_: &mut Request<'_>| -> Response { panic!("boom") }, Limits::default(), &[b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"]);
+    let out = run(
+        |_: &mut Request<'_>| -> Response { panic!("boom") },
+        Limits::default(),
+        &[b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"],
+    );
     assert!(out.starts_with("HTTP/1.1 500"), "{out}");
 }
 
@@ -195,7 +196,8 @@ fn http10_closes_unless_keep_alive() {
     let out = run(hello, Limits::default(), &[b"GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n"]);
     assert_eq!(out.matches("HTTP/1.1 200").count(), 1, "{out}");
     assert!(out.contains("Connection: close"));
-    let out = run(hello, Limits::default(), &[b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.0\r\n\r\n"]);
+    let out =
+        run(hello, Limits::default(), &[b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.0\r\n\r\n"]);
     assert_eq!(out.matches("HTTP/1.1 200").count(), 2, "{out}");
     assert!(out.contains("Connection: keep-alive"));
 }
