@@ -9,10 +9,12 @@
 //! `--workers` defaults to the number of cores: one hub per core, each with
 //! its own SO_REUSEPORT listener.
 
-use verde::http::{header, Request, Response, Server, StatusCode};
+use verde::http::{header, HeaderValue, Request, Response, Server, StatusCode};
 
 fn hello(_req: &mut Request<'_>) -> Response {
-    Response::new(StatusCode::OK).with_header(header::CONTENT_TYPE, "text/plain").with_body("Hello, World!")
+    Response::new(StatusCode::OK)
+        .with_header(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))
+        .with_body("Hello, World!")
 }
 
 fn main() -> std::io::Result<()> {

@@ -6,6 +6,12 @@ use std::io::Read;
 
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::StatusCode;
+use smallvec::{smallvec, SmallVec};
+
+/// Response headers: the first one inline (a response usually sets just
+/// its Content-Type), more on the heap. A larger inline array costs more in
+/// copies of the `Response` than it saves in allocations.
+pub(crate) type HeaderList = SmallVec<[(HeaderName, HeaderValue); 1]>;
 
 /// The body of a response.
 pub enum ResponseBody {
@@ -75,14 +81,14 @@ impl From<Vec<u8>> for ResponseBody {
 #[derive(Debug)]
 pub struct Response {
     status: StatusCode,
-    headers: Vec<(HeaderName, HeaderValue)>,
+    headers: HeaderList,
     body: ResponseBody,
 }
 
 impl Response {
     /// An empty response with `status`.
     pub fn new(status: StatusCode) -> Response {
-        Response { status, headers: Vec::new(), body: ResponseBody::Empty }
+        Response { status, headers: HeaderList::new(), body: ResponseBody::Empty }
     }
 
     /// A `200 OK` with a `text/plain; charset=utf-8` body.
@@ -93,7 +99,7 @@ impl Response {
         };
         Response {
             status: StatusCode::OK,
-            headers: vec![(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+            headers: smallvec![(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
             body,
         }
     }
@@ -111,7 +117,8 @@ impl Response {
         self
     }
 
-    /// Adds a header.
+    /// Adds a header. A `&'static str` value is copied; pass
+    /// `HeaderValue::from_static` to avoid that.
     ///
     /// # Panics
     ///
@@ -156,7 +163,7 @@ impl Response {
         &self.body
     }
 
-    pub(crate) fn into_parts(self) -> (StatusCode, Vec<(HeaderName, HeaderValue)>, ResponseBody) {
+    pub(crate) fn into_parts(self) -> (StatusCode, HeaderList, ResponseBody) {
         (self.status, self.headers, self.body)
     }
 }
@@ -164,7 +171,7 @@ impl Response {
 impl<B: Into<ResponseBody>> From<http::Response<B>> for Response {
     fn from(res: http::Response<B>) -> Response {
         let (parts, body) = res.into_parts();
-        let mut headers = Vec::with_capacity(parts.headers.len());
+        let mut headers = HeaderList::with_capacity(parts.headers.len());
         let mut last: Option<HeaderName> = None;
         for (name, value) in parts.headers {
             let name = match name {

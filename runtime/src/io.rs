@@ -145,6 +145,9 @@ pub struct Registration {
     fd: RawFd,
     index: u32,
     gen: u32,
+    /// The read tick at which a stream read last came back short (the
+    /// socket was drained); `u64::MAX` if none. See `read_stream_with`.
+    drained_at: AtomicU64,
 }
 
 impl Registration {
@@ -159,7 +162,7 @@ impl Registration {
         let slot = TABLE.get(index).expect("allocated slot exists");
         let gen = slot.gen.load(Ordering::Acquire);
         slot.lock().fd = fd;
-        Registration { fd, index, gen }
+        Registration { fd, index, gen, drained_at: AtomicU64::new(u64::MAX) }
     }
 
     /// The fd this registration is for.
@@ -172,25 +175,65 @@ impl Registration {
     }
 
     /// Runs `op` until it stops failing with `WouldBlock`, waiting for
-    /// readability in between. With a `deadline`, a wait that outlasts it
-    /// ends the call with a `WouldBlock` error, as a socket read timeout does
-    /// in std.
-    pub fn read_with<R>(&self, deadline: Option<Instant>, op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
-        self.io_with(Interest::Read, deadline, op)
+    /// readability in between. With a `timeout`, waiting longer than that
+    /// (counted from the first wait, so an operation that needs no wait
+    /// never reads the clock) ends the call with a `WouldBlock` error, as a
+    /// socket read timeout does in std.
+    pub fn read_with<R>(&self, timeout: Option<Duration>, op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+        self.io_with(Interest::Read, timeout, op)
+    }
+
+    /// [`read_with`](Self::read_with) for a byte stream (TCP, Unix stream,
+    /// pipe): `op` reads at most `len` bytes and returns how many.
+    ///
+    /// A short read drains a stream socket, and with edge-triggered epoll
+    /// any data that arrives afterwards produces a new readiness event. So
+    /// until that event, the next read can skip the system call that would
+    /// only say `EAGAIN` and park at once. A request/response server saves
+    /// one system call per request this way. Not for datagram sockets,
+    /// where a short read says nothing about what is queued.
+    pub fn read_stream_with(
+        &self,
+        timeout: Option<Duration>,
+        len: usize,
+        mut op: impl FnMut() -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let slot = self.slot();
+        let mut deadline = LazyDeadline::new(timeout);
+        loop {
+            let tick = slot.read_tick.load(Ordering::Acquire);
+            if self.drained_at.load(Ordering::Relaxed) != tick {
+                match op() {
+                    Ok(n) => {
+                        if n > 0 && n < len {
+                            self.drained_at.store(tick, Ordering::Relaxed);
+                        }
+                        return Ok(n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            if !self.wait_since(Interest::Read, tick, deadline.get()) {
+                return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+        }
     }
 
     /// Like [`read_with`](Self::read_with), waiting for writability.
-    pub fn write_with<R>(&self, deadline: Option<Instant>, op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
-        self.io_with(Interest::Write, deadline, op)
+    pub fn write_with<R>(&self, timeout: Option<Duration>, op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+        self.io_with(Interest::Write, timeout, op)
     }
 
     fn io_with<R>(
         &self,
         interest: Interest,
-        deadline: Option<Instant>,
+        timeout: Option<Duration>,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
         let slot = self.slot();
+        let mut deadline = LazyDeadline::new(timeout);
         loop {
             let tick = slot.tick(interest).load(Ordering::Acquire);
             match op() {
@@ -198,7 +241,7 @@ impl Registration {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => return other,
             }
-            if !self.wait_since(interest, tick, deadline) {
+            if !self.wait_since(interest, tick, deadline.get()) {
                 return Err(io::Error::from_raw_os_error(libc::EAGAIN));
             }
         }
@@ -287,6 +330,24 @@ impl Drop for Registration {
             w.wake();
         }
         TABLE.release(self.index);
+    }
+}
+
+/// A deadline `timeout` after the first time it is asked for: operations
+/// that never wait never read the clock.
+struct LazyDeadline {
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+}
+
+impl LazyDeadline {
+    fn new(timeout: Option<Duration>) -> Self {
+        LazyDeadline { timeout, deadline: None }
+    }
+
+    fn get(&mut self) -> Option<Instant> {
+        let timeout = self.timeout?;
+        Some(*self.deadline.get_or_insert_with(|| park::deadline_after(timeout)))
     }
 }
 

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use http::{Method, StatusCode};
 
 use crate::body::Body;
+use crate::date::HttpDate;
 use crate::handler::Handler;
 use crate::limits::{Limits, Timeouts};
 use crate::request::Request;
@@ -59,6 +60,7 @@ pub(crate) fn serve<T: Transport>(stream: T, peer: Option<SocketAddr>, shared: &
         peer,
         read_timeout: None,
         write_timeout: None,
+        date: crate::date::now(),
     };
     conn.slots.resize_with(shared.limits.max_headers, MaybeUninit::uninit);
     if let Err(e) = conn.run(idle) {
@@ -79,6 +81,8 @@ struct Conn<'s, T> {
     peer: Option<SocketAddr>,
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    /// The `Date` value for the requests of the current read batch.
+    date: HttpDate,
 }
 
 /// What to do after looking at the buffered bytes.
@@ -109,6 +113,8 @@ struct Answered {
 impl<T: Transport> Conn<'_, T> {
     fn run(&mut self, idle: &AtomicBool) -> io::Result<()> {
         loop {
+            // One clock read per batch of requests, not one per request.
+            self.date = crate::date::now();
             loop {
                 if self.start == self.end {
                     self.start = 0;
@@ -166,7 +172,7 @@ impl<T: Transport> Conn<'_, T> {
                 Parsed::Complete(h) if h.framing == Framing::Empty => {
                     let consumed = h.len;
                     let body = Body::new(Framing::Empty, &mut [], 0, &mut self.stream, Duration::ZERO, 0, false);
-                    let (answered, _) = answer(h, body, &mut self.out, shared, self.peer);
+                    let (answered, _) = answer(h, body, &mut self.out, shared, self.peer, &self.date);
                     self.start += consumed;
                     return self.finish(answered);
                 }
@@ -198,7 +204,7 @@ impl<T: Transport> Conn<'_, T> {
         let buffered = self.end - base;
         let t = &shared.timeouts;
         let body = Body::new(h.framing, tail, buffered, &mut self.stream, t.body, limits.max_body, expect_continue);
-        let (answered, leftover) = answer(h, body, &mut self.out, shared, self.peer);
+        let (answered, leftover) = answer(h, body, &mut self.out, shared, self.peer, &self.date);
         self.start = base + leftover.0;
         self.end = base + leftover.1;
         self.finish(answered)
@@ -234,12 +240,11 @@ impl<T: Transport> Conn<'_, T> {
     /// Answers a request the server refuses, and marks the connection for
     /// closing.
     fn reject(&mut self, r: Rejection) {
-        let date = crate::date::now();
         let ctx = encode::Context {
             head_request: false,
             version: http::Version::HTTP_11,
             keep_alive: false,
-            date: &date,
+            date: &self.date,
             server: self.shared.server_name.as_deref(),
         };
         let res = Response::error(r.status, r.reason);
@@ -372,11 +377,11 @@ fn answer<'a>(
     out: &mut Vec<u8>,
     shared: &Shared,
     peer: Option<SocketAddr>,
+    date: &HttpDate,
 ) -> (Answered, (usize, usize)) {
-    let started = Instant::now();
     let is_head = h.method == Method::HEAD;
     let version = h.version;
-    let log_line = access_log::enabled().then(|| (h.method.clone(), h.target.to_owned()));
+    let log_line = access_log::enabled().then(|| (h.method.clone(), h.target.to_owned(), Instant::now()));
     let mut req = Request::new(h.method, h.target, version, h.headers, body, peer);
     let mut keep_alive = h.keep_alive && !shared.draining.load(Ordering::Acquire);
     let result = catch_unwind(AssertUnwindSafe(|| shared.handler.handle(&mut req)));
@@ -409,14 +414,8 @@ fn answer<'a>(
         }
         None => response,
     };
-    let date = crate::date::now();
-    let ctx = encode::Context {
-        head_request: is_head,
-        version,
-        keep_alive,
-        date: &date,
-        server: shared.server_name.as_deref(),
-    };
+    let ctx =
+        encode::Context { head_request: is_head, version, keep_alive, date, server: shared.server_name.as_deref() };
     let (status, headers, body) = response.into_parts();
     let length = match &body {
         crate::ResponseBody::Empty => Some(0),
@@ -424,7 +423,7 @@ fn answer<'a>(
         crate::ResponseBody::Reader { len, .. } => *len,
     };
     let (plan, keep_alive) = encode::encode(out, status, &headers, body, &ctx);
-    if let Some((method, target)) = log_line {
+    if let Some((method, target, started)) = log_line {
         access_log::record(peer, &method, &target, version, status, length, started.elapsed());
     }
     (Answered { plan, keep_alive }, (rest.pos, rest.end))
