@@ -190,6 +190,11 @@ impl<T: Transport> Conn<'_, T> {
             // "100 Continue".
             self.flush()?;
         }
+        if self.buf.len() - (self.start + head_len) < MIN_TAIL {
+            // A chunked body is read into the buffer after the head; a head
+            // that ends at the buffer's end would leave it no room at all.
+            self.make_room();
+        }
         let base = self.start + head_len;
         let (head_bytes, tail) = self.buf.split_at_mut(base);
         let Parsed::Complete(h) = head::parse(&head_bytes[self.start..], slots(&mut self.slots), limits) else {
