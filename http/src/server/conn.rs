@@ -108,6 +108,9 @@ struct Answered {
 
 impl<T: Transport> Conn<'_, T> {
     fn run(&mut self, idle: &AtomicBool) -> io::Result<()> {
+        // When the head being received began to arrive: the header timeout
+        // bounds the whole head, not each read of it.
+        let mut head_started: Option<Instant> = None;
         loop {
             loop {
                 if self.start == self.end {
@@ -116,7 +119,7 @@ impl<T: Transport> Conn<'_, T> {
                     break;
                 }
                 match self.step()? {
-                    Step::Again => {}
+                    Step::Again => head_started = None,
                     Step::NeedMore => break,
                     Step::Close => return self.flush(),
                 }
@@ -130,7 +133,16 @@ impl<T: Transport> Conn<'_, T> {
                 return Ok(());
             }
             self.make_room();
-            let timeout = if partial { self.shared.timeouts.header } else { self.shared.timeouts.idle };
+            let timeout = if partial {
+                let started = *head_started.get_or_insert_with(Instant::now);
+                self.shared.timeouts.header.saturating_sub(started.elapsed())
+            } else {
+                self.shared.timeouts.idle
+            };
+            if partial && timeout.is_zero() {
+                self.reject(Rejection { status: StatusCode::REQUEST_TIMEOUT, reason: "request head too slow" });
+                return self.flush();
+            }
             self.set_read_timeout(timeout)?;
             idle.store(!partial, Ordering::Release);
             let read = self.stream.read(&mut self.buf[self.end..]);
