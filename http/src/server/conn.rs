@@ -395,7 +395,7 @@ fn answer<'a>(
     let version = h.version;
     let log_line = access_log::enabled().then(|| (h.method.clone(), h.target.to_owned()));
     let mut req = Request::new(h.method, h.target, version, h.headers, body, peer);
-    let mut keep_alive = h.keep_alive && !shared.draining.load(Ordering::Acquire);
+    let mut keep_alive = h.keep_alive;
     let result = catch_unwind(AssertUnwindSafe(|| shared.handler.handle(&mut req)));
     let response = match result {
         Ok(r) => r,
@@ -426,6 +426,11 @@ fn answer<'a>(
         }
         None => response,
     };
+    // Checked after the handler: a shutdown that began while it ran must
+    // still close this connection, and say so.
+    if shared.draining.load(Ordering::Acquire) {
+        keep_alive = false;
+    }
     let date = crate::date::now();
     let ctx = encode::Context {
         head_request: is_head,

@@ -171,7 +171,10 @@ pub struct Raw {
 
 impl Raw {
     pub fn connect(addr: SocketAddr) -> Raw {
-        let stream = TcpStream::connect(addr).expect("connecting to the test server");
+        Raw::from_stream(TcpStream::connect(addr).expect("connecting to the test server"))
+    }
+
+    pub fn from_stream(stream: TcpStream) -> Raw {
         stream.set_read_timeout(Some(LONG)).unwrap();
         stream.set_write_timeout(Some(LONG)).unwrap();
         Raw { stream, buf: Vec::new() }
