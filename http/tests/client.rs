@@ -440,6 +440,35 @@ fn the_read_timeout_is_honoured() {
 }
 
 #[test]
+fn the_write_timeout_is_honoured() {
+    // Accepts and never reads, so a large body fills the socket buffers;
+    // holds the connection until the client has given up.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let (addr, server) = raw_server(move |l| {
+        let s = accept(&l);
+        let _ = done_rx.recv_timeout(LONG);
+        drop(s);
+    });
+    let client = Client::builder().write_timeout(Some(Duration::from_millis(200))).build();
+    let started = Instant::now();
+    let e = client.post(&format!("http://{addr}/")).body(vec![0u8; 64 * 1024 * 1024]).send().unwrap_err();
+    assert!(matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut), "{e:?}");
+    assert!(started.elapsed() < LONG);
+    done_tx.send(()).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn a_refused_connection_is_an_error() {
+    let addr = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let e = Client::new().get(&format!("http://{addr}/")).send().unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{e}");
+}
+
+#[test]
 fn redirects_are_followed_only_when_allowed() {
     let f = Fixture::new();
     let r = Client::new().get(&f.url("/redirect/1")).send().unwrap();

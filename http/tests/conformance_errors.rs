@@ -52,11 +52,15 @@ fn malformed_requests_get_400_and_the_server_keeps_serving() {
         b"GET / HTTP/1.1\r\nHost: t\r\nX: a\x00b\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n folded\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: t\r\n\rX: y\r\n\r\n",
+        b"GET /\xff\xfe HTTP/1.1\r\nHost: t\r\n\r\n",
     ];
     for request in bad {
         refused(server.addr(), request, 400);
     }
     still_serving(server.addr());
+    // A target in UTF-8 is fine.
+    let r = common::exchange(server.addr(), "GET /caf\u{e9} HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.status, 200);
     server.stop();
 }
 

@@ -73,3 +73,18 @@ fn waiting_connections_are_served_in_turn() {
     }
     server.stop();
 }
+
+#[test]
+fn shutdown_with_connections_waiting_for_a_slot() {
+    let mut server = TestServer::start(builder().max_connections(1), port);
+    let mut served = server.connect();
+    served.get("/");
+    assert_eq!(served.response().status, 200);
+    let mut waiting = server.connect();
+    waiting.get("/");
+    assert_eq!(waiting.end(Duration::from_millis(200)), End::Open);
+    server.shutdown_handle().shutdown();
+    assert!(server.wait_stopped(LONG), "serve did not return with a connection waiting for a slot");
+    served.expect_closed();
+    assert_eq!(waiting.end(LONG), End::Closed, "the waiting connection was neither served nor closed");
+}
