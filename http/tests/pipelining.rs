@@ -116,3 +116,67 @@ fn many_pipelined_requests_with_large_answers() {
     t.join().unwrap();
     server.stop();
 }
+
+#[test]
+fn hundreds_of_mixed_pipelined_requests_in_one_write() {
+    let server = TestServer::new(|req: &mut Request<'_>| {
+        if req.path().starts_with("/ignore") {
+            return Response::text(format!("ignored {}", req.path()));
+        }
+        echo(req)
+    });
+    let mut c = server.connect();
+    let mut wire = Vec::new();
+    let mut expected = Vec::new();
+    // A fixed pseudo-random mix of kinds and sizes.
+    let mut seed = 12345u32;
+    let mut next = move || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        seed >> 8
+    };
+    for i in 0..400 {
+        let len = (next() % 3000) as usize;
+        let body: Vec<u8> = (0..len).map(|j| b'a' + ((i + j) % 26) as u8).collect();
+        let body_text = String::from_utf8(body.clone()).unwrap();
+        match next() % 4 {
+            0 => {
+                wire.extend_from_slice(format!("GET /g{i} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+                expected.push(format!("GET /g{i} "));
+            }
+            1 => {
+                wire.extend_from_slice(
+                    format!("POST /p{i} HTTP/1.1\r\nHost: t\r\nContent-Length: {len}\r\n\r\n").as_bytes(),
+                );
+                wire.extend_from_slice(&body);
+                expected.push(format!("POST /p{i} {body_text}"));
+            }
+            2 => {
+                wire.extend_from_slice(
+                    format!("POST /c{i} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: Chunked\r\n\r\n").as_bytes(),
+                );
+                for piece in body.chunks(700) {
+                    wire.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+                    wire.extend_from_slice(piece);
+                    wire.extend_from_slice(b"\r\n");
+                }
+                wire.extend_from_slice(b"0\r\n\r\n");
+                expected.push(format!("POST /c{i} {body_text}"));
+            }
+            _ => {
+                wire.extend_from_slice(
+                    format!("PUT /ignore{i} HTTP/1.1\r\nHost: t\r\nContent-Length: {len}\r\n\r\n").as_bytes(),
+                );
+                wire.extend_from_slice(&body);
+                expected.push(format!("ignored /ignore{i}"));
+            }
+        }
+    }
+    let mut writer = c.stream.try_clone().unwrap();
+    let t = std::thread::spawn(move || writer.write_all(&wire));
+    for (i, want) in expected.iter().enumerate() {
+        let r = c.response();
+        assert_eq!((r.status, &r.text()), (200, want), "answer {i}");
+    }
+    t.join().unwrap().unwrap();
+    server.stop();
+}
