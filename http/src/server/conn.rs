@@ -263,7 +263,7 @@ impl<T: Transport> Conn<'_, T> {
         let (status, headers, body) = res.into_parts();
         let _ = encode::encode(&mut self.out, status, &headers, body, &ctx);
         if access_log::enabled() {
-            access_log::record(self.peer, &Method::GET, "-", http::Version::HTTP_11, r.status, None, Duration::ZERO);
+            access_log::record_refused(self.peer, r.status, r.reason.len() as u64);
         }
     }
 
