@@ -58,7 +58,7 @@ fn routes(ports: Ports, busy: Arc<AtomicUsize>, peak: Arc<AtomicUsize>) -> impl 
             "/sleep" => {
                 let now = busy.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(now, Ordering::SeqCst);
-                verde_runtime::sleep(Duration::from_millis(100));
+                verde_runtime::sleep(Duration::from_millis(200));
                 busy.fetch_sub(1, Ordering::SeqCst);
                 Response::text("slept")
             }
@@ -329,11 +329,13 @@ fn a_pooled_connection_the_server_closed_is_replaced() {
     let f = Fixture::with(builder().timeouts(timeouts));
     let client = Client::new();
     assert_eq!(client.get(&f.url("/text")).send().unwrap().text().unwrap(), "hello");
-    thread::sleep(Duration::from_millis(400));
+    // Ten times the idle timeout: the server has closed the pooled
+    // connection by then.
+    thread::sleep(Duration::from_millis(1000));
     for m in [Method::GET, Method::POST] {
         let r = client.request(m.clone(), &f.url("/text")).send().unwrap();
         assert_eq!(r.text().unwrap(), "hello", "{m}");
-        thread::sleep(Duration::from_millis(400));
+        thread::sleep(Duration::from_millis(1000));
     }
     assert_eq!(f.connections(), 3);
     f.server.stop();

@@ -95,16 +95,16 @@ fn a_stalled_body_gets_408() {
 
 #[test]
 fn the_body_timeout_bounds_each_wait_not_the_whole_body() {
-    let server = TestServer::start(builder().timeouts(timeouts(10_000, 300, 10_000, 10_000)), echo);
+    let server = TestServer::start(builder().timeouts(timeouts(10_000, 1000, 10_000, 10_000)), echo);
     let mut c = server.connect();
-    c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 12\r\n\r\n");
-    // 12 bytes, 60 ms apart: 720 ms in all, much longer than one wait.
-    for b in b"slow-upload!" {
+    c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 24\r\n\r\n");
+    // 24 bytes, 60 ms apart: 1.4 s in all, longer than one wait.
+    for b in b"slow-upload!slow-upload!" {
         c.send([*b]);
         thread::sleep(Duration::from_millis(60));
     }
     let r = c.response();
-    assert_eq!((r.status, r.text().as_str()), (200, "slow-upload!"));
+    assert_eq!((r.status, r.text().as_str()), (200, "slow-upload!slow-upload!"));
     server.stop();
 }
 
@@ -112,12 +112,14 @@ fn the_body_timeout_bounds_each_wait_not_the_whole_body() {
 fn idle_connections_are_closed_after_the_idle_timeout() {
     let server = TestServer::start(builder().timeouts(timeouts(10_000, 10_000, 300, 10_000)), echo);
     let mut c = server.connect();
+    // Timed from before the request, so a late-running test thread cannot
+    // make the wait look shorter than it was.
+    let idle_from = Instant::now();
     c.get("/");
     assert_eq!(c.response().status, 200);
-    let idle_from = Instant::now();
     assert_eq!(c.end(LONG), End::Closed, "an idle keep-alive connection was not closed");
     let waited = idle_from.elapsed();
-    assert!(waited >= Duration::from_millis(150), "closed after {waited:?}, long before the idle timeout");
+    assert!(waited >= Duration::from_millis(250), "closed after {waited:?}, before the idle timeout");
     // A connection that never sends a request is idle too.
     let mut c = server.connect();
     assert_eq!(c.end(LONG), End::Closed);
@@ -186,53 +188,59 @@ fn a_client_that_stops_reading_a_stream_is_dropped() {
     server.stop();
 }
 
-#[test]
-fn a_client_that_stops_reading_a_large_body_is_dropped() {
-    const SIZE: usize = 64 * 1024 * 1024;
-    let server = TestServer::start(builder().timeouts(timeouts(10_000, 10_000, 10_000, 200)), |_: &mut Request<'_>| {
-        Response::new(StatusCode::OK).with_body(vec![b'b'; SIZE])
-    });
-    let mut c = server.connect();
-    c.get("/big");
-    // Long past the write timeout, start reading: the body must be cut
-    // short, as the server gave up.
-    thread::sleep(Duration::from_millis(1500));
-    let mut got = 0usize;
+/// Waits until the server has dropped its only connection: with
+/// `max_connections(1)`, a second one is served only then.
+fn wait_for_the_only_slot(server: &TestServer) {
+    let mut probe = server.connect();
+    probe.get("/probe");
+    let r = probe.try_response(false).expect("the server kept the connection of a client that did not read");
+    assert_eq!(r.text(), "probe");
+}
+
+/// Reads until the end and returns how many bytes came.
+fn read_all_there_is(c: &mut common::Raw) -> usize {
+    let mut got = 0;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         match c.stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
+            Ok(0) | Err(_) => return got,
             Ok(n) => got += n,
         }
     }
-    assert!(got < SIZE, "the whole body arrived: the server waited for a client that did not read");
+}
+
+#[test]
+fn a_client_that_stops_reading_a_large_body_is_dropped() {
+    const SIZE: usize = 64 * 1024 * 1024;
+    let b = builder().max_connections(1).timeouts(timeouts(10_000, 10_000, 10_000, 200));
+    let server = TestServer::start(b, |req: &mut Request<'_>| match req.path() {
+        "/probe" => Response::text("probe"),
+        _ => Response::new(StatusCode::OK).with_body(vec![b'b'; SIZE]),
+    });
+    let mut c = server.connect();
+    c.get("/big");
+    wait_for_the_only_slot(&server);
+    assert!(read_all_there_is(&mut c) < SIZE, "the whole body arrived after the server gave up");
     server.stop();
 }
 
 #[test]
 fn a_client_that_pipelines_without_reading_is_dropped() {
-    let server = TestServer::start(builder().timeouts(timeouts(10_000, 10_000, 10_000, 200)), |_: &mut Request<'_>| {
-        Response::new(StatusCode::OK).with_body(vec![b'p'; 8 * 1024])
+    const REQUESTS: usize = 20_000;
+    let b = builder().max_connections(1).timeouts(timeouts(10_000, 10_000, 10_000, 200));
+    let server = TestServer::start(b, |req: &mut Request<'_>| match req.path() {
+        "/probe" => Response::text("probe"),
+        _ => Response::new(StatusCode::OK).with_body(vec![b'p'; 8 * 1024]),
     });
     let mut c = server.connect();
     let mut writer = c.stream.try_clone().unwrap();
-    const REQUESTS: usize = 20_000;
     let t = thread::spawn(move || {
-        let one = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n";
-        let all = one.repeat(REQUESTS);
+        let all = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n".repeat(REQUESTS);
         // The server stops reading, then closes: the write may fail.
         let _ = writer.write_all(&all);
     });
-    thread::sleep(Duration::from_millis(1500));
-    let mut got = 0usize;
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        match c.stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got += n,
-        }
-    }
+    wait_for_the_only_slot(&server);
+    assert!(read_all_there_is(&mut c) < REQUESTS * 8 * 1024, "every response arrived after the server gave up");
     t.join().unwrap();
-    assert!(got < REQUESTS * 8 * 1024, "every response arrived: the server waited for a client that did not read");
     server.stop();
 }
