@@ -162,6 +162,13 @@ fn methods_headers_and_bodies() {
     let r = client.get(&f.url("/info")).header("host", "example.test").header("user-agent", "mine").send().unwrap();
     let r = r.text().unwrap();
     assert!(r.contains(" ua=mine ") && r.contains(" host=example.test "), "{r}");
+    // Credentials in the URL never reach the Host header; a URL without a
+    // path asks for "/".
+    let with_userinfo = f.url("/info").replace("http://", "http://user:secret@");
+    let r = client.get(&with_userinfo).send().unwrap().text().unwrap();
+    assert!(r.contains(&format!(" host={host} ")), "{r}");
+    let bare = client.get(&f.url("")).send().unwrap();
+    assert_eq!(bare.status(), StatusCode::NOT_FOUND, "GET / has no route here");
     let quiet = Client::builder().user_agent(None).build();
     assert!(quiet.get(&f.url("/info")).send().unwrap().text().unwrap().contains(" ua=- "));
     let r = client.get(&f.url("/nowhere")).send().unwrap();
