@@ -285,3 +285,64 @@ fn the_server_header_is_configurable() {
     assert_eq!(c.response().header("server"), None);
     server.stop();
 }
+
+/// Says "first", then waits for the test's go-ahead before "second".
+struct TwoParts {
+    go: std::sync::Arc<verde_runtime::event::Event>,
+    step: u8,
+}
+
+impl Read for TwoParts {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.step += 1;
+        let part: &[u8] = match self.step {
+            1 => b"first",
+            2 => {
+                if !self.go.wait(Some(common::LONG)) {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "no go-ahead"));
+                }
+                b"second"
+            }
+            _ => b"",
+        };
+        buf[..part.len()].copy_from_slice(part);
+        Ok(part.len())
+    }
+}
+
+#[test]
+fn streamed_bodies_are_sent_as_they_are_produced() {
+    let go = std::sync::Arc::new(verde_runtime::event::Event::new());
+    let go2 = go.clone();
+    let server = TestServer::new(move |_: &mut Request<'_>| {
+        go2.clear();
+        Response::new(StatusCode::OK).with_stream(TwoParts { go: go2.clone(), step: 0 })
+    });
+    for request in ["GET / HTTP/1.1\r\nHost: t\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"] {
+        let mut c = server.connect();
+        c.send(request);
+        // "first" arrives while the body is still being produced.
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !seen.windows(5).any(|w| w == b"first") {
+            let n = c.stream.read(&mut buf).expect("the first part never came: the stream was held back");
+            assert!(n > 0, "closed early: {:?}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        assert!(!seen.windows(6).any(|w| w == b"second"));
+        go.set();
+        let mut rest = Vec::new();
+        if request.contains("1.1") {
+            while !rest.ends_with(b"0\r\n\r\n") {
+                let n = c.stream.read(&mut buf).unwrap();
+                assert!(n > 0);
+                rest.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(rest, b"6\r\nsecond\r\n0\r\n\r\n");
+        } else {
+            c.stream.read_to_end(&mut rest).unwrap();
+            assert_eq!(rest, b"second");
+        }
+    }
+    server.stop();
+}
