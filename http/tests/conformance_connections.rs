@@ -118,3 +118,17 @@ fn the_client_closing_ends_the_connection_quietly() {
     assert_eq!(c.response().status, 200);
     server.stop();
 }
+
+#[test]
+fn requests_sent_before_the_client_half_closes_are_all_answered() {
+    let server = TestServer::new(|req: &mut Request<'_>| Response::text(req.path().to_string()));
+    let mut c = server.connect();
+    let all: String = (0..16).map(|i| format!("GET /{i} HTTP/1.1\r\nHost: t\r\n\r\n")).collect();
+    c.send(all);
+    c.shutdown_write();
+    for i in 0..16 {
+        assert_eq!(c.response().text(), format!("/{i}"));
+    }
+    c.expect_closed();
+    server.stop();
+}

@@ -125,3 +125,31 @@ fn a_connection_with_a_half_sent_head_is_closed_within_the_grace_period() {
 fn thread_sleep_ms(ms: u64) {
     std::thread::sleep(Duration::from_millis(ms));
 }
+
+#[test]
+fn shutdown_with_several_workers() {
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let mut server = TestServer::start(builder().workers(2), slow(in_flight.clone()));
+    // Enough connections that both workers have some, idle and busy.
+    let mut idle: Vec<_> = (0..8).map(|_| server.connect()).collect();
+    for c in &mut idle {
+        c.get("/");
+        assert_eq!(c.response().text(), "quick");
+    }
+    let mut busy: Vec<_> = (0..8).map(|_| server.connect()).collect();
+    for c in &mut busy {
+        c.get("/slow?ms=400");
+    }
+    assert!(wait_until(LONG, || in_flight.load(Ordering::SeqCst) == 8), "the slow handlers never all started");
+    server.shutdown_handle().shutdown();
+    for c in &mut busy {
+        let r = c.response();
+        assert_eq!(r.text(), "slept 400");
+        assert!(r.says_close());
+        c.expect_closed();
+    }
+    for c in &mut idle {
+        c.expect_closed();
+    }
+    assert!(server.wait_stopped(LONG));
+}
