@@ -321,6 +321,9 @@ impl Client {
         stream.write_all(request).map_err(Retry::Yes)?;
         let mut buf = vec![0u8; READ_BUFFER];
         let mut end = 0;
+        // Set after an interim response: the bytes after it may already
+        // hold the final response, so parse them before reading again.
+        let mut reparse = false;
         loop {
             if end == buf.len() {
                 if buf.len() >= MAX_RESPONSE_HEAD {
@@ -328,21 +331,23 @@ impl Client {
                 }
                 buf.resize(buf.len() * 2, 0);
             }
-            let n = match io::Read::read(&mut stream, &mut buf[end..]) {
-                Ok(0) if end == 0 => {
-                    return Err(Retry::Yes(io::Error::new(
-                        io::ErrorKind::ConnectionAborted,
-                        "server closed the connection",
-                    )))
-                }
-                Ok(0) => {
-                    return Err(Retry::No(io::Error::new(io::ErrorKind::UnexpectedEof, "response head cut short")))
-                }
-                Ok(n) => n,
-                Err(e) if end == 0 && e.kind() == io::ErrorKind::ConnectionReset => return Err(Retry::Yes(e)),
-                Err(e) => return Err(Retry::No(e)),
-            };
-            end += n;
+            if !std::mem::take(&mut reparse) {
+                let n = match io::Read::read(&mut stream, &mut buf[end..]) {
+                    Ok(0) if end == 0 => {
+                        return Err(Retry::Yes(io::Error::new(
+                            io::ErrorKind::ConnectionAborted,
+                            "server closed the connection",
+                        )))
+                    }
+                    Ok(0) => {
+                        return Err(Retry::No(io::Error::new(io::ErrorKind::UnexpectedEof, "response head cut short")))
+                    }
+                    Ok(n) => n,
+                    Err(e) if end == 0 && e.kind() == io::ErrorKind::ConnectionReset => return Err(Retry::Yes(e)),
+                    Err(e) => return Err(Retry::No(e)),
+                };
+                end += n;
+            }
             let mut storage = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
             let mut res = httparse::Response::new(&mut storage);
             let head_len = match res.parse(&buf[..end]) {
@@ -355,6 +360,7 @@ impl Client {
                 // An interim response: skip it and read the final one.
                 buf.copy_within(head_len..end, 0);
                 end -= head_len;
+                reparse = end > 0;
                 continue;
             }
             let status = StatusCode::from_u16(code).map_err(|_| Retry::No(invalid_data("invalid status code")))?;

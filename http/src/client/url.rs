@@ -34,7 +34,9 @@ impl Target {
         let port = authority.port_u16().unwrap_or(80);
         let path = uri.path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
         let path = if path.is_empty() { "/".to_string() } else { path };
-        Ok(Target { host, port, authority: authority.as_str().to_string(), path })
+        // The Host header carries host and port only, never userinfo.
+        let authority = authority.as_str().rsplit_once('@').map_or(authority.as_str(), |(_, hostport)| hostport);
+        Ok(Target { host, port, authority: authority.to_string(), path })
     }
 
     /// Resolves `location` (from a redirect) against this target.
@@ -73,6 +75,8 @@ mod tests {
         assert_eq!((t.port, t.path.as_str()), (80, "/"));
         let t = Target::parse("http://[::1]:9/").unwrap();
         assert_eq!(t.host, "::1");
+        let t = Target::parse("http://user:pw@example.com:81/").unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.authority.as_str()), ("example.com", 81, "example.com:81"));
         assert!(Target::parse("https://example.com/").is_err());
         assert!(Target::parse("/relative").is_err());
     }

@@ -25,12 +25,28 @@ pub(crate) fn record(
     length: Option<u64>,
     duration: Duration,
 ) {
+    emit(peer, format_args!("{method} {target} {version:?}"), status, length, duration);
+}
+
+/// Logs a request refused before its request line was understood: the
+/// request is `"-"`, as common log format has it.
+pub(crate) fn record_refused(peer: Option<SocketAddr>, status: StatusCode, length: u64) {
+    emit(peer, format_args!("-"), status, Some(length), Duration::ZERO);
+}
+
+fn emit(
+    peer: Option<SocketAddr>,
+    request: std::fmt::Arguments<'_>,
+    status: StatusCode,
+    length: Option<u64>,
+    duration: Duration,
+) {
     let host = peer.map_or_else(|| "-".to_string(), |p| p.ip().to_string());
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let length = length.map_or_else(|| "-".to_string(), |n| n.to_string());
     log::info!(
         target: TARGET,
-        "{host} - - [{}] \"{method} {target} {version:?}\" {} {length} {:.6}",
+        "{host} - - [{}] \"{request}\" {} {length} {:.6}",
         clf_time(secs),
         status.as_u16(),
         duration.as_secs_f64()

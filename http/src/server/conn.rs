@@ -112,6 +112,9 @@ struct Answered {
 
 impl<T: Transport> Conn<'_, T> {
     fn run(&mut self, idle: &AtomicBool) -> io::Result<()> {
+        // When the head being received began to arrive: the header timeout
+        // bounds the whole head, not each read of it.
+        let mut head_started: Option<Instant> = None;
         loop {
             // One clock read per batch of requests, not one per request.
             self.date = crate::date::now();
@@ -122,7 +125,7 @@ impl<T: Transport> Conn<'_, T> {
                     break;
                 }
                 match self.step()? {
-                    Step::Again => {}
+                    Step::Again => head_started = None,
                     Step::NeedMore => break,
                     Step::Close => return self.flush(),
                 }
@@ -136,7 +139,16 @@ impl<T: Transport> Conn<'_, T> {
                 return Ok(());
             }
             self.make_room();
-            let timeout = if partial { self.shared.timeouts.header } else { self.shared.timeouts.idle };
+            let timeout = if partial {
+                let started = *head_started.get_or_insert_with(Instant::now);
+                self.shared.timeouts.header.saturating_sub(started.elapsed())
+            } else {
+                self.shared.timeouts.idle
+            };
+            if partial && timeout.is_zero() {
+                self.reject(Rejection { status: StatusCode::REQUEST_TIMEOUT, reason: "request head too slow" });
+                return self.flush();
+            }
             self.set_read_timeout(timeout)?;
             idle.store(!partial, Ordering::Release);
             let read = self.stream.read(&mut self.buf[self.end..]);
@@ -196,6 +208,11 @@ impl<T: Transport> Conn<'_, T> {
             // "100 Continue".
             self.flush()?;
         }
+        if self.buf.len() - (self.start + head_len) < MIN_TAIL {
+            // A chunked body is read into the buffer after the head; a head
+            // that ends at the buffer's end would leave it no room at all.
+            self.make_room();
+        }
         let base = self.start + head_len;
         let (head_bytes, tail) = self.buf.split_at_mut(base);
         let Parsed::Complete(h) = head::parse(&head_bytes[self.start..], slots(&mut self.slots), limits) else {
@@ -251,7 +268,7 @@ impl<T: Transport> Conn<'_, T> {
         let (status, headers, body) = res.into_parts();
         let _ = encode::encode(&mut self.out, status, &headers, body, &ctx);
         if access_log::enabled() {
-            access_log::record(self.peer, &Method::GET, "-", http::Version::HTTP_11, r.status, None, Duration::ZERO);
+            access_log::record_refused(self.peer, r.status, r.reason.len() as u64);
         }
     }
 
@@ -383,7 +400,7 @@ fn answer<'a>(
     let version = h.version;
     let log_line = access_log::enabled().then(|| (h.method.clone(), h.target.to_owned(), Instant::now()));
     let mut req = Request::new(h.method, h.target, version, h.headers, body, peer);
-    let mut keep_alive = h.keep_alive && !shared.draining.load(Ordering::Acquire);
+    let mut keep_alive = h.keep_alive;
     let result = catch_unwind(AssertUnwindSafe(|| shared.handler.handle(&mut req)));
     let response = match result {
         Ok(r) => r,
@@ -414,6 +431,11 @@ fn answer<'a>(
         }
         None => response,
     };
+    // Checked after the handler: a shutdown that began while it ran must
+    // still close this connection, and say so.
+    if shared.draining.load(Ordering::Acquire) {
+        keep_alive = false;
+    }
     let ctx =
         encode::Context { head_request: is_head, version, keep_alive, date, server: shared.server_name.as_deref() };
     let (status, headers, body) = response.into_parts();

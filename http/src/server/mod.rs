@@ -20,8 +20,9 @@
 //! # Limits
 //!
 //! [`ServerBuilder::max_connections`] is gevent's `StreamServer(spawn=Pool(n))`:
-//! at the limit the acceptors stop accepting (new clients wait in the
-//! kernel's backlog) until a connection ends. Request sizes and timeouts are
+//! at the limit each acceptor holds the next connection unserved, and the
+//! acceptors stop accepting (new clients wait in the kernel's backlog),
+//! until a connection ends. Request sizes and timeouts are
 //! in [`Limits`] and [`Timeouts`].
 //!
 //! # Shutdown
@@ -118,7 +119,7 @@ impl ServerBuilder {
     }
 
     /// Most connections served at once, across all workers; at the limit
-    /// the server stops accepting until one ends. Default: unlimited.
+    /// new connections wait, unserved, until one ends. Default: unlimited.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = Some(n.max(1));
         self
@@ -288,10 +289,6 @@ impl Drop for Deregister {
 /// Accepts connections on one hub and spawns a coroutine for each.
 fn accept_loop(listener: TcpListener, shared: Arc<Shared>, registry: Arc<Registry>, limit: Option<Arc<Semaphore>>) {
     loop {
-        let permit = limit.as_ref().map(|s| {
-            s.acquire(true, None);
-            Permit(s.clone())
-        });
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -299,6 +296,13 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, registry: Arc<Registr
                 continue;
             }
         };
+        // A slot is taken only once a connection is here: an acceptor
+        // waiting on a quiet listener must not hold one that connections
+        // queued on another worker's listener need.
+        let permit = limit.as_ref().map(|s| {
+            s.acquire(true, None);
+            Permit(s.clone())
+        });
         let _ = stream.set_nodelay(true);
         let (id, idle) = registry.reserve();
         let (conn_shared, conn_registry, conn_idle) = (shared.clone(), registry.clone(), idle.clone());
