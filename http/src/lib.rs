@@ -12,6 +12,7 @@ pub mod client;
 mod date;
 mod handler;
 mod limits;
+mod rate;
 mod request;
 mod response;
 pub mod server;

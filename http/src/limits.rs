@@ -49,6 +49,12 @@ pub struct Timeouts {
     pub idle: Duration,
     /// Each wait for the client to accept more of a response: 30 s.
     pub write: Duration,
+    /// Slowest average rate, in bytes per second, at which a client may
+    /// send a body or read a response: 1024. A transfer may take its
+    /// timeout (`body` or `write`) plus one second per `min_rate` bytes,
+    /// so a client that trickles a byte before each timeout still cannot
+    /// hold its connection forever. 0 turns the floor off.
+    pub min_rate: u64,
 }
 
 impl Default for Timeouts {
@@ -58,6 +64,7 @@ impl Default for Timeouts {
             body: Duration::from_secs(30),
             idle: Duration::from_secs(60),
             write: Duration::from_secs(30),
+            min_rate: 1024,
         }
     }
 }

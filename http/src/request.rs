@@ -45,9 +45,20 @@ impl<'a> Request<'a> {
         self.target
     }
 
-    /// The path part of the target.
+    /// The path part of the target. For an absolute-form target
+    /// (`GET http://host/a?b`, as sent to proxies) it is the path after the
+    /// authority.
     pub fn path(&self) -> &'a str {
-        self.target.split_once('?').map_or(self.target, |(p, _)| p)
+        let t = self.target;
+        let t = match t.strip_prefix("http://").or_else(|| t.strip_prefix("https://")) {
+            Some(rest) => rest.find(['/', '?']).map_or("/", |i| &rest[i..]),
+            None => t,
+        };
+        match t.split_once('?') {
+            Some(("", _)) => "/",
+            Some((p, _)) => p,
+            None => t,
+        }
     }
 
     /// The query part of the target, without the `?`.

@@ -21,6 +21,7 @@ fn timeouts(header: u64, body: u64, idle: u64, write: u64) -> Timeouts {
         body: Duration::from_millis(body),
         idle: Duration::from_millis(idle),
         write: Duration::from_millis(write),
+        ..Timeouts::default()
     }
 }
 
@@ -95,7 +96,9 @@ fn a_stalled_body_gets_408() {
 
 #[test]
 fn the_body_timeout_bounds_each_wait_not_the_whole_body() {
-    let server = TestServer::start(builder().timeouts(timeouts(10_000, 1000, 10_000, 10_000)), echo);
+    // With the rate floor off, only each wait is bounded.
+    let t = Timeouts { min_rate: 0, ..timeouts(10_000, 1000, 10_000, 10_000) };
+    let server = TestServer::start(builder().timeouts(t), echo);
     let mut c = server.connect();
     c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 24\r\n\r\n");
     // 24 bytes, 60 ms apart: 1.4 s in all, longer than one wait.
@@ -242,5 +245,78 @@ fn a_client_that_pipelines_without_reading_is_dropped() {
     wait_for_the_only_slot(&server);
     assert!(read_all_there_is(&mut c) < REQUESTS * 8 * 1024, "every response arrived after the server gave up");
     t.join().unwrap();
+    server.stop();
+}
+
+/// Writes `bytes` one at a time, `gap` apart, until told to stop.
+fn drip(
+    mut writer: std::net::TcpStream,
+    bytes: Vec<u8>,
+    gap: Duration,
+    stop: Arc<AtomicBool>,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        for b in bytes {
+            if stop.load(Ordering::SeqCst) || writer.write_all(&[b]).is_err() {
+                return;
+            }
+            thread::sleep(gap);
+        }
+    })
+}
+
+#[test]
+fn a_body_trickled_below_the_rate_floor_gets_408() {
+    // Each byte arrives well within the body timeout, but at 20 bytes/s,
+    // far below a 1,000 bytes/s floor: the transfer is cut off anyway.
+    let t = Timeouts { min_rate: 1000, ..timeouts(10_000, 300, 10_000, 10_000) };
+    let server = TestServer::start(builder().timeouts(t), echo);
+    let mut c = server.connect();
+    c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n");
+    let stop = Arc::new(AtomicBool::new(false));
+    let dripper = drip(c.stream.try_clone().unwrap(), vec![b'x'; 100_000], Duration::from_millis(50), stop.clone());
+    let started = Instant::now();
+    let r = c.response();
+    stop.store(true, Ordering::SeqCst);
+    assert_eq!(r.status, 408, "{r:?}");
+    assert!(started.elapsed() < LONG);
+    dripper.join().unwrap();
+    server.stop();
+}
+
+#[test]
+fn a_client_reading_below_the_rate_floor_is_dropped() {
+    // The client reads a byte every 20 ms of a 4 MB response: each write
+    // completes within the write timeout, but the average rate is far
+    // below the floor, so the server gives up on the connection.
+    let t = Timeouts { min_rate: 100_000, ..timeouts(10_000, 10_000, 10_000, 300) };
+    let body = vec![b'z'; 4 * 1024 * 1024];
+    let server = TestServer::start(builder().timeouts(t).max_connections(1), move |_: &mut Request<'_>| {
+        Response::new(StatusCode::OK).with_body(body.clone())
+    });
+    let mut c = server.connect();
+    c.get("/");
+    let mut stream = c.stream.try_clone().unwrap();
+    let reader = thread::spawn(move || {
+        let mut total = 0usize;
+        let mut byte = [0u8; 1];
+        let deadline = Instant::now() + LONG;
+        while Instant::now() < deadline {
+            match stream.read(&mut byte) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        total
+    });
+    // The single connection slot frees once the server drops the client.
+    let freed = wait_until(LONG, || {
+        let mut probe = server.connect();
+        probe.get("/ping");
+        probe.try_response(false).is_ok()
+    });
+    assert!(freed, "the slow reader still holds the only connection slot");
+    let _ = reader.join();
     server.stop();
 }

@@ -41,6 +41,30 @@ fn request_accessors() {
 }
 
 #[test]
+fn absolute_form_targets_have_a_path() {
+    let server = TestServer::new(|req: &mut Request<'_>| {
+        Response::text(format!("{} {} {:?}", req.target(), req.path(), req.query()))
+    });
+    let r = exchange(server.addr(), "GET http://example.com:81/a/b?c=1 HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    assert_eq!(r.text(), "http://example.com:81/a/b?c=1 /a/b Some(\"c=1\")");
+    let r = exchange(server.addr(), "GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    assert_eq!(r.text(), "http://example.com / None");
+    server.stop();
+}
+
+#[test]
+fn a_handler_saying_keep_alive_close_closes() {
+    let server =
+        TestServer::new(|_: &mut Request<'_>| Response::text("bye").with_header("connection", "keep-alive, close"));
+    let mut c = server.connect();
+    c.get("/");
+    let r = c.response();
+    assert!(r.says_close(), "{r:?}");
+    c.expect_closed();
+    server.stop();
+}
+
+#[test]
 fn handlers_on_the_http_crate() {
     let server = TestServer::start(
         builder().limits(Limits { max_body: 100, ..Limits::default() }),

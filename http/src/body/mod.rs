@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use crate::rate::RateFloor;
 use crate::server::head::Framing;
 use crate::transport::{is_timeout, Transport};
 use chunked::State;
@@ -74,6 +75,9 @@ pub struct Body<'a> {
     received: u64,
     send_continue: bool,
     failed: Option<BodyError>,
+    /// Bytes read from the socket by this body, for the rate floor.
+    from_socket: u64,
+    floor: RateFloor,
 }
 
 impl fmt::Debug for Body<'_> {
@@ -102,13 +106,27 @@ impl<'a> Body<'a> {
         timeout: Duration,
         limit: u64,
         send_continue: bool,
+        min_rate: u64,
     ) -> Body<'a> {
         let remaining = match framing {
             Framing::Empty => Remaining::Length(0),
             Framing::Length(n) => Remaining::Length(n),
             Framing::Chunked => Remaining::Chunked(State::start()),
         };
-        Body { remaining, buf, pos: 0, end, stream, timeout, limit, received: 0, send_continue, failed: None }
+        Body {
+            remaining,
+            buf,
+            pos: 0,
+            end,
+            stream,
+            timeout,
+            limit,
+            received: 0,
+            send_continue,
+            failed: None,
+            from_socket: 0,
+            floor: RateFloor::new(timeout, min_rate),
+        }
     }
 
     /// Whether the whole body has been read.
@@ -152,6 +170,7 @@ impl<'a> Body<'a> {
                 Ok(0) => return Ok(false),
                 Ok(n) => {
                     self.end = n;
+                    self.arrived(n)?;
                     return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -163,6 +182,16 @@ impl<'a> Body<'a> {
                     return Err(e);
                 }
             }
+        }
+    }
+
+    /// Accounts `n` bytes read from the socket against the rate floor.
+    fn arrived(&mut self, n: usize) -> io::Result<()> {
+        self.from_socket += n as u64;
+        if self.floor.ok(self.from_socket) {
+            Ok(())
+        } else {
+            Err(self.fail(StatusCode::REQUEST_TIMEOUT, "body arrives too slowly"))
         }
     }
 
@@ -190,7 +219,10 @@ impl<'a> Body<'a> {
             self.stream.set_read_timeout(Some(self.timeout))?;
             match self.stream.read(&mut out[..want]) {
                 Ok(0) => return Err(self.fail(StatusCode::BAD_REQUEST, "client closed the connection mid-body")),
-                Ok(n) => n,
+                Ok(n) => {
+                    self.arrived(n)?;
+                    n
+                }
                 Err(e) if is_timeout(&e) => {
                     return Err(self.fail(StatusCode::REQUEST_TIMEOUT, "timed out waiting for the body"))
                 }

@@ -20,6 +20,7 @@ use crate::body::Body;
 use crate::date::HttpDate;
 use crate::handler::Handler;
 use crate::limits::{Limits, Timeouts};
+use crate::rate::RateFloor;
 use crate::request::Request;
 use crate::response::Response;
 use crate::server::access_log;
@@ -183,7 +184,7 @@ impl<T: Transport> Conn<'_, T> {
                 }
                 Parsed::Complete(h) if h.framing == Framing::Empty => {
                     let consumed = h.len;
-                    let body = Body::new(Framing::Empty, &mut [], 0, &mut self.stream, Duration::ZERO, 0, false);
+                    let body = Body::new(Framing::Empty, &mut [], 0, &mut self.stream, Duration::ZERO, 0, false, 0);
                     let (answered, _) = answer(h, body, &mut self.out, shared, self.peer, &self.date);
                     self.start += consumed;
                     return self.finish(answered);
@@ -220,7 +221,16 @@ impl<T: Transport> Conn<'_, T> {
         };
         let buffered = self.end - base;
         let t = &shared.timeouts;
-        let body = Body::new(h.framing, tail, buffered, &mut self.stream, t.body, limits.max_body, expect_continue);
+        let body = Body::new(
+            h.framing,
+            tail,
+            buffered,
+            &mut self.stream,
+            t.body,
+            limits.max_body,
+            expect_continue,
+            t.min_rate,
+        );
         let (answered, leftover) = answer(h, body, &mut self.out, shared, self.peer, &self.date);
         self.start = base + leftover.0;
         self.end = base + leftover.1;
@@ -230,28 +240,35 @@ impl<T: Transport> Conn<'_, T> {
     /// Writes a streamed body, if any, and decides whether to go on.
     fn finish(&mut self, answered: Answered) -> io::Result<Step> {
         let keep = answered.keep_alive;
-        match answered.plan {
-            Plan::Done => {}
+        if let Plan::Done = answered.plan {
+            return Ok(if keep { Step::Again } else { Step::Close });
+        }
+        self.set_write_timeout()?;
+        let mut tx = Sender::new(&mut self.stream, &self.shared.timeouts);
+        let close = match answered.plan {
+            Plan::Done => false,
             Plan::Slice(bytes) => {
-                self.set_write_timeout()?;
-                write_all_vectored(&mut self.stream, &self.out, &bytes)?;
-                self.out.clear();
+                tx.write_all_vectored(&self.out, &bytes)?;
+                false
             }
             Plan::Sized(reader, len) => {
-                self.flush()?;
-                self.copy_sized(reader, len)?;
+                tx.write_all(&self.out)?;
+                copy_sized(&mut tx, reader, len)?;
+                false
             }
             Plan::Chunked(reader) => {
-                self.flush()?;
-                self.copy_chunked(reader)?;
+                tx.write_all(&self.out)?;
+                copy_chunked(&mut tx, reader)?;
+                false
             }
             Plan::UntilClose(reader) => {
-                self.flush()?;
-                self.copy_sized(reader, u64::MAX)?;
-                return Ok(Step::Close);
+                tx.write_all(&self.out)?;
+                copy_sized(&mut tx, reader, u64::MAX)?;
+                true
             }
-        }
-        Ok(if keep { Step::Again } else { Step::Close })
+        };
+        self.out.clear();
+        Ok(if keep && !close { Step::Again } else { Step::Close })
     }
 
     /// Answers a request the server refuses, and marks the connection for
@@ -277,46 +294,9 @@ impl<T: Transport> Conn<'_, T> {
             return Ok(());
         }
         self.set_write_timeout()?;
-        let result = self.stream.write_all(&self.out);
+        let result = Sender::new(&mut self.stream, &self.shared.timeouts).write_all(&self.out);
         self.out.clear();
         result
-    }
-
-    fn copy_sized(&mut self, mut reader: Box<dyn Read + Send>, len: u64) -> io::Result<()> {
-        self.set_write_timeout()?;
-        let mut chunk = vec![0u8; STREAM_CHUNK];
-        let mut left = len;
-        while left > 0 {
-            let want = (chunk.len() as u64).min(left) as usize;
-            let n = reader.read(&mut chunk[..want])?;
-            if n == 0 {
-                if len == u64::MAX {
-                    return Ok(());
-                }
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "response body shorter than its length"));
-            }
-            self.stream.write_all(&chunk[..n])?;
-            left -= n as u64;
-        }
-        Ok(())
-    }
-
-    fn copy_chunked(&mut self, mut reader: Box<dyn Read + Send>) -> io::Result<()> {
-        self.set_write_timeout()?;
-        let mut chunk = vec![0u8; STREAM_CHUNK + 32];
-        loop {
-            let n = reader.read(&mut chunk[16..16 + STREAM_CHUNK])?;
-            if n == 0 {
-                return self.stream.write_all(b"0\r\n\r\n");
-            }
-            let mut size = [0u8; 16];
-            let size = hex(&mut size, n);
-            let at = 16 - size.len() - 2;
-            chunk[at..at + size.len()].copy_from_slice(size);
-            chunk[16 - 2..16].copy_from_slice(b"\r\n");
-            chunk[16 + n..16 + n + 2].copy_from_slice(b"\r\n");
-            self.stream.write_all(&chunk[at..16 + n + 2])?;
-        }
     }
 
     /// Makes room after `end` for the next read: compacts, and grows the
@@ -366,23 +346,98 @@ fn hex(buf: &mut [u8; 16], mut n: usize) -> &[u8] {
     &buf[i..]
 }
 
-/// Writes `a` then `b` with as few system calls as the kernel allows.
-fn write_all_vectored(w: &mut impl Write, mut a: &[u8], mut b: &[u8]) -> io::Result<()> {
-    while !a.is_empty() {
-        let n = match w.write_vectored(&[io::IoSlice::new(a), io::IoSlice::new(b)]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if n >= a.len() {
-            b = &b[n - a.len()..];
-            a = &[];
-        } else {
-            a = &a[n..];
-        }
+/// Writes a response to the client under the rate floor (see
+/// [`crate::rate`]): a client that reads too slowly is dropped.
+struct Sender<'a, T> {
+    stream: &'a mut T,
+    floor: RateFloor,
+    sent: u64,
+}
+
+impl<'a, T: Write> Sender<'a, T> {
+    fn new(stream: &'a mut T, timeouts: &Timeouts) -> Self {
+        Sender { stream, floor: RateFloor::new(timeouts.write, timeouts.min_rate), sent: 0 }
     }
-    w.write_all(b)
+
+    /// Counts `n` bytes written; only a partial write (the client is not
+    /// keeping up) consults the floor, so a response that leaves in one
+    /// write never reads the clock.
+    fn progress(&mut self, n: usize, partial: bool) -> io::Result<()> {
+        self.sent += n as u64;
+        if partial && !self.floor.ok(self.sent) {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "the client reads the response too slowly"));
+        }
+        Ok(())
+    }
+
+    fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = match self.stream.write(buf) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            buf = &buf[n..];
+            self.progress(n, !buf.is_empty())?;
+        }
+        Ok(())
+    }
+
+    /// Writes `a` then `b` with as few system calls as the kernel allows.
+    fn write_all_vectored(&mut self, mut a: &[u8], mut b: &[u8]) -> io::Result<()> {
+        while !a.is_empty() {
+            let n = match self.stream.write_vectored(&[io::IoSlice::new(a), io::IoSlice::new(b)]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n >= a.len() {
+                b = &b[n - a.len()..];
+                a = &[];
+            } else {
+                a = &a[n..];
+            }
+            self.progress(n, true)?;
+        }
+        self.write_all(b)
+    }
+}
+
+fn copy_sized<T: Write>(tx: &mut Sender<'_, T>, mut reader: Box<dyn Read + Send>, len: u64) -> io::Result<()> {
+    let mut chunk = vec![0u8; STREAM_CHUNK];
+    let mut left = len;
+    while left > 0 {
+        let want = (chunk.len() as u64).min(left) as usize;
+        let n = reader.read(&mut chunk[..want])?;
+        if n == 0 {
+            if len == u64::MAX {
+                return Ok(());
+            }
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "response body shorter than its length"));
+        }
+        tx.write_all(&chunk[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+fn copy_chunked<T: Write>(tx: &mut Sender<'_, T>, mut reader: Box<dyn Read + Send>) -> io::Result<()> {
+    let mut chunk = vec![0u8; STREAM_CHUNK + 32];
+    loop {
+        let n = reader.read(&mut chunk[16..16 + STREAM_CHUNK])?;
+        if n == 0 {
+            return tx.write_all(b"0\r\n\r\n");
+        }
+        let mut size = [0u8; 16];
+        let size = hex(&mut size, n);
+        let at = 16 - size.len() - 2;
+        chunk[at..at + size.len()].copy_from_slice(size);
+        chunk[16 - 2..16].copy_from_slice(b"\r\n");
+        chunk[16 + n..16 + n + 2].copy_from_slice(b"\r\n");
+        tx.write_all(&chunk[at..16 + n + 2])?;
+    }
 }
 
 /// Runs the handler for one request and encodes its response into `out`.
@@ -439,7 +494,11 @@ fn answer<'a>(
     let ctx =
         encode::Context { head_request: is_head, version, keep_alive, date, server: shared.server_name.as_deref() };
     let (status, headers, body) = response.into_parts();
+    // The body bytes actually sent: none for HEAD, 1xx, 204 and 304.
+    let bodiless =
+        is_head || status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
     let length = match &body {
+        _ if bodiless => Some(0),
         crate::ResponseBody::Empty => Some(0),
         crate::ResponseBody::Bytes(b) => Some(b.len() as u64),
         crate::ResponseBody::Reader { len, .. } => *len,

@@ -69,7 +69,7 @@ pub(crate) fn encode(
             continue;
         }
         if *name == CONNECTION {
-            if value.as_bytes().eq_ignore_ascii_case(b"close") {
+            if value.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close")) {
                 keep_alive = false;
             }
             continue;

@@ -113,7 +113,15 @@ impl ServerBuilder {
 
     /// The `Server` header sent with every response, or none. Default:
     /// `verde`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the value is not a valid header value (a CR or LF in it
+    /// would inject headers).
     pub fn server_header(mut self, value: Option<&str>) -> Self {
+        if let Some(v) = value {
+            assert!(http::HeaderValue::from_str(v).is_ok(), "invalid Server header value {v:?}");
+        }
         self.server_header = value.map(str::to_owned);
         self
     }
