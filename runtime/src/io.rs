@@ -28,7 +28,7 @@
 use std::io;
 use std::os::fd::RawFd;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,7 @@ const MAX_CHUNKS: usize = 4096;
 
 const READ_EVENTS: u32 = (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
 const WRITE_EVENTS: u32 = (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+const HANG_UP_EVENTS: u32 = (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
 const INTEREST: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLPRI | libc::EPOLLET) as u32;
 
 /// Which readiness to wait for.
@@ -56,6 +57,10 @@ struct Slot {
     gen: AtomicU32,
     read_tick: AtomicU64,
     write_tick: AtomicU64,
+    /// Set when epoll reports a hang-up or an error: from then on a short
+    /// read no longer means drained, since the end of the stream (or the
+    /// error) may be waiting behind the data with no further event to come.
+    hung_up: AtomicBool,
     inner: Mutex<SlotInner>,
 }
 
@@ -73,6 +78,7 @@ impl Slot {
             gen: AtomicU32::new(0),
             read_tick: AtomicU64::new(0),
             write_tick: AtomicU64::new(0),
+            hung_up: AtomicBool::new(false),
             inner: Mutex::new(SlotInner::default()),
         }
     }
@@ -161,6 +167,7 @@ impl Registration {
         let index = TABLE.alloc().unwrap_or_else(|e| panic!("{e}"));
         let slot = TABLE.get(index).expect("allocated slot exists");
         let gen = slot.gen.load(Ordering::Acquire);
+        slot.hung_up.store(false, Ordering::Relaxed);
         slot.lock().fd = fd;
         Registration { fd, index, gen, drained_at: AtomicU64::new(u64::MAX) }
     }
@@ -190,7 +197,9 @@ impl Registration {
     /// any data that arrives afterwards produces a new readiness event. So
     /// until that event, the next read can skip the system call that would
     /// only say `EAGAIN` and park at once. A request/response server saves
-    /// one system call per request this way. Not for datagram sockets,
+    /// one system call per request this way. Once epoll has reported a
+    /// hang-up or an error the skip is off, because an end of stream that
+    /// arrived together with the data brings no further event. Not for datagram sockets,
     /// where a short read says nothing about what is queued.
     pub fn read_stream_with(
         &self,
@@ -202,7 +211,7 @@ impl Registration {
         let mut deadline = LazyDeadline::new(timeout);
         loop {
             let tick = slot.read_tick.load(Ordering::Acquire);
-            if self.drained_at.load(Ordering::Relaxed) != tick {
+            if self.drained_at.load(Ordering::Relaxed) != tick || slot.hung_up.load(Ordering::Relaxed) {
                 match op() {
                     Ok(n) => {
                         if n > 0 && n < len {
@@ -379,6 +388,9 @@ pub(crate) fn dispatch(token: u64, events: u32) {
     let mut woken = Vec::new();
     {
         let mut inner = slot.lock();
+        if events & HANG_UP_EVENTS != 0 {
+            slot.hung_up.store(true, Ordering::Relaxed);
+        }
         if events & READ_EVENTS != 0 {
             slot.read_tick.fetch_add(1, Ordering::AcqRel);
             woken.append(&mut inner.readers);
