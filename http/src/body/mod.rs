@@ -86,6 +86,22 @@ impl fmt::Debug for Body<'_> {
     }
 }
 
+/// How long a body may take and how large it may be.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BodyPolicy {
+    /// Each wait for more of the body.
+    pub timeout: Duration,
+    /// Largest accepted body.
+    pub limit: u64,
+    /// Slowest accepted average rate (see `crate::rate`).
+    pub min_rate: u64,
+}
+
+impl BodyPolicy {
+    /// For a request without a body.
+    pub const EMPTY: BodyPolicy = BodyPolicy { timeout: Duration::ZERO, limit: 0, min_rate: 0 };
+}
+
 /// What is left of a body when its request is done.
 pub(crate) struct Leftover {
     /// Unconsumed bytes are `buf[pos..end]` of the slice the body was
@@ -103,11 +119,10 @@ impl<'a> Body<'a> {
         buf: &'a mut [u8],
         end: usize,
         stream: &'a mut dyn Transport,
-        timeout: Duration,
-        limit: u64,
+        policy: BodyPolicy,
         send_continue: bool,
-        min_rate: u64,
     ) -> Body<'a> {
+        let BodyPolicy { timeout, limit, min_rate } = policy;
         let remaining = match framing {
             Framing::Empty => Remaining::Length(0),
             Framing::Length(n) => Remaining::Length(n),

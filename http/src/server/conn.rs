@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
 
-use crate::body::Body;
+use crate::body::{Body, BodyPolicy};
 use crate::date::HttpDate;
 use crate::handler::Handler;
 use crate::limits::{Limits, Timeouts};
@@ -184,7 +184,7 @@ impl<T: Transport> Conn<'_, T> {
                 }
                 Parsed::Complete(h) if h.framing == Framing::Empty => {
                     let consumed = h.len;
-                    let body = Body::new(Framing::Empty, &mut [], 0, &mut self.stream, Duration::ZERO, 0, false, 0);
+                    let body = Body::new(Framing::Empty, &mut [], 0, &mut self.stream, BodyPolicy::EMPTY, false);
                     let (answered, _) = answer(h, body, &mut self.out, shared, self.peer, &self.date);
                     self.start += consumed;
                     return self.finish(answered);
@@ -221,16 +221,8 @@ impl<T: Transport> Conn<'_, T> {
         };
         let buffered = self.end - base;
         let t = &shared.timeouts;
-        let body = Body::new(
-            h.framing,
-            tail,
-            buffered,
-            &mut self.stream,
-            t.body,
-            limits.max_body,
-            expect_continue,
-            t.min_rate,
-        );
+        let policy = BodyPolicy { timeout: t.body, limit: limits.max_body, min_rate: t.min_rate };
+        let body = Body::new(h.framing, tail, buffered, &mut self.stream, policy, expect_continue);
         let (answered, leftover) = answer(h, body, &mut self.out, shared, self.peer, &self.date);
         self.start = base + leftover.0;
         self.end = base + leftover.1;
