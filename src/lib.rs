@@ -38,6 +38,19 @@ pub mod net {
     pub use verde_net::*;
 }
 
+/// The HTTP/1.1 server and client for blocking-style handlers. See
+/// [`verde_http`].
+///
+/// ```no_run
+/// use verde::http::{Request, Response, Server};
+///
+/// Server::bind("127.0.0.1:8080")?.serve(|_req: &mut Request<'_>| Response::text("Hello, World!"))?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub mod http {
+    pub use verde_http::*;
+}
+
 /// Unix-specific parts, mirroring [`std::os`].
 pub mod os {
     /// Unix-specific parts, mirroring [`std::os::unix`].

@@ -65,10 +65,10 @@ impl Options {
     }
 
     #[inline]
-    fn deadline(&self, interest: Interest) -> Option<Instant> {
+    fn timeout(&self, interest: Interest) -> Option<Duration> {
         match self.timeout_cell(interest).load(Ordering::Relaxed) {
             0 => None,
-            nanos => Some(park::deadline_after(Duration::from_nanos(nanos))),
+            nanos => Some(Duration::from_nanos(nanos)),
         }
     }
 }
@@ -150,10 +150,10 @@ impl Socket {
         if self.options.nonblocking.load(Ordering::Relaxed) {
             return op(fd);
         }
-        let deadline = self.options.deadline(interest);
+        let timeout = self.options.timeout(interest);
         match interest {
-            Interest::Read => self.reg.read_with(deadline, || op(fd)),
-            Interest::Write => self.reg.write_with(deadline, || op(fd)),
+            Interest::Read => self.reg.read_with(timeout, || op(fd)),
+            Interest::Write => self.reg.write_with(timeout, || op(fd)),
         }
     }
 
@@ -180,12 +180,11 @@ impl Socket {
         if self.options.nonblocking.load(Ordering::Relaxed) {
             return op(fd);
         }
-        let deadline = self.options.deadline(Interest::Write);
+        let deadline = self.options.timeout(Interest::Write).map(park::deadline_after);
         let mut step = POLL_MIN;
         loop {
-            let cap = park::deadline_after(step);
-            let wait_until = deadline.map_or(cap, |d| d.min(cap));
-            match self.reg.write_with(Some(wait_until), || op(fd)) {
+            let wait = deadline.map_or(step, |d| d.saturating_duration_since(Instant::now()).min(step));
+            match self.reg.write_with(Some(wait), || op(fd)) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock && deadline.is_none_or(|d| Instant::now() < d) => {
                     step = (step * 2).min(POLL_MAX);
                 }
@@ -198,6 +197,20 @@ impl Socket {
     #[inline]
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.read_with(|fd| sys::recv(fd, buf, 0))
+    }
+
+    /// `recv` into `buf` on a stream socket: skips the system call when the
+    /// last read drained the socket and nothing arrived since (see
+    /// `Registration::read_stream_with`).
+    #[inline]
+    pub(crate) fn read_stream(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = self.fd.0;
+        if self.options.nonblocking.load(Ordering::Relaxed) {
+            return sys::recv(fd, buf, 0);
+        }
+        let timeout = self.options.timeout(Interest::Read);
+        let len = buf.len();
+        self.reg.read_stream_with(timeout, len, || sys::recv(fd, buf, 0))
     }
 
     /// `recv` with `MSG_PEEK`.
@@ -245,7 +258,8 @@ impl Socket {
             Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EINTR)) => {}
             Err(e) => return Err(e),
         }
-        match self.reg.write_with(deadline, || self.connect_result()) {
+        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match self.reg.write_with(timeout, || self.connect_result()) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 Err(io::Error::new(io::ErrorKind::TimedOut, "connection timed out"))
             }

@@ -166,6 +166,28 @@ fn shutdown_ends_the_peers_reads() {
 }
 
 #[test]
+fn end_of_stream_arriving_with_the_last_data_is_seen() {
+    let (l, addr) = listener();
+    let (go, went) = std::sync::mpsc::channel::<()>();
+    let peer = std::thread::spawn(move || {
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.write_all(b"first").unwrap();
+        went.recv().unwrap();
+        c.write_all(b"second").unwrap();
+    });
+    let (mut s, _) = l.accept().unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut buf = [0; 64];
+    assert_eq!(s.read(&mut buf).unwrap(), 5);
+    go.send(()).unwrap();
+    // Keep the hub from polling until the data and the FIN are both queued,
+    // so epoll reports them as one event.
+    peer.join().unwrap();
+    assert_eq!(s.read(&mut buf).unwrap(), 6);
+    assert_eq!(s.read(&mut buf).unwrap(), 0, "the end of the stream was missed");
+}
+
+#[test]
 fn nonblocking_mode_gives_would_block() {
     let (l, addr) = listener();
     l.set_nonblocking(true).unwrap();

@@ -28,7 +28,7 @@
 use std::io;
 use std::os::fd::RawFd;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,7 @@ const MAX_CHUNKS: usize = 4096;
 
 const READ_EVENTS: u32 = (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
 const WRITE_EVENTS: u32 = (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+const HANG_UP_EVENTS: u32 = (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
 const INTEREST: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLPRI | libc::EPOLLET) as u32;
 
 /// Which readiness to wait for.
@@ -56,6 +57,10 @@ struct Slot {
     gen: AtomicU32,
     read_tick: AtomicU64,
     write_tick: AtomicU64,
+    /// Set when epoll reports a hang-up or an error: from then on a short
+    /// read no longer means drained, since the end of the stream (or the
+    /// error) may be waiting behind the data with no further event to come.
+    hung_up: AtomicBool,
     inner: Mutex<SlotInner>,
 }
 
@@ -73,6 +78,7 @@ impl Slot {
             gen: AtomicU32::new(0),
             read_tick: AtomicU64::new(0),
             write_tick: AtomicU64::new(0),
+            hung_up: AtomicBool::new(false),
             inner: Mutex::new(SlotInner::default()),
         }
     }
@@ -145,6 +151,9 @@ pub struct Registration {
     fd: RawFd,
     index: u32,
     gen: u32,
+    /// The read tick at which a stream read last came back short (the
+    /// socket was drained); `u64::MAX` if none. See `read_stream_with`.
+    drained_at: AtomicU64,
 }
 
 impl Registration {
@@ -158,8 +167,9 @@ impl Registration {
         let index = TABLE.alloc().unwrap_or_else(|e| panic!("{e}"));
         let slot = TABLE.get(index).expect("allocated slot exists");
         let gen = slot.gen.load(Ordering::Acquire);
+        slot.hung_up.store(false, Ordering::Relaxed);
         slot.lock().fd = fd;
-        Registration { fd, index, gen }
+        Registration { fd, index, gen, drained_at: AtomicU64::new(u64::MAX) }
     }
 
     /// The fd this registration is for.
@@ -172,25 +182,67 @@ impl Registration {
     }
 
     /// Runs `op` until it stops failing with `WouldBlock`, waiting for
-    /// readability in between. With a `deadline`, a wait that outlasts it
-    /// ends the call with a `WouldBlock` error, as a socket read timeout does
-    /// in std.
-    pub fn read_with<R>(&self, deadline: Option<Instant>, op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
-        self.io_with(Interest::Read, deadline, op)
+    /// readability in between. With a `timeout`, waiting longer than that
+    /// (counted from the first wait, so an operation that needs no wait
+    /// never reads the clock) ends the call with a `WouldBlock` error, as a
+    /// socket read timeout does in std.
+    pub fn read_with<R>(&self, timeout: Option<Duration>, op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+        self.io_with(Interest::Read, timeout, op)
+    }
+
+    /// [`read_with`](Self::read_with) for a byte stream (TCP, Unix stream,
+    /// pipe): `op` reads at most `len` bytes and returns how many.
+    ///
+    /// A short read drains a stream socket, and with edge-triggered epoll
+    /// any data that arrives afterwards produces a new readiness event. So
+    /// until that event, the next read can skip the system call that would
+    /// only say `EAGAIN` and park at once. A request/response server saves
+    /// one system call per request this way. Once epoll has reported a
+    /// hang-up or an error the skip is off, because an end of stream that
+    /// arrived together with the data brings no further event. Not for datagram sockets,
+    /// where a short read says nothing about what is queued.
+    pub fn read_stream_with(
+        &self,
+        timeout: Option<Duration>,
+        len: usize,
+        mut op: impl FnMut() -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let slot = self.slot();
+        let mut deadline = LazyDeadline::new(timeout);
+        loop {
+            let tick = slot.read_tick.load(Ordering::Acquire);
+            if self.drained_at.load(Ordering::Relaxed) != tick || slot.hung_up.load(Ordering::Relaxed) {
+                match op() {
+                    Ok(n) => {
+                        if n > 0 && n < len {
+                            self.drained_at.store(tick, Ordering::Relaxed);
+                        }
+                        return Ok(n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            if !self.wait_since(Interest::Read, tick, deadline.get()) {
+                return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+        }
     }
 
     /// Like [`read_with`](Self::read_with), waiting for writability.
-    pub fn write_with<R>(&self, deadline: Option<Instant>, op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
-        self.io_with(Interest::Write, deadline, op)
+    pub fn write_with<R>(&self, timeout: Option<Duration>, op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+        self.io_with(Interest::Write, timeout, op)
     }
 
     fn io_with<R>(
         &self,
         interest: Interest,
-        deadline: Option<Instant>,
+        timeout: Option<Duration>,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
         let slot = self.slot();
+        let mut deadline = LazyDeadline::new(timeout);
         loop {
             let tick = slot.tick(interest).load(Ordering::Acquire);
             match op() {
@@ -198,7 +250,7 @@ impl Registration {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => return other,
             }
-            if !self.wait_since(interest, tick, deadline) {
+            if !self.wait_since(interest, tick, deadline.get()) {
                 return Err(io::Error::from_raw_os_error(libc::EAGAIN));
             }
         }
@@ -290,6 +342,24 @@ impl Drop for Registration {
     }
 }
 
+/// A deadline `timeout` after the first time it is asked for: operations
+/// that never wait never read the clock.
+struct LazyDeadline {
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+}
+
+impl LazyDeadline {
+    fn new(timeout: Option<Duration>) -> Self {
+        LazyDeadline { timeout, deadline: None }
+    }
+
+    fn get(&mut self) -> Option<Instant> {
+        let timeout = self.timeout?;
+        Some(*self.deadline.get_or_insert_with(|| park::deadline_after(timeout)))
+    }
+}
+
 /// Counts a parked I/O waiter on its hub, so the hub knows it may still be
 /// woken by the kernel (see `deadlock`).
 struct IoWaiterCount<'a>(&'a hub::Hub);
@@ -318,6 +388,9 @@ pub(crate) fn dispatch(token: u64, events: u32) {
     let mut woken = Vec::new();
     {
         let mut inner = slot.lock();
+        if events & HANG_UP_EVENTS != 0 {
+            slot.hung_up.store(true, Ordering::Relaxed);
+        }
         if events & READ_EVENTS != 0 {
             slot.read_tick.fetch_add(1, Ordering::AcqRel);
             woken.append(&mut inner.readers);

@@ -5,6 +5,12 @@
 //! indexed heap does both in O(log n) and never accumulates cancelled
 //! entries, which matters for servers that re-arm an idle timeout on every
 //! request. Entries with equal deadlines fire in insertion order.
+//!
+//! The heap array holds each entry's sort key next to its index, so sifting
+//! compares contiguous memory; the entries (actions and heap positions)
+//! live in a separate slab that only the moved items touch. With tens of
+//! thousands of timers (a server with a timeout per connection) this keeps
+//! the comparisons out of cache misses.
 
 use std::time::Instant;
 
@@ -28,11 +34,16 @@ pub(crate) struct TimerId {
 }
 
 struct Entry {
-    deadline: Instant,
-    order: u64,
     pos: u32,
     gen: u32,
     action: Option<TimerAction>,
+}
+
+/// A heap slot: the sort key (deadline, then arming order) and the entry.
+#[derive(Clone, Copy)]
+struct Slot {
+    key: (Instant, u64),
+    index: u32,
 }
 
 /// The timer heap of one hub.
@@ -40,7 +51,7 @@ struct Entry {
 pub(crate) struct Timers {
     entries: Vec<Entry>,
     free: Vec<u32>,
-    heap: Vec<u32>,
+    heap: Vec<Slot>,
     next_order: u64,
 }
 
@@ -53,18 +64,16 @@ impl Timers {
         let index = match self.free.pop() {
             Some(i) => {
                 let e = &mut self.entries[i as usize];
-                e.deadline = deadline;
-                e.order = order;
                 e.pos = pos;
                 e.action = Some(action);
                 i
             }
             None => {
-                self.entries.push(Entry { deadline, order, pos, gen: 0, action: Some(action) });
+                self.entries.push(Entry { pos, gen: 0, action: Some(action) });
                 (self.entries.len() - 1) as u32
             }
         };
-        self.heap.push(index);
+        self.heap.push(Slot { key: (deadline, order), index });
         self.sift_up(pos as usize);
         TimerId { index, gen: self.entries[index as usize].gen }
     }
@@ -81,7 +90,7 @@ impl Timers {
 
     /// The earliest deadline, if any timer is armed.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.heap.first().map(|&i| self.entries[i as usize].deadline)
+        self.heap.first().map(|s| s.key.0)
     }
 
     /// Removes and returns the earliest timer if it expired at `now`.
@@ -102,12 +111,12 @@ impl Timers {
     }
 
     fn remove_at(&mut self, pos: usize) -> TimerAction {
-        let index = self.heap[pos] as usize;
+        let index = self.heap[pos].index as usize;
         let last = self.heap.len() - 1;
         self.heap.swap(pos, last);
         self.heap.pop();
         if pos < self.heap.len() {
-            self.entries[self.heap[pos] as usize].pos = pos as u32;
+            self.entries[self.heap[pos].index as usize].pos = pos as u32;
             self.sift_down(pos);
             self.sift_up(pos);
         }
@@ -117,16 +126,15 @@ impl Timers {
         e.action.take().expect("an armed timer has an action")
     }
 
+    #[inline]
     fn less(&self, a: usize, b: usize) -> bool {
-        let ea = &self.entries[self.heap[a] as usize];
-        let eb = &self.entries[self.heap[b] as usize];
-        (ea.deadline, ea.order) < (eb.deadline, eb.order)
+        self.heap[a].key < self.heap[b].key
     }
 
     fn swap(&mut self, a: usize, b: usize) {
         self.heap.swap(a, b);
-        self.entries[self.heap[a] as usize].pos = a as u32;
-        self.entries[self.heap[b] as usize].pos = b as u32;
+        self.entries[self.heap[a].index as usize].pos = a as u32;
+        self.entries[self.heap[b].index as usize].pos = b as u32;
     }
 
     fn sift_up(&mut self, mut pos: usize) {

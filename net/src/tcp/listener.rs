@@ -84,6 +84,28 @@ impl TcpListener {
         })
     }
 
+    /// Binds a listener that shares `addr` with other listeners: with
+    /// `SO_REUSEPORT` set, several listeners (one per worker, typically)
+    /// bind the same address and the kernel spreads incoming connections
+    /// over them, so workers never contend for one accept queue. Not in
+    /// std; verde's HTTP server uses it.
+    ///
+    /// ```
+    /// let a = verde_net::TcpListener::bind_reuse_port("127.0.0.1:0".parse().unwrap(), 128).unwrap();
+    /// let addr = a.local_addr().unwrap();
+    /// let b = verde_net::TcpListener::bind_reuse_port(addr, 128).unwrap();
+    /// assert_eq!(b.local_addr().unwrap(), addr);
+    /// ```
+    pub fn bind_reuse_port(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+        let sock = Socket::new(sockaddr::domain(&addr), libc::SOCK_STREAM)?;
+        sock.set_opt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1 as libc::c_int)?;
+        sock.set_opt(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1 as libc::c_int)?;
+        let (raw, len) = sockaddr::to_raw(&addr);
+        verde_runtime::sys::bind(sock.fd(), &raw, len)?;
+        verde_runtime::sys::listen(sock.fd(), backlog)?;
+        Ok(TcpListener::from_socket(sock))
+    }
+
     /// The local address the listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let (raw, len) = self.sock.local_raw()?;

@@ -1,0 +1,503 @@
+//! One HTTP/1.1 connection: read, parse, dispatch, write, repeat.
+//!
+//! The loop follows meinheld's lessons (seeds/001): the first read happens
+//! right after accept, before any readiness wait (the request is usually
+//! already there); every request that arrived in one read is parsed and
+//! answered before reading again, and all those answers leave in one
+//! write. A GET without a body costs no copy and no allocation besides the
+//! handler's own.
+
+use std::io::{self, Read, Write};
+use std::mem::MaybeUninit;
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use http::{Method, StatusCode};
+
+use crate::body::{Body, BodyPolicy};
+use crate::date::HttpDate;
+use crate::handler::Handler;
+use crate::limits::{Limits, Timeouts};
+use crate::rate::RateFloor;
+use crate::request::Request;
+use crate::response::Response;
+use crate::server::access_log;
+use crate::server::encode::{self, Plan};
+use crate::server::head::{self, Framing, Head, HeaderSlots, Parsed, Rejection};
+use crate::transport::{is_timeout, Transport};
+
+/// Initial read buffer; it grows up to the head limit when a head needs it.
+const INITIAL_BUFFER: usize = 16 * 1024;
+/// Room kept after a head for body bytes and the next pipelined request.
+const MIN_TAIL: usize = 4 * 1024;
+/// Output is flushed early once this much is buffered.
+const FLUSH_AT: usize = 64 * 1024;
+/// Size of a chunk when streaming a response body.
+const STREAM_CHUNK: usize = 16 * 1024;
+
+/// What every connection of a server shares.
+pub(crate) struct Shared {
+    pub handler: Box<dyn Handler>,
+    pub limits: Limits,
+    pub timeouts: Timeouts,
+    pub server_name: Option<Box<[u8]>>,
+    /// Set at shutdown: finish the current request, then close.
+    pub draining: AtomicBool,
+}
+
+/// Serves one connection until it closes. `idle` is true while the
+/// connection waits for a new request (graceful shutdown closes those).
+pub(crate) fn serve<T: Transport>(stream: T, peer: Option<SocketAddr>, shared: &Shared, idle: &AtomicBool) {
+    let mut conn = Conn {
+        stream,
+        buf: vec![0; INITIAL_BUFFER],
+        start: 0,
+        end: 0,
+        out: Vec::with_capacity(INITIAL_BUFFER),
+        slots: Vec::new(),
+        shared,
+        peer,
+        read_timeout: None,
+        write_timeout: None,
+        date: crate::date::now(),
+    };
+    conn.slots.resize_with(shared.limits.max_headers, MaybeUninit::uninit);
+    if let Err(e) = conn.run(idle) {
+        log::debug!(target: "verde_http", "connection from {peer:?} ended: {e}");
+    }
+}
+
+struct Conn<'s, T> {
+    stream: T,
+    /// Read buffer; `buf[start..end]` is received and not yet consumed.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Responses not yet written.
+    out: Vec<u8>,
+    slots: Vec<MaybeUninit<httparse::Header<'static>>>,
+    shared: &'s Shared,
+    peer: Option<SocketAddr>,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    /// The `Date` value for the requests of the current read batch.
+    date: HttpDate,
+}
+
+/// What to do after looking at the buffered bytes.
+enum Step {
+    /// A request was answered; look for another.
+    Again,
+    /// The buffer holds no complete request.
+    NeedMore,
+    /// Close the connection (after flushing).
+    Close,
+}
+
+/// Reuses the connection's header slots for a parse borrowing `buf`.
+fn slots<'b>(slots: &'b mut [MaybeUninit<httparse::Header<'static>>]) -> &'b mut HeaderSlots<'b> {
+    // SAFETY: the slots are uninitialised storage (MaybeUninit), never read
+    // before httparse writes them in this parse, so giving the stored
+    // headers the shorter lifetime 'b of this parse is sound; nothing reads
+    // them after 'b ends (the next parse overwrites them).
+    unsafe { &mut *(slots as *mut [MaybeUninit<httparse::Header<'static>>] as *mut HeaderSlots<'b>) }
+}
+
+/// The result of answering one request.
+struct Answered {
+    plan: Plan,
+    keep_alive: bool,
+}
+
+impl<T: Transport> Conn<'_, T> {
+    fn run(&mut self, idle: &AtomicBool) -> io::Result<()> {
+        // When the head being received began to arrive: the header timeout
+        // bounds the whole head, not each read of it.
+        let mut head_started: Option<Instant> = None;
+        loop {
+            // One clock read per batch of requests, not one per request.
+            self.date = crate::date::now();
+            loop {
+                if self.start == self.end {
+                    self.start = 0;
+                    self.end = 0;
+                    break;
+                }
+                match self.step()? {
+                    Step::Again => head_started = None,
+                    Step::NeedMore => break,
+                    Step::Close => return self.flush(),
+                }
+                if self.out.len() >= FLUSH_AT {
+                    self.flush()?;
+                }
+            }
+            self.flush()?;
+            let partial = self.end > self.start;
+            if !partial && self.shared.draining.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            self.make_room();
+            let timeout = if partial {
+                let started = *head_started.get_or_insert_with(Instant::now);
+                self.shared.timeouts.header.saturating_sub(started.elapsed())
+            } else {
+                self.shared.timeouts.idle
+            };
+            if partial && timeout.is_zero() {
+                self.reject(Rejection { status: StatusCode::REQUEST_TIMEOUT, reason: "request head too slow" });
+                return self.flush();
+            }
+            self.set_read_timeout(timeout)?;
+            idle.store(!partial, Ordering::Release);
+            let read = self.stream.read(&mut self.buf[self.end..]);
+            idle.store(false, Ordering::Release);
+            match read {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_timeout(&e) => {
+                    if partial {
+                        self.reject(Rejection { status: StatusCode::REQUEST_TIMEOUT, reason: "request head too slow" });
+                        return self.flush();
+                    }
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Parses and answers the request at the start of the buffer.
+    fn step(&mut self) -> io::Result<Step> {
+        let shared = self.shared;
+        let limits = &shared.limits;
+        let needs_body = {
+            let data = &self.buf[self.start..self.end];
+            match head::parse(data, slots(&mut self.slots), limits) {
+                Parsed::Partial => return Ok(Step::NeedMore),
+                Parsed::Invalid(r) => {
+                    self.reject(r);
+                    return Ok(Step::Close);
+                }
+                Parsed::Complete(h) if h.framing == Framing::Empty => {
+                    let consumed = h.len;
+                    let body = Body::new(Framing::Empty, &mut [], 0, &mut self.stream, BodyPolicy::EMPTY, false);
+                    let (answered, _) = answer(h, body, &mut self.out, shared, self.peer, &self.date);
+                    self.start += consumed;
+                    return self.finish(answered);
+                }
+                Parsed::Complete(h) => {
+                    if let Framing::Length(n) = h.framing {
+                        if n > limits.max_body {
+                            self.reject(Rejection {
+                                status: StatusCode::PAYLOAD_TOO_LARGE,
+                                reason: "declared body exceeds the size limit",
+                            });
+                            return Ok(Step::Close);
+                        }
+                    }
+                    (h.len, h.expect_continue)
+                }
+            }
+        };
+        let (head_len, expect_continue) = needs_body;
+        if expect_continue {
+            // Earlier pipelined answers must reach the client before any
+            // "100 Continue".
+            self.flush()?;
+        }
+        if self.buf.len() - (self.start + head_len) < MIN_TAIL {
+            // A chunked body is read into the buffer after the head; a head
+            // that ends at the buffer's end would leave it no room at all.
+            self.make_room();
+        }
+        let base = self.start + head_len;
+        let (head_bytes, tail) = self.buf.split_at_mut(base);
+        let Parsed::Complete(h) = head::parse(&head_bytes[self.start..], slots(&mut self.slots), limits) else {
+            unreachable!("the same bytes parsed as a complete head a moment ago");
+        };
+        let buffered = self.end - base;
+        let t = &shared.timeouts;
+        let policy = BodyPolicy { timeout: t.body, limit: limits.max_body, min_rate: t.min_rate };
+        let body = Body::new(h.framing, tail, buffered, &mut self.stream, policy, expect_continue);
+        let (answered, leftover) = answer(h, body, &mut self.out, shared, self.peer, &self.date);
+        self.start = base + leftover.0;
+        self.end = base + leftover.1;
+        self.finish(answered)
+    }
+
+    /// Writes a streamed body, if any, and decides whether to go on.
+    fn finish(&mut self, answered: Answered) -> io::Result<Step> {
+        let keep = answered.keep_alive;
+        if let Plan::Done = answered.plan {
+            return Ok(if keep { Step::Again } else { Step::Close });
+        }
+        self.set_write_timeout()?;
+        let mut tx = Sender::new(&mut self.stream, &self.shared.timeouts);
+        let close = match answered.plan {
+            Plan::Done => false,
+            Plan::Slice(bytes) => {
+                tx.write_all_vectored(&self.out, &bytes)?;
+                false
+            }
+            Plan::Sized(reader, len) => {
+                tx.write_all(&self.out)?;
+                copy_sized(&mut tx, reader, len)?;
+                false
+            }
+            Plan::Chunked(reader) => {
+                tx.write_all(&self.out)?;
+                copy_chunked(&mut tx, reader)?;
+                false
+            }
+            Plan::UntilClose(reader) => {
+                tx.write_all(&self.out)?;
+                copy_sized(&mut tx, reader, u64::MAX)?;
+                true
+            }
+        };
+        self.out.clear();
+        Ok(if keep && !close { Step::Again } else { Step::Close })
+    }
+
+    /// Answers a request the server refuses, and marks the connection for
+    /// closing.
+    fn reject(&mut self, r: Rejection) {
+        let ctx = encode::Context {
+            head_request: false,
+            version: http::Version::HTTP_11,
+            keep_alive: false,
+            date: &self.date,
+            server: self.shared.server_name.as_deref(),
+        };
+        let res = Response::error(r.status, r.reason);
+        let (status, headers, body) = res.into_parts();
+        let _ = encode::encode(&mut self.out, status, &headers, body, &ctx);
+        if access_log::enabled() {
+            access_log::record_refused(self.peer, r.status, r.reason.len() as u64);
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        self.set_write_timeout()?;
+        let result = Sender::new(&mut self.stream, &self.shared.timeouts).write_all(&self.out);
+        self.out.clear();
+        result
+    }
+
+    /// Makes room after `end` for the next read: compacts, and grows the
+    /// buffer when a head in progress fills it.
+    fn make_room(&mut self) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < MIN_TAIL {
+            let limit = self.shared.limits.max_head + MIN_TAIL;
+            let new_len = (self.buf.len() * 2).min(limit).max(self.end + MIN_TAIL);
+            self.buf.resize(new_len, 0);
+        }
+    }
+
+    fn set_read_timeout(&mut self, t: Duration) -> io::Result<()> {
+        if self.read_timeout != Some(t) {
+            self.stream.set_read_timeout(Some(t))?;
+            self.read_timeout = Some(t);
+        }
+        Ok(())
+    }
+
+    fn set_write_timeout(&mut self) -> io::Result<()> {
+        let t = self.shared.timeouts.write;
+        if self.write_timeout != Some(t) {
+            self.stream.set_write_timeout(Some(t))?;
+            self.write_timeout = Some(t);
+        }
+        Ok(())
+    }
+}
+
+/// Hex digits of `n`, written at the end of `buf`.
+fn hex(buf: &mut [u8; 16], mut n: usize) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b"0123456789abcdef"[n & 15];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+/// Writes a response to the client under the rate floor (see
+/// [`crate::rate`]): a client that reads too slowly is dropped.
+struct Sender<'a, T> {
+    stream: &'a mut T,
+    floor: RateFloor,
+    sent: u64,
+}
+
+impl<'a, T: Write> Sender<'a, T> {
+    fn new(stream: &'a mut T, timeouts: &Timeouts) -> Self {
+        Sender { stream, floor: RateFloor::new(timeouts.write, timeouts.min_rate), sent: 0 }
+    }
+
+    /// Counts `n` bytes written; only a partial write (the client is not
+    /// keeping up) consults the floor, so a response that leaves in one
+    /// write never reads the clock.
+    fn progress(&mut self, n: usize, partial: bool) -> io::Result<()> {
+        self.sent += n as u64;
+        if partial && !self.floor.ok(self.sent) {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "the client reads the response too slowly"));
+        }
+        Ok(())
+    }
+
+    fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = match self.stream.write(buf) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            buf = &buf[n..];
+            self.progress(n, !buf.is_empty())?;
+        }
+        Ok(())
+    }
+
+    /// Writes `a` then `b` with as few system calls as the kernel allows.
+    fn write_all_vectored(&mut self, mut a: &[u8], mut b: &[u8]) -> io::Result<()> {
+        while !a.is_empty() {
+            let n = match self.stream.write_vectored(&[io::IoSlice::new(a), io::IoSlice::new(b)]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n >= a.len() {
+                b = &b[n - a.len()..];
+                a = &[];
+            } else {
+                a = &a[n..];
+            }
+            self.progress(n, true)?;
+        }
+        self.write_all(b)
+    }
+}
+
+fn copy_sized<T: Write>(tx: &mut Sender<'_, T>, mut reader: Box<dyn Read + Send>, len: u64) -> io::Result<()> {
+    let mut chunk = vec![0u8; STREAM_CHUNK];
+    let mut left = len;
+    while left > 0 {
+        let want = (chunk.len() as u64).min(left) as usize;
+        let n = reader.read(&mut chunk[..want])?;
+        if n == 0 {
+            if len == u64::MAX {
+                return Ok(());
+            }
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "response body shorter than its length"));
+        }
+        tx.write_all(&chunk[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+fn copy_chunked<T: Write>(tx: &mut Sender<'_, T>, mut reader: Box<dyn Read + Send>) -> io::Result<()> {
+    let mut chunk = vec![0u8; STREAM_CHUNK + 32];
+    loop {
+        let n = reader.read(&mut chunk[16..16 + STREAM_CHUNK])?;
+        if n == 0 {
+            return tx.write_all(b"0\r\n\r\n");
+        }
+        let mut size = [0u8; 16];
+        let size = hex(&mut size, n);
+        let at = 16 - size.len() - 2;
+        chunk[at..at + size.len()].copy_from_slice(size);
+        chunk[16 - 2..16].copy_from_slice(b"\r\n");
+        chunk[16 + n..16 + n + 2].copy_from_slice(b"\r\n");
+        tx.write_all(&chunk[at..16 + n + 2])?;
+    }
+}
+
+/// Runs the handler for one request and encodes its response into `out`.
+/// Also returns where the unconsumed bytes after the body lie in the
+/// slice the body was given.
+fn answer<'a>(
+    h: Head<'a>,
+    body: Body<'a>,
+    out: &mut Vec<u8>,
+    shared: &Shared,
+    peer: Option<SocketAddr>,
+    date: &HttpDate,
+) -> (Answered, (usize, usize)) {
+    let is_head = h.method == Method::HEAD;
+    let version = h.version;
+    let log_line = access_log::enabled().then(|| (h.method.clone(), h.target.to_owned(), Instant::now()));
+    let mut req = Request::new(h.method, h.target, version, h.headers, body, peer);
+    let mut keep_alive = h.keep_alive;
+    let result = catch_unwind(AssertUnwindSafe(|| shared.handler.handle(&mut req)));
+    let response = match result {
+        Ok(r) => r,
+        Err(payload) => {
+            if payload.is::<verde_runtime::Killed>() || payload.is::<verde_runtime::TimeoutExpired>() {
+                resume_unwind(payload);
+            }
+            log::error!(
+                target: "verde_http",
+                "handler panicked on {} {}: {}",
+                req.method(),
+                req.target(),
+                verde_runtime::describe_payload(&*payload)
+            );
+            keep_alive = false;
+            Response::error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
+    };
+    let mut body = req.into_body();
+    if !body.drain(shared.limits.max_drain) {
+        keep_alive = false;
+    }
+    let rest = body.finish();
+    let response = match rest.failed {
+        Some(e) => {
+            keep_alive = false;
+            Response::error(e.status(), e.to_string())
+        }
+        None => response,
+    };
+    // Checked after the handler: a shutdown that began while it ran must
+    // still close this connection, and say so.
+    if shared.draining.load(Ordering::Acquire) {
+        keep_alive = false;
+    }
+    let ctx =
+        encode::Context { head_request: is_head, version, keep_alive, date, server: shared.server_name.as_deref() };
+    let (status, headers, body) = response.into_parts();
+    // The body bytes actually sent: none for HEAD, 1xx, 204 and 304.
+    let bodiless =
+        is_head || status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+    let length = match &body {
+        _ if bodiless => Some(0),
+        crate::ResponseBody::Empty => Some(0),
+        crate::ResponseBody::Bytes(b) => Some(b.len() as u64),
+        crate::ResponseBody::Reader { len, .. } => *len,
+    };
+    let (plan, keep_alive) = encode::encode(out, status, &headers, body, &ctx);
+    if let Some((method, target, started)) = log_line {
+        access_log::record(peer, &method, &target, version, status, length, started.elapsed());
+    }
+    (Answered { plan, keep_alive }, (rest.pos, rest.end))
+}

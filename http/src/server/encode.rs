@@ -1,0 +1,229 @@
+//! Writing a response head into the output buffer.
+
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, SERVER, TRANSFER_ENCODING};
+use http::{HeaderName, HeaderValue, StatusCode, Version};
+
+use crate::date::HttpDate;
+use crate::response::ResponseBody;
+
+/// How the body follows the head.
+pub(crate) enum Plan {
+    /// Nothing follows (no body, a HEAD request, or the body was copied
+    /// into the buffer with the head).
+    Done,
+    /// A large in-memory body to write after the head (saves a copy).
+    Slice(std::borrow::Cow<'static, [u8]>),
+    /// Stream this many bytes from the reader.
+    Sized(Box<dyn std::io::Read + Send>, u64),
+    /// Stream the reader chunked.
+    Chunked(Box<dyn std::io::Read + Send>),
+    /// Stream the reader until it ends, then close (HTTP/1.0 clients).
+    UntilClose(Box<dyn std::io::Read + Send>),
+}
+
+/// Bodies up to this size are copied next to the head: one write.
+const INLINE_BODY: usize = 16 * 1024;
+
+/// What the encoder needs to know about the request and the server.
+pub(crate) struct Context<'a> {
+    /// The request was a HEAD: send the head only.
+    pub head_request: bool,
+    pub version: Version,
+    pub keep_alive: bool,
+    pub date: &'a HttpDate,
+    pub server: Option<&'a [u8]>,
+}
+
+/// Whether a response with this status (to a HEAD request or not) carries
+/// no body.
+fn bodiless(status: StatusCode, head_request: bool) -> bool {
+    status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED || head_request
+}
+
+/// Appends the head to `out`, and the body when small. Returns how the rest
+/// of the body goes and whether the connection stays open.
+pub(crate) fn encode(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    headers: &[(HeaderName, HeaderValue)],
+    body: ResponseBody,
+    ctx: &Context<'_>,
+) -> (Plan, bool) {
+    let mut keep_alive = ctx.keep_alive;
+    out.extend_from_slice(b"HTTP/1.1 ");
+    put_status(out, status);
+    if let Some(server) = ctx.server {
+        if !headers.iter().any(|(n, _)| *n == SERVER) {
+            out.extend_from_slice(b"Server: ");
+            out.extend_from_slice(server);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    if !headers.iter().any(|(n, _)| *n == DATE) {
+        out.extend_from_slice(b"Date: ");
+        out.extend_from_slice(ctx.date);
+        out.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in headers {
+        if *name == CONTENT_LENGTH || *name == TRANSFER_ENCODING {
+            continue;
+        }
+        if *name == CONNECTION {
+            if value.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close")) {
+                keep_alive = false;
+            }
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let no_body = bodiless(status, ctx.head_request);
+    let plan = match body {
+        ResponseBody::Empty => {
+            if !status.is_informational() && status != StatusCode::NO_CONTENT {
+                put_length(out, 0);
+            }
+            Plan::Done
+        }
+        ResponseBody::Bytes(bytes) => {
+            if status.is_informational() || status == StatusCode::NO_CONTENT {
+                Plan::Done
+            } else {
+                put_length(out, bytes.len() as u64);
+                if no_body {
+                    Plan::Done
+                } else if bytes.len() <= INLINE_BODY {
+                    finish_head(out, keep_alive, ctx.version);
+                    out.extend_from_slice(&bytes);
+                    return (Plan::Done, keep_alive);
+                } else {
+                    Plan::Slice(bytes)
+                }
+            }
+        }
+        ResponseBody::Reader { reader, len } => match (no_body, len) {
+            (true, Some(n)) => {
+                if !status.is_informational() && status != StatusCode::NO_CONTENT {
+                    put_length(out, n);
+                }
+                Plan::Done
+            }
+            (true, None) => Plan::Done,
+            (false, Some(n)) => {
+                put_length(out, n);
+                Plan::Sized(reader, n)
+            }
+            (false, None) if ctx.version == Version::HTTP_11 => {
+                out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+                Plan::Chunked(reader)
+            }
+            (false, None) => {
+                keep_alive = false;
+                Plan::UntilClose(reader)
+            }
+        },
+    };
+    finish_head(out, keep_alive, ctx.version);
+    (plan, keep_alive)
+}
+
+fn finish_head(out: &mut Vec<u8>, keep_alive: bool, version: Version) {
+    out.extend_from_slice(match (keep_alive, version) {
+        (false, _) => b"Connection: close\r\n\r\n" as &[u8],
+        (true, Version::HTTP_10) => b"Connection: keep-alive\r\n\r\n",
+        (true, _) => b"\r\n",
+    });
+}
+
+fn put_status(out: &mut Vec<u8>, status: StatusCode) {
+    match status {
+        StatusCode::OK => out.extend_from_slice(b"200 OK\r\n"),
+        _ => {
+            out.extend_from_slice(status.as_str().as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
+fn put_length(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(b"Content-Length: ");
+    put_decimal(out, n);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn put_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(status: StatusCode, body: ResponseBody, head_request: bool, version: Version, ka: bool) -> (String, bool) {
+        let date = *b"Thu, 01 Jan 1970 00:00:00 GMT";
+        let ctx = Context { head_request, version, keep_alive: ka, date: &date, server: Some(b"verde") };
+        let mut out = Vec::new();
+        let (_, keep) = encode(&mut out, status, &[], body, &ctx);
+        (String::from_utf8(out).unwrap(), keep)
+    }
+
+    #[test]
+    fn small_body_inline_with_length() {
+        let (s, ka) = head(StatusCode::OK, "hi".into(), false, Version::HTTP_11, true);
+        assert_eq!(
+            s,
+            "HTTP/1.1 200 OK\r\nServer: verde\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Length: 2\r\n\r\nhi"
+        );
+        assert!(ka);
+    }
+
+    #[test]
+    fn head_request_keeps_length_drops_body() {
+        let (s, _) = head(StatusCode::OK, "hello".into(), true, Version::HTTP_11, true);
+        assert!(s.contains("Content-Length: 5\r\n") && s.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn no_body_statuses() {
+        for st in [StatusCode::NO_CONTENT, StatusCode::NOT_MODIFIED] {
+            let (s, _) = head(st, "x".into(), false, Version::HTTP_11, true);
+            assert!(s.ends_with("\r\n\r\n"), "{s}");
+            assert!(!s.ends_with("x"));
+        }
+        let (s, _) = head(StatusCode::NO_CONTENT, ResponseBody::Empty, false, Version::HTTP_11, true);
+        assert!(!s.contains("Content-Length"));
+    }
+
+    #[test]
+    fn streams_are_chunked_or_close_delimited() {
+        let reader = || ResponseBody::Reader { reader: Box::new(std::io::empty()), len: None };
+        let (s, ka) = head(StatusCode::OK, reader(), false, Version::HTTP_11, true);
+        assert!(s.contains("Transfer-Encoding: chunked\r\n") && ka);
+        let (s, ka) = head(StatusCode::OK, reader(), false, Version::HTTP_10, true);
+        assert!(s.contains("Connection: close\r\n") && !ka);
+    }
+
+    #[test]
+    fn decimal() {
+        let mut v = Vec::new();
+        put_decimal(&mut v, 0);
+        v.push(b' ');
+        put_decimal(&mut v, 18446744073709551615);
+        assert_eq!(v, b"0 18446744073709551615");
+    }
+}

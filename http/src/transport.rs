@@ -1,0 +1,21 @@
+//! What the HTTP server and client need from a connection.
+
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+/// A byte stream with std-style timeouts: a read or write that waits longer
+/// than its timeout fails with `WouldBlock` or `TimedOut`.
+///
+/// Implemented for `verde::net::TcpStream` and `verde::os::unix::net::UnixStream`,
+/// so the server and client run over either.
+pub trait Transport: Read + Write {
+    /// Sets the read timeout, as `TcpStream::set_read_timeout`.
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Sets the write timeout, as `TcpStream::set_write_timeout`.
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+/// Whether an I/O error is a timeout in std's sense (either kind).
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
