@@ -14,6 +14,8 @@
 //! This crate re-exports [`verde_runtime`] at its root, and the networking
 //! and HTTP crates as [`net`] and [`http`].
 
+#![warn(missing_docs)]
+
 pub use verde_runtime::*;
 
 /// Cooperative TCP and UDP: [`std::net`]'s API, parking instead of
@@ -74,3 +76,8 @@ pub mod os {
         }
     }
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
