@@ -155,6 +155,10 @@ pub(crate) struct Header {
     /// the coroutine when its body ends, or at hub teardown for a thread's
     /// main context.
     pub locals: UnsafeCell<crate::local::Storage>,
+    /// While set, a pending interrupt does not unwind at park points: the
+    /// task is inside a C-ABI frame (a patched libc call) that must not be
+    /// unwound through, and handles the interrupt itself (`crate::patch`).
+    pub defer_interrupts: Cell<bool>,
 }
 
 // SAFETY: the atomics and the Mutex are thread-safe. `hub`, `id`, `name`,
@@ -224,6 +228,7 @@ impl TaskRef {
         }
         let vtable: &'static Vtable =
             &Vtable { dealloc: dealloc::<T>, drop_result: drop_result::<T>, write_failure: write_failure::<T> };
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let cell = Box::new(TaskCell::<T> {
             header: Header {
                 refs: AtomicUsize::new(1),
@@ -232,7 +237,7 @@ impl TaskRef {
                 join: AtomicU8::new(JOIN_INTEREST),
                 join_waiters: Mutex::new(Vec::new()),
                 hub: new.hub,
-                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                id,
                 name: new.name,
                 kind: new.kind,
                 vtable,
@@ -244,6 +249,7 @@ impl TaskRef {
                 live_index: Cell::new(usize::MAX),
                 greenlet: UnsafeCell::new(GreenletLinks::default()),
                 locals: UnsafeCell::new(crate::local::Storage::default()),
+                defer_interrupts: Cell::new(false),
             },
             result: UnsafeCell::new(None),
         });
