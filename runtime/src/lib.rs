@@ -44,6 +44,8 @@
 //! * **Monkey patching.** [`patch_all!`] in a binary makes libc's blocking
 //!   calls (sockets, `poll`, sleeps, `getaddrinfo`) cooperative for all its
 //!   code, std and C libraries included: see [`patch`].
+//! * **Monitor.** [`monitor`] names the coroutine (and the system call)
+//!   that keeps a hub from switching longer than a max blocking time.
 //! * **Building blocks.** [`park`] and [`io`] are what verde's sockets and
 //!   sync primitives are made of.
 //!
@@ -67,6 +69,7 @@ pub mod io;
 mod join;
 pub mod local;
 pub mod lock;
+pub mod monitor;
 pub mod park;
 #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
 pub mod patch;

@@ -229,6 +229,9 @@ impl TaskRef {
         let vtable: &'static Vtable =
             &Vtable { dealloc: dealloc::<T>, drop_result: drop_result::<T>, write_failure: write_failure::<T> };
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        if let (Some(name), Kind::Coroutine) = (&new.name, new.kind) {
+            crate::monitor::remember_name(id, name);
+        }
         let cell = Box::new(TaskCell::<T> {
             header: Header {
                 refs: AtomicUsize::new(1),
@@ -292,6 +295,9 @@ impl Drop for TaskRef {
         // may not be Send, so they must not be dropped on this thread.
         // SAFETY: as above, nothing else accesses `locals`.
         std::mem::forget(std::mem::take(unsafe { &mut *self.locals.get() }));
+        if self.name.is_some() {
+            crate::monitor::forget_name(self.id);
+        }
         // SAFETY: last reference; the vtable matches the allocation's type.
         unsafe { (self.vtable.dealloc)(self.0) }
     }

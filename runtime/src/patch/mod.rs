@@ -190,6 +190,33 @@ pub fn is_active() -> bool {
     call::ACTIVE.load(Ordering::Relaxed)
 }
 
+/// Whether the patch makes system call `nr` cooperative when it comes
+/// through the libc function of the same name.
+pub(crate) fn covers_syscall(nr: libc::c_long) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    let arch: &[libc::c_long] = &[libc::SYS_poll, libc::SYS_select, libc::SYS_epoll_wait, libc::SYS_accept];
+    #[cfg(not(target_arch = "x86_64"))]
+    let arch: &[libc::c_long] = &[libc::SYS_accept];
+    let common = [
+        libc::SYS_read,
+        libc::SYS_write,
+        libc::SYS_readv,
+        libc::SYS_writev,
+        libc::SYS_recvfrom,
+        libc::SYS_sendto,
+        libc::SYS_recvmsg,
+        libc::SYS_sendmsg,
+        libc::SYS_connect,
+        libc::SYS_accept4,
+        libc::SYS_ppoll,
+        libc::SYS_pselect6,
+        libc::SYS_epoll_pwait,
+        libc::SYS_nanosleep,
+        libc::SYS_clock_nanosleep,
+    ];
+    arch.contains(&nr) || common.contains(&nr)
+}
+
 #[doc(hidden)]
 pub mod __private {
     pub use libc;
