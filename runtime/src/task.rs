@@ -159,6 +159,9 @@ pub(crate) struct Header {
     /// task is inside a C-ABI frame (a patched libc call) that must not be
     /// unwound through, and handles the interrupt itself (`crate::patch`).
     pub defer_interrupts: Cell<bool>,
+    /// The interrupt code a patched call last reported as `ECANCELED`
+    /// (`crate::patch`), or `NO_INTERRUPT`.
+    pub cancel_reported: Cell<u64>,
 }
 
 // SAFETY: the atomics and the Mutex are thread-safe. `hub`, `id`, `name`,
@@ -253,6 +256,7 @@ impl TaskRef {
                 greenlet: UnsafeCell::new(GreenletLinks::default()),
                 locals: UnsafeCell::new(crate::local::Storage::default()),
                 defer_interrupts: Cell::new(false),
+                cancel_reported: Cell::new(NO_INTERRUPT),
             },
             result: UnsafeCell::new(None),
         });

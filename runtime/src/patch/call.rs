@@ -66,11 +66,22 @@ impl Scope {
         self.task.is_some()
     }
 
-    /// Whether a kill or `Timeout` waits to be delivered to the calling
-    /// coroutine.
-    #[inline]
-    pub(crate) fn interrupted(&self) -> bool {
-        self.task.is_some_and(|t| t.interrupt.load(Ordering::Relaxed) != NO_INTERRUPT)
+    /// Whether the call must end with `ECANCELED`: a kill or `Timeout`
+    /// waits to be delivered to the calling coroutine. A coroutine that
+    /// was already told about this very interrupt and waits again (it
+    /// ignored the error) first parks until the interrupt is posted anew
+    /// (a kill repeated, as at hub teardown), so it neither spins nor keeps
+    /// a killed coroutine's loop running.
+    pub(crate) fn cancelled(&self) -> bool {
+        let Some(t) = self.task else { return false };
+        let code = t.interrupt.load(Ordering::Relaxed);
+        if code == NO_INTERRUPT {
+            return false;
+        }
+        if t.cancel_reported.replace(code) == code {
+            self.parked(crate::park::park);
+        }
+        true
     }
 
     /// Runs `f`, which may park, with the thread no longer marked as inside
@@ -98,17 +109,17 @@ impl Scope {
         }
     }
 
-    /// Sleeps until `deadline` (or a pending interrupt): a park in a
-    /// coroutine. Returns false if an interrupt ended it early.
+    /// Sleeps until `deadline`: a park in a coroutine. Returns false if a
+    /// kill or `Timeout` ended it early (see [`cancelled`](Self::cancelled)).
     pub(crate) fn sleep_until(&self, deadline: Instant) -> bool {
         loop {
-            if self.interrupted() {
+            if self.cancelled() {
                 return false;
             }
             if self.parked(|| crate::park::park_until(deadline)) == crate::park::Unparked::TimedOut
                 || Instant::now() >= deadline
             {
-                return !self.interrupted();
+                return true;
             }
         }
     }
@@ -159,11 +170,11 @@ impl<'a> Sock<'a> {
         if !self.scope.in_coroutine() {
             return wait_thread(self.fd, interest, deadline);
         }
-        if self.scope.interrupted() {
+        if self.scope.cancelled() {
             return Err(INTERRUPTED);
         }
         let ready = self.scope.parked(|| self.entry.reg.wait(interest, deadline));
-        if self.scope.interrupted() {
+        if self.scope.cancelled() {
             return Err(INTERRUPTED);
         }
         if !fdtable::is_current(self.fd, &self.entry) {

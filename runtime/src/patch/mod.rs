@@ -75,13 +75,16 @@
 //!
 //! **Kill and `Timeout`.** A patched function is a C-ABI frame, which a
 //! Rust panic must not unwind through, so a kill or [`Timeout`](crate::Timeout)
-//! that reaches a coroutine parked in a patched call does not unwind
-//! there: the call returns `ECANCELED` (sleeps return early, successfully,
-//! since std's `thread::sleep` treats other failures as bugs), the
-//! interrupt stays pending, and while it is pending every patched call
-//! fails the same way instead of waiting. It unwinds the coroutine at its
-//! next park point in verde's own API (a `join`, a verde socket, a lock),
-//! or is withdrawn when its `Timeout` ends first.
+//! that reaches a coroutine in a patched call does not unwind there: the
+//! call fails with `ECANCELED` (a sleep returns early, successfully, since
+//! std's `thread::sleep` treats other failures as bugs) and the interrupt
+//! stays pending. It unwinds the coroutine at its next park point in
+//! verde's own API (a `join`, a verde socket, a lock, `verde::sleep`), or
+//! is withdrawn when its `Timeout` ends first. A coroutine that ignores
+//! the error and waits in a patched call again parks until the interrupt
+//! is posted anew (a second kill), so a killed server loop that swallows
+//! errors neither spins nor serves on; the hub's teardown kills it a few
+//! times and then leaks it with a warning.
 //!
 //! A runtime switch, [`set_enabled`], makes coroutines block like threads
 //! (for measuring the difference in one binary).

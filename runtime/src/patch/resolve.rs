@@ -87,7 +87,7 @@ pub unsafe fn getaddrinfo(
         )
     };
     let answer = scope.parked(|| crate::blocking(move || resolve(real, node, service, hints)));
-    if scope.interrupted() {
+    if scope.cancelled() {
         if answer.status == 0 {
             // SAFETY: a successful answer's list, owned here and never
             // handed out.

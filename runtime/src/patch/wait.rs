@@ -35,7 +35,7 @@ fn park_until_ready(
 ) -> SysResult {
     let reg = Registration::try_new(epfd).map_err(|_| Errno(libc::ENOMEM))?;
     loop {
-        if scope.interrupted() {
+        if scope.cancelled() {
             return Err(INTERRUPTED);
         }
         let woken = scope.parked(|| reg.wait(Interest::Read, deadline));
@@ -43,7 +43,7 @@ fn park_until_ready(
         if r != Ok(0) {
             return r;
         }
-        if scope.interrupted() {
+        if scope.cancelled() {
             return Err(INTERRUPTED);
         }
         if !woken || deadline.is_some_and(|d| Instant::now() >= d) {
