@@ -4,9 +4,11 @@
 
 verde::patch_all!();
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CLIENTS: usize = 100;
 const DELAY: Duration = Duration::from_millis(300);
@@ -40,19 +42,13 @@ fn slow_http_server() -> SocketAddr {
 }
 
 /// Runs `client(i)` in `CLIENTS` coroutines and returns the time they took
-/// together, checking each returned `i`'s path.
+/// together, checking that each got its own path back.
 fn all_at_once(client: impl Fn(usize) -> String + Clone + Send + 'static) -> Duration {
-    let start = Instant::now();
-    let handles: Vec<_> = (0..CLIENTS)
-        .map(|i| {
-            let client = client.clone();
-            verde::spawn(move || client(i))
-        })
-        .collect();
-    for (i, r) in verde::joinall(handles).into_iter().enumerate() {
-        assert!(r.unwrap().ends_with(&format!("/client/{i}")));
+    let (replies, elapsed) = common::all_at_once(CLIENTS, client);
+    for (i, reply) in replies.iter().enumerate() {
+        assert!(reply.ends_with(&format!("/client/{i}")), "{reply:?}");
     }
-    start.elapsed()
+    elapsed
 }
 
 /// `rounds` delays each; serially it would be `CLIENTS` times that. A

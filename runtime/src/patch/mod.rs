@@ -140,6 +140,14 @@
 //!   inherits one across `exec` sees `O_NONBLOCK` (gevent has the same
 //!   limit).
 //! * `recvmsg` with `MSG_WAITALL` returns what the first receive gives.
+//! * Only one coroutine per hub at a time can be inside a library that
+//!   drives its own tokio runtime with `Runtime::block_on`, such as the
+//!   sync `postgres` client. Its wait parks fine (the hub waits on
+//!   tokio's epoll fd), but tokio records the entered runtime in a
+//!   thread-local, which all coroutines of a hub share, and panics
+//!   ("Cannot start a runtime from within a runtime") when a second
+//!   coroutine enters a runtime while the first is parked in one. For many
+//!   concurrent clients, run each call with [`blocking`](crate::blocking).
 //! * A panic inside a patched function aborts the process (it cannot
 //!   unwind through the C ABI); the patch's own code does not panic.
 //! * The patch's own work never calls a patched symbol: it makes raw
