@@ -34,6 +34,7 @@ fn main() {
         ("cpu_loop", Some("50"), check_cpu_loop),
         ("futex", Some("50"), check_futex),
         ("builder", None, check_builder),
+        ("api", None, check_api),
         ("parking_is_quiet", Some("20"), check_quiet),
         ("off_by_default", None, check_quiet),
         ("block_forever", Some("50"), check_block_forever),
@@ -106,6 +107,17 @@ fn run_scenario(name: &str) {
             });
             h.unwrap().join().unwrap();
         }
+        "api" => {
+            // Unwatched, then watched from here on: only the second stall
+            // is reported.
+            verde::spawn(|| std::thread::sleep(Duration::from_millis(200))).join().unwrap();
+            verde::monitor::set_max_blocking_time(Some(Duration::from_millis(50)));
+            let h = verde::Builder::new()
+                .name("api-sleeper".into())
+                .spawn(|| std::thread::sleep(Duration::from_millis(300)))
+                .unwrap();
+            h.join().unwrap();
+        }
         "parking_is_quiet" | "off_by_default" => {
             let hs: Vec<_> = (0..10)
                 .map(|_| {
@@ -162,6 +174,12 @@ fn check_builder(stderr: &str) {
     let r = reports(stderr);
     assert_eq!(r.len(), 1, "{stderr}");
     assert!(r[0].contains("hub thread 'watched-0'") && r[0].contains("'worker-sleeper'"), "{}", r[0]);
+}
+
+fn check_api(stderr: &str) {
+    let r = reports(stderr);
+    assert_eq!(r.len(), 1, "{stderr}");
+    assert!(r[0].contains("'api-sleeper'"), "{}", r[0]);
 }
 
 fn check_quiet(stderr: &str) {
