@@ -683,3 +683,228 @@ fn getaddrinfo_answers_like_libc() {
     let bad_thread = "no-such-host.invalid:80".to_socket_addrs().map(|_| ()).unwrap_err().to_string();
     assert_eq!(bad, bad_thread);
 }
+
+/// `(result, errno)` of a call, errno read right after it.
+fn outcome(r: impl TryInto<i64>) -> (i64, i32) {
+    let e = errno();
+    (r.try_into().unwrap_or(i64::MIN), e)
+}
+
+#[test]
+fn datagram_calls_match_libc() {
+    type RecvFrom = unsafe extern "C" fn(
+        libc::c_int,
+        *mut libc::c_void,
+        libc::size_t,
+        libc::c_int,
+        *mut libc::sockaddr,
+        *mut libc::socklen_t,
+    ) -> libc::ssize_t;
+    type RecvMsg = unsafe extern "C" fn(libc::c_int, *mut libc::msghdr, libc::c_int) -> libc::ssize_t;
+    type SendTo = unsafe extern "C" fn(
+        libc::c_int,
+        *const libc::c_void,
+        libc::size_t,
+        libc::c_int,
+        *const libc::sockaddr,
+        libc::socklen_t,
+    ) -> libc::ssize_t;
+    let real_recvfrom: RecvFrom = libc_fn(c"recvfrom");
+    let real_recvmsg: RecvMsg = libc_fn(c"recvmsg");
+    let real_sendto: SendTo = libc_fn(c"sendto");
+    in_both(move |ctx| {
+        let a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (fa, fb) = (a.as_raw_fd(), b.as_raw_fd());
+        let b_addr = sockaddr_of(b.local_addr().unwrap());
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+
+        // sendto, then a blocking recvfrom with data waiting: the sender's
+        // address comes back.
+        // SAFETY: a readable 4-byte buffer and a valid address.
+        let sent = unsafe { libc::sendto(fa, b"ping".as_ptr().cast(), 4, 0, (&raw const b_addr).cast(), len) };
+        assert_eq!(sent, 4, "{ctx}");
+        let mut buf = [0u8; 8];
+        // SAFETY: zeroed sockaddr_in is valid.
+        let mut from: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        let mut from_len = len;
+        // SAFETY: writable buffer and address of the given sizes.
+        let n = unsafe { libc::recvfrom(fb, buf.as_mut_ptr().cast(), 8, 0, (&raw mut from).cast(), &mut from_len) };
+        assert_eq!((n, &buf[..4]), (4, &b"ping"[..]), "{ctx}");
+        let want = sockaddr_of(a.local_addr().unwrap());
+        assert_eq!((from.sin_port, from.sin_addr.s_addr), (want.sin_port, want.sin_addr.s_addr), "{ctx}");
+
+        // Nothing waiting: MSG_DONTWAIT fails as libc's does.
+        let p = buf.as_mut_ptr().cast();
+        // SAFETY: a writable buffer; no address.
+        let ours = outcome(unsafe { libc::recvfrom(fb, p, 8, libc::MSG_DONTWAIT, ptr_null(), ptr_null()) });
+        // SAFETY: as above.
+        let theirs = outcome(unsafe { real_recvfrom(fb, p, 8, libc::MSG_DONTWAIT, ptr_null(), ptr_null()) });
+        assert_eq!(ours, theirs, "recvfrom in {ctx}");
+        assert_eq!(ours, (-1, libc::EAGAIN));
+
+        // sendmsg gathers, recvmsg scatters.
+        let (mut x, mut y) = ([0u8; 1], [0u8; 3]);
+        let out = [iovec(b"ab"), iovec(b"cd")];
+        // SAFETY: a zeroed msghdr is valid.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_name = (&raw const b_addr).cast_mut().cast();
+        msg.msg_namelen = len;
+        msg.msg_iov = out.as_ptr().cast_mut();
+        msg.msg_iovlen = 2;
+        // SAFETY: the msghdr points to live buffers.
+        assert_eq!(unsafe { libc::sendmsg(fa, &msg, 0) }, 4, "{ctx}");
+        let into = [iovec_mut(&mut x), iovec_mut(&mut y)];
+        // SAFETY: a zeroed msghdr is valid.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = into.as_ptr().cast_mut();
+        msg.msg_iovlen = 2;
+        // SAFETY: the msghdr points to live, writable buffers.
+        assert_eq!(unsafe { libc::recvmsg(fb, &mut msg, 0) }, 4, "{ctx}");
+        assert_eq!((&x, &y), (b"a", b"bcd"), "{ctx}");
+        assert_eq!(msg.msg_flags, 0, "{ctx}");
+        // SAFETY: as above.
+        let ours = outcome(unsafe { libc::recvmsg(fb, &mut msg, libc::MSG_DONTWAIT) });
+        // SAFETY: as above.
+        let theirs = outcome(unsafe { real_recvmsg(fb, &mut msg, libc::MSG_DONTWAIT) });
+        assert_eq!(ours, theirs, "recvmsg in {ctx}");
+        assert_eq!(ours, (-1, libc::EAGAIN));
+
+        // Errors: a bad fd, and a pipe that is not a socket.
+        // SAFETY: a readable buffer; the fd is bad.
+        let ours = outcome(unsafe { libc::sendto(-1, b"x".as_ptr().cast(), 1, 0, ptr_null(), 0) });
+        // SAFETY: as above.
+        let theirs = outcome(unsafe { real_sendto(-1, b"x".as_ptr().cast(), 1, 0, ptr_null(), 0) });
+        assert_eq!(ours, theirs, "sendto(-1) in {ctx}");
+        let mut fds = [0; 2];
+        // SAFETY: room for two fds.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: the msghdr points to live, writable buffers.
+        let ours = outcome(unsafe { libc::recvmsg(fds[0], &mut msg, libc::MSG_DONTWAIT) });
+        // SAFETY: as above.
+        let theirs = outcome(unsafe { real_recvmsg(fds[0], &mut msg, libc::MSG_DONTWAIT) });
+        assert_eq!(ours, theirs, "recvmsg on a pipe in {ctx}");
+        assert_eq!(ours.1, libc::ENOTSOCK);
+        for fd in fds {
+            // SAFETY: our own fd.
+            unsafe { libc::close(fd) };
+        }
+    });
+}
+
+#[test]
+fn vector_socket_and_dup3_calls_match_libc() {
+    type Readv = unsafe extern "C" fn(libc::c_int, *const libc::iovec, libc::c_int) -> libc::ssize_t;
+    type Socket = unsafe extern "C" fn(libc::c_int, libc::c_int, libc::c_int) -> libc::c_int;
+    type Dup3 = unsafe extern "C" fn(libc::c_int, libc::c_int, libc::c_int) -> libc::c_int;
+    type Accept4 =
+        unsafe extern "C" fn(libc::c_int, *mut libc::sockaddr, *mut libc::socklen_t, libc::c_int) -> libc::c_int;
+    type Connect = unsafe extern "C" fn(libc::c_int, *const libc::sockaddr, libc::socklen_t) -> libc::c_int;
+    let real_readv: Readv = libc_fn(c"readv");
+    let real_socket: Socket = libc_fn(c"socket");
+    let real_dup3: Dup3 = libc_fn(c"dup3");
+    let real_accept4: Accept4 = libc_fn(c"accept4");
+    let real_connect: Connect = libc_fn(c"connect");
+    let closed_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    in_both(move |ctx| {
+        // writev gathers, readv scatters.
+        let (a, b) = tcp_pair();
+        let out = [iovec(b"hel"), iovec(b"lo")];
+        // SAFETY: live iovecs.
+        assert_eq!(unsafe { libc::writev(a.as_raw_fd(), out.as_ptr(), 2) }, 5, "{ctx}");
+        let (mut x, mut y) = ([0u8; 2], [0u8; 8]);
+        let into = [iovec_mut(&mut x), iovec_mut(&mut y)];
+        let mut got = 0;
+        while got < 5 {
+            // SAFETY: live, writable iovecs.
+            let n = unsafe { libc::readv(b.as_raw_fd(), into.as_ptr(), 2) };
+            assert!(n > 0, "{ctx}");
+            got += n;
+        }
+        assert_eq!((&x, &y[..3]), (b"he", &b"llo"[..]), "{ctx}");
+        b.set_nonblocking(true).unwrap();
+        // SAFETY: as above.
+        let ours = outcome(unsafe { libc::readv(b.as_raw_fd(), into.as_ptr(), 2) });
+        // SAFETY: as above.
+        let theirs = outcome(unsafe { real_readv(b.as_raw_fd(), into.as_ptr(), 2) });
+        assert_eq!(ours, theirs, "readv on an empty non-blocking socket in {ctx}");
+        assert_eq!(ours, (-1, libc::EAGAIN));
+
+        // socket: an unknown family fails alike.
+        // SAFETY: integer arguments.
+        let ours = outcome(unsafe { libc::socket(12345, libc::SOCK_STREAM, 0) });
+        // SAFETY: as above.
+        let theirs = outcome(unsafe { real_socket(12345, libc::SOCK_STREAM, 0) });
+        assert_eq!(ours, theirs, "socket in {ctx}");
+
+        // connect to a closed port: refused alike.
+        let addr = sockaddr_of(closed_port);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        // Each side's socket comes from its own `socket`: the patch's, in a
+        // coroutine, is non-blocking underneath, where libc's connect
+        // would say EINPROGRESS.
+        let results: Vec<_> = [(libc::socket as Socket, libc::connect as Connect), (real_socket, real_connect)]
+            .into_iter()
+            .map(|(socket, connect)| {
+                // SAFETY: integer arguments.
+                let fd = unsafe { socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+                // SAFETY: a valid address of `len` bytes.
+                let r = outcome(unsafe { connect(fd, (&raw const addr).cast(), len) });
+                // SAFETY: our own fd.
+                unsafe { libc::close(fd) };
+                r
+            })
+            .collect();
+        assert_eq!(results[0], results[1], "connect in {ctx}");
+        assert_eq!(results[0], (-1, libc::ECONNREFUSED));
+
+        // accept4 on a non-blocking listener with nobody waiting.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let (fd, flags) = (l.as_raw_fd(), libc::SOCK_CLOEXEC);
+        // SAFETY: no address wanted.
+        let ours = outcome(unsafe { libc::accept4(fd, ptr_null(), ptr_null(), flags) });
+        // SAFETY: as above.
+        let theirs = outcome(unsafe { real_accept4(fd, ptr_null(), ptr_null(), flags) });
+        assert_eq!(ours, theirs, "accept4 in {ctx}");
+        assert_eq!(ours, (-1, libc::EAGAIN));
+
+        // dup3: the same fd twice is EINVAL; O_CLOEXEC is honoured.
+        // SAFETY: integer arguments.
+        let ours = outcome(unsafe { libc::dup3(fd, fd, 0) });
+        // SAFETY: as above.
+        let theirs = outcome(unsafe { real_dup3(fd, fd, 0) });
+        assert_eq!(ours, theirs, "dup3 in {ctx}");
+        assert_eq!(ours.1, libc::EINVAL);
+        // SAFETY: integer arguments; the new fd is ours and closed below.
+        let copy = unsafe { libc::dup3(a.as_raw_fd(), 900, libc::O_CLOEXEC) };
+        assert_eq!(copy, 900, "{ctx}");
+        // SAFETY: integer arguments.
+        assert_eq!(unsafe { libc::fcntl(copy, libc::F_GETFD) } & libc::FD_CLOEXEC, libc::FD_CLOEXEC, "{ctx}");
+        // SAFETY: our own fd.
+        assert_eq!(unsafe { libc::close(copy) }, 0);
+    });
+}
+
+fn ptr_null<T>() -> *mut T {
+    std::ptr::null_mut()
+}
+
+fn iovec(data: &[u8]) -> libc::iovec {
+    libc::iovec { iov_base: data.as_ptr().cast_mut().cast(), iov_len: data.len() }
+}
+
+fn iovec_mut(data: &mut [u8]) -> libc::iovec {
+    libc::iovec { iov_base: data.as_mut_ptr().cast(), iov_len: data.len() }
+}
+
+/// An IPv4 socket address as the kernel takes it.
+fn sockaddr_of(addr: std::net::SocketAddr) -> libc::sockaddr_in {
+    let std::net::SocketAddr::V4(v4) = addr else { panic!("IPv4 only") };
+    // SAFETY: a zeroed sockaddr_in is valid.
+    let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sa.sin_family = libc::AF_INET as libc::sa_family_t;
+    sa.sin_port = v4.port().to_be();
+    sa.sin_addr.s_addr = u32::from(*v4.ip()).to_be();
+    sa
+}
