@@ -20,7 +20,8 @@
 //! round trip (process CPU minus the client threads'), and the ratios from
 //! that run. Everything binds 127.0.0.1 and stops on its own.
 
-use std::io::{Read, Write};
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::thread;
@@ -37,21 +38,6 @@ const MESSAGE: usize = 64;
 /// Length of each server's run in the closing comparison.
 const SUMMARY_RUN: Duration = Duration::from_secs(2);
 
-/// Echoes on `stream` until the peer closes it; any blocking stream type.
-fn echo(mut stream: impl Read + Write) {
-    let mut buf = [0u8; 4096];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                if stream.write_all(&buf[..n]).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
 /// verde's server on a one-hub runtime; the runtime must outlive its use.
 fn verde_server() -> (verde::Runtime, SocketAddr) {
     let rt = verde::Runtime::builder().workers(1).build().unwrap();
@@ -60,7 +46,7 @@ fn verde_server() -> (verde::Runtime, SocketAddr) {
     drop(rt.spawn(move || {
         for stream in listener.incoming() {
             let stream = stream.unwrap();
-            drop(verde::spawn(move || echo(stream)));
+            drop(verde::spawn(move || common::echo(stream)));
         }
     }));
     (rt, addr)
@@ -81,7 +67,7 @@ fn may_server() -> SocketAddr {
     may_go(move || {
         for stream in listener.incoming() {
             let stream = stream.unwrap();
-            may_go(move || echo(stream));
+            may_go(move || common::echo(stream));
         }
     });
     addr
@@ -94,7 +80,7 @@ fn std_server() -> SocketAddr {
     thread::spawn(move || {
         for stream in listener.incoming() {
             let stream = stream.unwrap();
-            thread::spawn(move || echo(stream));
+            thread::spawn(move || common::echo(stream));
         }
     });
     addr

@@ -3,7 +3,7 @@
 //! When the thread's main context parks and its hub has nothing runnable, no
 //! timers and no coroutine waiting for I/O, only another thread could ever
 //! wake it. verde counts the process's threads: if every other thread is one
-//! of verde's own idle helpers (blocking-pool workers with no job), nothing
+//! of verde's own idle helpers (blocking-pool workers with no job, the monitor thread), nothing
 //! can, and the park fails with [`MESSAGE`] instead of hanging. With any other thread alive verde cannot tell, so it waits, as
 //! `std` would.
 
@@ -23,7 +23,7 @@ pub(crate) fn someone_could_wake() -> bool {
     if crate::blocking::jobs_in_flight() > 0 {
         return true;
     }
-    let helpers = crate::blocking::idle_threads();
+    let helpers = crate::blocking::idle_threads() + crate::monitor::helper_threads();
     match thread_count() {
         Some(n) => n > 1 + helpers,
         None => true,

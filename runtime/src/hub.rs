@@ -24,7 +24,7 @@ use std::os::fd::RawFd;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use corosensei::CoroutineResult;
 
@@ -48,6 +48,9 @@ const TEARDOWN_ROUNDS: usize = 4;
 #[derive(Clone, Debug)]
 pub(crate) struct HubConfig {
     pub stack_size: usize,
+    /// The monitor's max blocking time for this hub; `None` leaves it
+    /// unwatched.
+    pub max_blocking_time: Option<Duration>,
 }
 
 impl HubConfig {
@@ -55,7 +58,7 @@ impl HubConfig {
     pub fn from_env() -> Self {
         let stack_size =
             std::env::var("VERDE_STACK_SIZE").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_STACK_SIZE);
-        HubConfig { stack_size }
+        HubConfig { stack_size, max_blocking_time: crate::monitor::max_blocking_time_from_env() }
     }
 }
 
@@ -129,6 +132,8 @@ pub(crate) struct Hub {
     /// Runtime workers skip would-block-forever detection: their main
     /// context waits for a shutdown that comes from another thread.
     is_worker: Cell<bool>,
+    /// What this hub tells the monitor.
+    pub probe: Arc<crate::monitor::Probe>,
     _altstack: crate::stack_overflow::AltStack,
 }
 
@@ -274,6 +279,7 @@ impl Hub {
             events: UnsafeCell::new(vec![libc::epoll_event { events: 0, u64: 0 }; 256]),
             switch_target: UnsafeCell::new(None),
             is_worker: Cell::new(false),
+            probe: crate::monitor::Probe::register(config.max_blocking_time),
             _altstack: crate::stack_overflow::AltStack::ensure(),
         })
     }
@@ -407,6 +413,7 @@ impl Hub {
         loop {
             while let Some(task) = self.pop_local() {
                 if task.kind == Kind::Main {
+                    self.probe.idle();
                     return Ok(());
                 }
                 if self.run_task(task) {
@@ -449,6 +456,7 @@ impl Hub {
                 return false;
             };
             set_running(task.as_ptr());
+            self.probe.resume(task.id);
             let result = c.resume(());
             if let CoroutineResult::Yield(Suspend::Yield) = result {
                 if self.tick() {
@@ -564,6 +572,7 @@ impl Hub {
             }
         }
         if timeout != 0 {
+            self.probe.idle();
             self.with_stacks(|p| p.trim());
             self.shared.sleeping.store(true, Ordering::SeqCst);
             if self.shared.remote_pending.load(Ordering::SeqCst) || self.shared.shutdown.load(Ordering::SeqCst) {

@@ -164,12 +164,18 @@ impl Registration {
     ///
     /// Panics if more than four million fds are registered at once.
     pub fn new(fd: RawFd) -> Registration {
-        let index = TABLE.alloc().unwrap_or_else(|e| panic!("{e}"));
+        Registration::try_new(fd).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like [`new`](Self::new), failing instead of panicking when more than
+    /// four million fds are registered at once.
+    pub fn try_new(fd: RawFd) -> io::Result<Registration> {
+        let index = TABLE.alloc()?;
         let slot = TABLE.get(index).expect("allocated slot exists");
         let gen = slot.gen.load(Ordering::Acquire);
         slot.hung_up.store(false, Ordering::Relaxed);
         slot.lock().fd = fd;
-        Registration { fd, index, gen, drained_at: AtomicU64::new(u64::MAX) }
+        Ok(Registration { fd, index, gen, drained_at: AtomicU64::new(u64::MAX) })
     }
 
     /// The fd this registration is for.
@@ -270,7 +276,7 @@ impl Registration {
         let hub = hub::current();
         {
             let mut inner = slot.lock();
-            if slot.tick(interest).load(Ordering::Acquire) != tick {
+            if slot.tick(interest).load(Ordering::Acquire) != tick || inner.fd < 0 {
                 return true;
             }
             if !inner.hubs.iter().any(|h| Arc::ptr_eq(h, &hub.shared)) {
@@ -320,10 +326,17 @@ impl Registration {
     }
 }
 
-impl Drop for Registration {
-    fn drop(&mut self) {
+impl Registration {
+    /// Takes the fd out of every hub's epoll and wakes its waiters, ahead
+    /// of the drop: for an fd about to be closed while other handles to its
+    /// registration may still exist. Later waits return at once (a spurious
+    /// wake), so callers must notice the fd is gone by other means.
+    pub fn deregister(&self) {
         let slot = self.slot();
         let mut inner = slot.lock();
+        if inner.fd < 0 {
+            return;
+        }
         for h in inner.hubs.drain(..) {
             let _ = sys::epoll_ctl(h.epoll_fd, libc::EPOLL_CTL_DEL, self.fd, 0, 0);
             h.io_registered.fetch_sub(1, Ordering::Relaxed);
@@ -338,6 +351,12 @@ impl Drop for Registration {
         for w in waiters {
             w.wake();
         }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.deregister();
         TABLE.release(self.index);
     }
 }

@@ -41,6 +41,11 @@
 //!   across hubs, and with plain threads, and serve waiters in FIFO order.
 //! * **Blocking code.** [`blocking`] runs a call that would block the hub
 //!   on a thread pool.
+//! * **Monkey patching.** [`patch_all!`] in a binary makes libc's blocking
+//!   calls (sockets, `poll`, sleeps, `getaddrinfo`) cooperative for all its
+//!   code, std and C libraries included: see [`patch`].
+//! * **Monitor.** [`monitor`] names the coroutine (and the system call)
+//!   that keeps a hub from switching longer than a max blocking time.
 //! * **Building blocks.** [`park`] and [`io`] are what verde's sockets and
 //!   sync primitives are made of.
 //!
@@ -64,7 +69,10 @@ pub mod io;
 mod join;
 pub mod local;
 pub mod lock;
+pub mod monitor;
 pub mod park;
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub mod patch;
 pub mod pool;
 pub mod queue;
 mod run_queue;

@@ -202,7 +202,7 @@ pub(crate) fn suspend(task: &Header, how: Suspend) {
 /// Unwinds the running task if an interrupt (kill, Timeout) is pending.
 #[inline]
 pub(crate) fn deliver_interrupt(task: &Header) {
-    if task.interrupt.load(Ordering::Relaxed) != NO_INTERRUPT {
+    if task.interrupt.load(Ordering::Relaxed) != NO_INTERRUPT && !task.defer_interrupts.get() {
         let code = task.interrupt.swap(NO_INTERRUPT, Ordering::AcqRel);
         if code != NO_INTERRUPT {
             crate::interrupt::unwind(code);

@@ -24,6 +24,7 @@ use std::panic::resume_unwind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
+use std::time::Duration;
 
 use crate::hub::{self, HubConfig, HubShared};
 use crate::join::JoinHandle;
@@ -69,6 +70,7 @@ impl Inner {
 pub struct RuntimeBuilder {
     workers: Option<usize>,
     stack_size: usize,
+    max_blocking_time: Option<Duration>,
     thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
 }
 
@@ -77,6 +79,7 @@ impl Default for RuntimeBuilder {
         RuntimeBuilder {
             workers: None,
             stack_size: DEFAULT_STACK_SIZE,
+            max_blocking_time: None,
             thread_name: Arc::new(|i| format!("verde-worker-{i}")),
         }
     }
@@ -94,6 +97,29 @@ impl RuntimeBuilder {
     /// [`DEFAULT_STACK_SIZE`].
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
+        self
+    }
+
+    /// Turns the [monitor](crate::monitor) on for this runtime's hubs: it
+    /// reports a worker that stays inside one coroutine longer than
+    /// `max_blocking_time` (gevent's `max_blocking_time`; 100 ms there, see
+    /// [`DEFAULT_MAX_BLOCKING_TIME`](crate::monitor::DEFAULT_MAX_BLOCKING_TIME)).
+    /// Without this call the workers follow `VERDE_MAX_BLOCKING_TIME_MS`,
+    /// and are not watched if it is unset.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = verde_runtime::Runtime::builder()
+    ///     .workers(1)
+    ///     .max_blocking_time(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(verde_runtime::monitor::is_running());
+    /// # drop(rt);
+    /// ```
+    pub fn max_blocking_time(mut self, max_blocking_time: Duration) -> Self {
+        self.max_blocking_time = Some(max_blocking_time);
         self
     }
 
@@ -122,7 +148,10 @@ impl RuntimeBuilder {
         let mut threads = Vec::with_capacity(n);
         for i in 0..n {
             let tx = tx.clone();
-            let config = HubConfig { stack_size: self.stack_size };
+            let config = HubConfig {
+                stack_size: self.stack_size,
+                max_blocking_time: self.max_blocking_time.or_else(crate::monitor::max_blocking_time_from_env),
+            };
             let t = thread::Builder::new().name((self.thread_name)(i)).spawn(move || worker_main(i, config, tx))?;
             threads.push(t);
         }

@@ -155,6 +155,13 @@ pub(crate) struct Header {
     /// the coroutine when its body ends, or at hub teardown for a thread's
     /// main context.
     pub locals: UnsafeCell<crate::local::Storage>,
+    /// While set, a pending interrupt does not unwind at park points: the
+    /// task is inside a C-ABI frame (a patched libc call) that must not be
+    /// unwound through, and handles the interrupt itself (`crate::patch`).
+    pub defer_interrupts: Cell<bool>,
+    /// The interrupt code a patched call last reported as `ECANCELED`
+    /// (`crate::patch`), or `NO_INTERRUPT`.
+    pub cancel_reported: Cell<u64>,
 }
 
 // SAFETY: the atomics and the Mutex are thread-safe. `hub`, `id`, `name`,
@@ -224,6 +231,10 @@ impl TaskRef {
         }
         let vtable: &'static Vtable =
             &Vtable { dealloc: dealloc::<T>, drop_result: drop_result::<T>, write_failure: write_failure::<T> };
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        if let (Some(name), Kind::Coroutine) = (&new.name, new.kind) {
+            crate::monitor::remember_name(id, name);
+        }
         let cell = Box::new(TaskCell::<T> {
             header: Header {
                 refs: AtomicUsize::new(1),
@@ -232,7 +243,7 @@ impl TaskRef {
                 join: AtomicU8::new(JOIN_INTEREST),
                 join_waiters: Mutex::new(Vec::new()),
                 hub: new.hub,
-                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                id,
                 name: new.name,
                 kind: new.kind,
                 vtable,
@@ -244,6 +255,8 @@ impl TaskRef {
                 live_index: Cell::new(usize::MAX),
                 greenlet: UnsafeCell::new(GreenletLinks::default()),
                 locals: UnsafeCell::new(crate::local::Storage::default()),
+                defer_interrupts: Cell::new(false),
+                cancel_reported: Cell::new(NO_INTERRUPT),
             },
             result: UnsafeCell::new(None),
         });
@@ -286,6 +299,9 @@ impl Drop for TaskRef {
         // may not be Send, so they must not be dropped on this thread.
         // SAFETY: as above, nothing else accesses `locals`.
         std::mem::forget(std::mem::take(unsafe { &mut *self.locals.get() }));
+        if self.name.is_some() {
+            crate::monitor::forget_name(self.id);
+        }
         // SAFETY: last reference; the vtable matches the allocation's type.
         unsafe { (self.vtable.dealloc)(self.0) }
     }

@@ -1,0 +1,417 @@
+//! The monitor: a watchdog thread that names what blocks a hub (gevent's
+//! `monitor_thread` with `max_blocking_time`).
+//!
+//! A hub serves its coroutines only while they park. A coroutine that calls
+//! something that blocks the thread (an unpatched `std::thread::sleep`, a
+//! `std::sync::Mutex` held elsewhere, a C library's `read`, a CPU loop)
+//! freezes every other coroutine on its hub. The monitor notices a hub that
+//! has stayed inside one coroutine longer than its *max blocking time* and
+//! reports it through the `log` crate (target `verde::monitor`, level
+//! `warn`), once per stall:
+//!
+//! ```text
+//! verde::monitor: hub thread 'main' (tid 4711) has been inside coroutine 'handler-3' (id 12) for
+//! at least 150 ms without switching: the thread is blocked in the system call nanosleep (state S,
+//! wchan hrtimer_nanosleep); verde::patch_all!() would make this call cooperative
+//! ```
+//!
+//! Where it can, it says where the thread is, from `/proc/self/task/<tid>/`:
+//! `stat` (state `R` means running on the CPU: a loop that never reaches a
+//! park point), `syscall` (which system call it is blocked in; a `futex`
+//! means a std lock, condvar, channel or thread join) and `wchan` (the
+//! kernel function it sleeps in).
+//!
+//! # Turning it on
+//!
+//! The monitor is **off by default**, as gevent's is: it costs a thread and
+//! its reports only help while hunting a stall. It is on for:
+//!
+//! * a [`Runtime`](crate::Runtime)'s hubs built with
+//!   [`RuntimeBuilder::max_blocking_time`](crate::RuntimeBuilder::max_blocking_time);
+//! * every hub created while the environment variable
+//!   `VERDE_MAX_BLOCKING_TIME_MS` holds a number of milliseconds (`0`
+//!   turns it off), including the hubs of plain threads;
+//! * the calling thread's hub after [`set_max_blocking_time`].
+//!
+//! [`DEFAULT_MAX_BLOCKING_TIME`] (100 ms) is gevent's default, for callers
+//! that want it.
+//!
+//! # Cost
+//!
+//! The hub pays two relaxed stores per coroutine resume (which coroutine,
+//! and a counter), whether or not the monitor runs. The monitor thread wakes
+//! every quarter of the smallest max blocking time (at least every 5 ms, at
+//! most every second), reads those two words of each hub, and never touches
+//! a coroutine's memory: names come from a registry of named coroutines
+//! kept while the monitor is on. It counts as an idle helper thread, so it
+//! never hides a main context that would block forever.
+
+use std::collections::BTreeMap;
+use std::ffi::CStr;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use crate::sys;
+
+/// gevent's default max blocking time: 100 ms.
+pub const DEFAULT_MAX_BLOCKING_TIME: Duration = Duration::from_millis(100);
+
+/// The environment variable that turns the monitor on for every hub, in
+/// milliseconds.
+pub const ENV_MAX_BLOCKING_TIME_MS: &str = "VERDE_MAX_BLOCKING_TIME_MS";
+
+const MIN_TICK: Duration = Duration::from_millis(5);
+const MAX_TICK: Duration = Duration::from_secs(1);
+
+/// What a hub tells the monitor. Written only by the hub's thread, read by
+/// the monitor thread.
+pub(crate) struct Probe {
+    /// Id of the coroutine the hub resumed last; 0 while the hub is idle or
+    /// back in its thread's main context.
+    running: AtomicU64,
+    /// Coroutine resumes so far.
+    resumes: AtomicU64,
+    /// Nanoseconds; 0 means this hub is not watched.
+    max_blocking_ns: AtomicU64,
+    tid: i32,
+    thread_name: Option<Box<str>>,
+}
+
+impl Probe {
+    /// A probe for the calling thread's new hub, registered with the
+    /// monitor (which starts if `max_blocking_time` is set).
+    pub(crate) fn register(max_blocking_time: Option<Duration>) -> Arc<Probe> {
+        // SAFETY: gettid takes no arguments.
+        let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
+        let probe = Arc::new(Probe {
+            running: AtomicU64::new(0),
+            resumes: AtomicU64::new(0),
+            max_blocking_ns: AtomicU64::new(0),
+            tid,
+            thread_name: std::thread::current().name().map(Into::into),
+        });
+        lock(&registry().probes).push(Arc::downgrade(&probe));
+        probe.set_max_blocking_time(max_blocking_time);
+        probe
+    }
+
+    /// Records that the hub resumes coroutine `id`: the hub's only cost.
+    /// Only the hub's thread writes the counter, so a plain load and store
+    /// increment it.
+    #[inline(always)]
+    pub(crate) fn resume(&self, id: u64) {
+        self.running.store(id, Ordering::Relaxed);
+        self.resumes.store(self.resumes.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// Records that the hub runs no coroutine (it waits for events, or its
+    /// thread's main context runs).
+    #[inline]
+    pub(crate) fn idle(&self) {
+        self.running.store(0, Ordering::Relaxed);
+    }
+
+    fn set_max_blocking_time(&self, max: Option<Duration>) {
+        let ns = max.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1));
+        self.max_blocking_ns.store(ns, Ordering::Relaxed);
+        if ns != 0 {
+            start();
+        }
+    }
+}
+
+/// The max blocking time from `VERDE_MAX_BLOCKING_TIME_MS`, if it is set
+/// to a positive number of milliseconds.
+pub(crate) fn max_blocking_time_from_env() -> Option<Duration> {
+    let value = std::env::var(ENV_MAX_BLOCKING_TIME_MS).ok()?;
+    match value.trim().parse::<u64>() {
+        Ok(0) => None,
+        Ok(ms) => Some(Duration::from_millis(ms)),
+        Err(_) => {
+            log::warn!(target: "verde::monitor", "ignoring {ENV_MAX_BLOCKING_TIME_MS}={value:?}: not a number of milliseconds");
+            None
+        }
+    }
+}
+
+/// Watches the calling thread's hub (creating it if needed) with
+/// `max_blocking_time`, or stops watching it with `None`. Starts the
+/// monitor thread on first use.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// verde_runtime::monitor::set_max_blocking_time(Some(Duration::from_millis(250)));
+/// // ... coroutines spawned on this thread are watched ...
+/// verde_runtime::monitor::set_max_blocking_time(None);
+/// ```
+pub fn set_max_blocking_time(max_blocking_time: Option<Duration>) {
+    crate::hub::current().probe.set_max_blocking_time(max_blocking_time);
+}
+
+/// Whether the monitor thread runs.
+pub fn is_running() -> bool {
+    registry().started.load(Ordering::Acquire)
+}
+
+/// Helper threads the monitor adds to the process: 1 once it runs, always
+/// idle as far as waking a hub goes (see `deadlock`).
+pub(crate) fn helper_threads() -> usize {
+    usize::from(is_running())
+}
+
+/// Remembers a named coroutine's name for reports, while the monitor runs.
+pub(crate) fn remember_name(id: u64, name: &str) {
+    if is_running() {
+        lock(&registry().names).insert(id, name.into());
+    }
+}
+
+/// Forgets a named coroutine that is gone.
+pub(crate) fn forget_name(id: u64) {
+    if is_running() {
+        lock(&registry().names).remove(&id);
+    }
+}
+
+struct Registry {
+    probes: Mutex<Vec<Weak<Probe>>>,
+    names: Mutex<BTreeMap<u64, Box<str>>>,
+    started: AtomicBool,
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: Registry = Registry {
+        probes: Mutex::new(Vec::new()),
+        names: Mutex::new(BTreeMap::new()),
+        started: AtomicBool::new(false),
+    };
+    &REGISTRY
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn start() {
+    if registry().started.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let spawned = std::thread::Builder::new().name("verde-monitor".into()).spawn(watch);
+    if let Err(e) = spawned {
+        registry().started.store(false, Ordering::Release);
+        log::error!(target: "verde::monitor", "cannot start the monitor thread: {e}");
+    }
+}
+
+/// What the monitor last saw of one hub.
+struct Seen {
+    probe: Weak<Probe>,
+    resumes: u64,
+    since: Instant,
+    reported: bool,
+}
+
+fn watch() {
+    let mut seen: Vec<Seen> = Vec::new();
+    loop {
+        let mut tick = MAX_TICK;
+        {
+            let mut probes = lock(&registry().probes);
+            probes.retain(|p| p.strong_count() > 0);
+            for p in probes.iter() {
+                if !seen.iter().any(|s| Weak::ptr_eq(&s.probe, p)) {
+                    seen.push(Seen { probe: p.clone(), resumes: u64::MAX, since: Instant::now(), reported: false });
+                }
+            }
+        }
+        seen.retain(|s| s.probe.strong_count() > 0);
+        let now = Instant::now();
+        for s in &mut seen {
+            let Some(probe) = s.probe.upgrade() else { continue };
+            let max_ns = probe.max_blocking_ns.load(Ordering::Relaxed);
+            if max_ns == 0 {
+                continue;
+            }
+            let max = Duration::from_nanos(max_ns);
+            tick = tick.min(max / 4);
+            let resumes = probe.resumes.load(Ordering::Relaxed);
+            let running = probe.running.load(Ordering::Relaxed);
+            if running == 0 || resumes != s.resumes {
+                *s = Seen { probe: s.probe.clone(), resumes, since: now, reported: false };
+                continue;
+            }
+            let stalled = now - s.since;
+            if stalled >= max && !s.reported {
+                s.reported = true;
+                log::warn!(target: "verde::monitor", "{}", report(&probe, running, stalled));
+            }
+        }
+        std::thread::sleep(tick.clamp(MIN_TICK, MAX_TICK));
+    }
+}
+
+/// The report of a hub stalled inside coroutine `id` for `stalled`.
+fn report(probe: &Probe, id: u64, stalled: Duration) -> String {
+    let coroutine = match lock(&registry().names).get(&id) {
+        Some(name) => format!("'{name}'"),
+        None => format!("'coroutine-{id}'"),
+    };
+    let thread = probe.thread_name.as_deref().unwrap_or("<unnamed>");
+    let mut msg = format!(
+        "hub thread '{thread}' (tid {}) has been inside coroutine {coroutine} (id {id}) for at least {} ms without \
+         switching: ",
+        probe.tid,
+        stalled.as_millis()
+    );
+    let _ = write!(msg, "{}", Whereabouts::read(probe.tid));
+    msg
+}
+
+/// Where a thread is, as `/proc/self/task/<tid>/` tells.
+struct Whereabouts {
+    state: Option<char>,
+    syscall: Option<i64>,
+    wchan: Option<String>,
+}
+
+impl Whereabouts {
+    fn read(tid: i32) -> Whereabouts {
+        let proc_file = |name: &str| read_proc(&format!("/proc/self/task/{tid}/{name}"));
+        let state = proc_file("stat").and_then(|s| s[s.rfind(')')? + 1..].split_whitespace().next()?.chars().next());
+        let syscall = proc_file("syscall").and_then(|s| s.split_whitespace().next()?.parse().ok()).filter(|&n| n >= 0);
+        let wchan = proc_file("wchan").map(|w| w.trim().to_owned()).filter(|w| !w.is_empty() && w != "0");
+        Whereabouts { state, syscall, wchan }
+    }
+}
+
+impl std::fmt::Display for Whereabouts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state.map_or_else(|| "?".to_owned(), String::from);
+        let wchan = self.wchan.as_deref().map(|w| format!(", wchan {w}")).unwrap_or_default();
+        if self.state == Some('R') {
+            return write!(f, "the thread is running on the CPU (state R): a loop that never reaches a park point");
+        }
+        let Some(nr) = self.syscall else {
+            return write!(f, "the thread is not running (state {state}{wchan}); its system call is unknown");
+        };
+        let name = syscall_name(nr).map_or_else(|| format!("number {nr}"), str::to_owned);
+        write!(f, "the thread is blocked in the system call {name} (state {state}{wchan})")?;
+        if nr == libc::SYS_futex {
+            write!(
+                f,
+                "; a futex wait is a std::sync lock, condvar or channel, or a thread join: verde::sync's types park \
+                 instead"
+            )
+        } else {
+            write!(f, "; {}", patch_hint(nr))
+        }
+    }
+}
+
+/// What the patch can do about a hub blocked in system call `nr`.
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn patch_hint(nr: i64) -> &'static str {
+    if !crate::patch::covers_syscall(nr) {
+        "the patch does not cover this call: run it with verde::blocking"
+    } else if crate::patch::is_active() {
+        "verde's patch is active, so this call came through a path it does not cover (a libc-internal call, a \
+         raw syscall, or a shared library whose symbols bind past the executable)"
+    } else {
+        "verde::patch_all!() would make this call cooperative"
+    }
+}
+
+/// What the patch can do about a hub blocked in system call `nr`: nothing
+/// on this platform.
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+fn patch_hint(_nr: i64) -> &'static str {
+    "run this call with verde::blocking"
+}
+
+/// Reads a small /proc file with raw system calls.
+fn read_proc(path: &str) -> Option<String> {
+    let path = std::ffi::CString::new(path).ok()?;
+    read_small_file(&path)
+}
+
+fn read_small_file(path: &CStr) -> Option<String> {
+    let mut buf = [0u8; 1024];
+    // SAFETY: a NUL-terminated path and flags; no other pointers.
+    let fd =
+        unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    let fd = fd as i32;
+    let n = sys::read(fd, &mut buf);
+    let _ = sys::close(fd);
+    String::from_utf8(buf[..n.ok()?].to_vec()).ok()
+}
+
+/// Names of the system calls a stalled hub is likely to be in.
+fn syscall_name(nr: i64) -> Option<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    let arch_specific: &[(i64, &str)] = &[
+        (libc::SYS_poll, "poll"),
+        (libc::SYS_select, "select"),
+        (libc::SYS_epoll_wait, "epoll_wait"),
+        (libc::SYS_pause, "pause"),
+        (libc::SYS_wait4, "wait4"),
+        (libc::SYS_accept, "accept"),
+    ];
+    #[cfg(not(target_arch = "x86_64"))]
+    let arch_specific: &[(i64, &str)] = &[(libc::SYS_wait4, "wait4"), (libc::SYS_accept, "accept")];
+    let common: &[(i64, &str)] = &[
+        (libc::SYS_read, "read"),
+        (libc::SYS_write, "write"),
+        (libc::SYS_readv, "readv"),
+        (libc::SYS_writev, "writev"),
+        (libc::SYS_pread64, "pread64"),
+        (libc::SYS_pwrite64, "pwrite64"),
+        (libc::SYS_recvfrom, "recvfrom"),
+        (libc::SYS_sendto, "sendto"),
+        (libc::SYS_recvmsg, "recvmsg"),
+        (libc::SYS_sendmsg, "sendmsg"),
+        (libc::SYS_connect, "connect"),
+        (libc::SYS_accept4, "accept4"),
+        (libc::SYS_ppoll, "ppoll"),
+        (libc::SYS_pselect6, "pselect6"),
+        (libc::SYS_epoll_pwait, "epoll_pwait"),
+        (libc::SYS_nanosleep, "nanosleep"),
+        (libc::SYS_clock_nanosleep, "clock_nanosleep"),
+        (libc::SYS_futex, "futex"),
+        (libc::SYS_waitid, "waitid"),
+        (libc::SYS_flock, "flock"),
+        (libc::SYS_fcntl, "fcntl"),
+        (libc::SYS_ioctl, "ioctl"),
+        (libc::SYS_openat, "openat"),
+        (libc::SYS_fsync, "fsync"),
+        (libc::SYS_fdatasync, "fdatasync"),
+        (libc::SYS_io_uring_enter, "io_uring_enter"),
+    ];
+    arch_specific.iter().chain(common).find(|(n, _)| *n == nr).map(|(_, name)| *name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_syscalls() {
+        assert_eq!(syscall_name(libc::SYS_nanosleep), Some("nanosleep"));
+        assert_eq!(syscall_name(libc::SYS_futex), Some("futex"));
+        assert_eq!(syscall_name(-5), None);
+    }
+
+    #[test]
+    fn reads_own_whereabouts() {
+        // SAFETY: gettid takes no arguments.
+        let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
+        let w = Whereabouts::read(tid);
+        assert_eq!(w.state, Some('R'), "a thread reading its own stat is running");
+        assert!(w.to_string().contains("running on the CPU"));
+    }
+}
