@@ -1,54 +1,5 @@
 //! [`Greenlet`]: explicit, symmetric switching between coroutines, with
 //! greenlet's rules.
-//!
-//! A greenlet runs only when something switches into it. `g.switch(v)`
-//! suspends the caller and resumes `g`, which receives `v`: as the argument
-//! of its function if it has not started yet, or as the return value of the
-//! `switch` call it is suspended in. The rules are greenlet's:
-//!
-//! * When a greenlet's function returns, its return value is switched into
-//!   its **parent** (the greenlet that created it, unless changed).
-//! * If the function panics, the panic propagates to the parent: the
-//!   parent's `switch` call resumes unwinding with it
-//!   ([`try_switch`](Greenlet::try_switch) returns it as an `Err`).
-//! * Switching into a dead greenlet switches into its parent instead.
-//! * [`throw`](Greenlet::throw) raises an error inside a greenlet at its
-//!   suspended `switch`; thrown into a greenlet that never started, it kills
-//!   it without running it.
-//!
-//! Greenlets are coroutines on the calling thread's hub, so they may also
-//! block in verde calls (`sleep`, sockets...) like any coroutine. A greenlet
-//! still suspended in `switch` when its thread exits is unwound then, so
-//! code after that `switch` never runs but destructors do.
-//!
-//! All greenlets that switch values between each other share one value type
-//! `V` (`()` by default).
-//!
-//! greenlet's classic example prints 12, 56, 34, and never 78:
-//!
-//! ```
-//! use std::cell::RefCell;
-//! use std::rc::Rc;
-//! use verde_runtime::Greenlet;
-//!
-//! let out = Rc::new(RefCell::new(Vec::new()));
-//! let gr2_slot: Rc<RefCell<Option<Greenlet>>> = Rc::default();
-//! let (o, s) = (out.clone(), gr2_slot.clone());
-//! let gr1 = Greenlet::new(move |()| {
-//!     o.borrow_mut().push(12);
-//!     s.borrow().as_ref().unwrap().switch(());
-//!     o.borrow_mut().push(34);
-//! });
-//! let (o, g1) = (out.clone(), gr1.clone());
-//! let gr2 = Greenlet::new(move |()| {
-//!     o.borrow_mut().push(56);
-//!     g1.switch(());
-//!     o.borrow_mut().push(78);
-//! });
-//! *gr2_slot.borrow_mut() = Some(gr2);
-//! gr1.switch(());
-//! assert_eq!(*out.borrow(), [12, 56, 34]);
-//! ```
 
 use std::any::Any;
 use std::fmt;
@@ -81,9 +32,57 @@ impl std::error::Error for GreenletExit {}
 
 type Transfer = Result<Box<dyn Any>, Box<dyn Any + Send>>;
 
-/// A coroutine that runs only when switched into. See the
-/// [module docs](self). Cloning a `Greenlet` clones the handle, not the
-/// coroutine.
+/// A coroutine that runs only when switched into. Cloning a `Greenlet`
+/// clones the handle, not the coroutine.
+///
+/// A greenlet runs only when something switches into it. `g.switch(v)`
+/// suspends the caller and resumes `g`, which receives `v`: as the argument
+/// of its function if it has not started yet, or as the return value of the
+/// `switch` call it is suspended in. The rules are greenlet's:
+///
+/// * When a greenlet's function returns, its return value is switched into
+///   its **parent** (the greenlet that created it, unless changed).
+/// * If the function panics, the panic propagates to the parent: the
+///   parent's `switch` call resumes unwinding with it
+///   ([`try_switch`](Greenlet::try_switch) returns it as an `Err`).
+/// * Switching into a dead greenlet switches into its parent instead.
+/// * [`throw`](Greenlet::throw) raises an error inside a greenlet at its
+///   suspended `switch`; thrown into a greenlet that never started, it kills
+///   it without running it.
+///
+/// Greenlets are coroutines on the calling thread's hub, so they may also
+/// block in verde calls (`sleep`, sockets...) like any coroutine. A greenlet
+/// still suspended in `switch` when its thread exits is unwound then, so
+/// code after that `switch` never runs but destructors do.
+///
+/// All greenlets that switch values between each other share one value type
+/// `V` (`()` by default).
+///
+/// greenlet's classic example prints 12, 56, 34, and never 78:
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+/// use verde_runtime::Greenlet;
+///
+/// let out = Rc::new(RefCell::new(Vec::new()));
+/// let gr2_slot: Rc<RefCell<Option<Greenlet>>> = Rc::default();
+/// let (o, s) = (out.clone(), gr2_slot.clone());
+/// let gr1 = Greenlet::new(move |()| {
+///     o.borrow_mut().push(12);
+///     s.borrow().as_ref().unwrap().switch(());
+///     o.borrow_mut().push(34);
+/// });
+/// let (o, g1) = (out.clone(), gr1.clone());
+/// let gr2 = Greenlet::new(move |()| {
+///     o.borrow_mut().push(56);
+///     g1.switch(());
+///     o.borrow_mut().push(78);
+/// });
+/// *gr2_slot.borrow_mut() = Some(gr2);
+/// gr1.switch(());
+/// assert_eq!(*out.borrow(), [12, 56, 34]);
+/// ```
 pub struct Greenlet<V = ()> {
     task: TaskRef,
     _marker: Marker<V>,

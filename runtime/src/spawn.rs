@@ -70,7 +70,7 @@ impl Builder {
         self
     }
 
-    /// Spawns a coroutine; see the [module docs](self) for where it runs.
+    /// Spawns a coroutine; it runs where [`spawn`] would put it.
     ///
     /// # Errors
     ///
@@ -228,8 +228,20 @@ pub(crate) fn fail_unstarted(task: &TaskRef, err: io::Error) {
     Header::finish(task);
 }
 
-/// Spawns a coroutine running `f` and returns its handle; see the
-/// [module docs](self) for where it runs.
+/// Spawns a coroutine running `f` and returns its handle.
+///
+/// # Where a coroutine runs
+///
+/// * Called inside a coroutine, `spawn` puts the new coroutine on the
+///   caller's hub.
+/// * Called from a thread that has [entered](crate::Runtime::enter) a
+///   [`Runtime`](crate::Runtime), it spreads coroutines over the runtime's
+///   workers round-robin.
+/// * Otherwise it puts it on the calling thread's own hub, created on first
+///   use; the coroutine runs whenever that thread blocks in verde (a `join`,
+///   `sleep`, socket call...), as with gevent's main greenlet.
+///
+/// A coroutine never moves to another thread after it is spawned.
 ///
 /// # Panics
 ///

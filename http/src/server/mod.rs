@@ -10,7 +10,7 @@
 //!
 //! # How it runs
 //!
-//! `serve` starts a [`Runtime`](verde_runtime::Runtime) with one hub per
+//! `serve` starts a [`Runtime`] with one hub per
 //! worker. Each hub has its own listening socket, bound to the same address
 //! with `SO_REUSEPORT`, and its own acceptor coroutine, so the kernel
 //! spreads connections over the workers and no two workers contend for an
