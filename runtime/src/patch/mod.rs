@@ -13,9 +13,11 @@
 //! names made by code linked into the executable (std, every Rust crate, C
 //! compiled in with `cc`) to the executable's definitions instead of
 //! libc's. From then on, unmodified blocking code (`std::net::TcpStream`,
-//! `std::thread::sleep`, ureq, the sync `redis` and `postgres` clients, a
-//! C library's `sleep` or socket I/O) parks its coroutine instead of
-//! blocking the hub, and other coroutines run meanwhile.
+//! `std::thread::sleep`, ureq, the sync `redis` client, a C library's
+//! `sleep` or socket I/O) parks its coroutine instead of blocking the hub,
+//! and other coroutines run meanwhile. The sync `postgres` client parks
+//! too, but only one coroutine per hub at a time may be inside it (see the
+//! limits below).
 //!
 //! ```no_run
 //! // In the binary's main.rs (or lib.rs of a test or example target):
