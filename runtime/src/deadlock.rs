@@ -32,18 +32,7 @@ pub(crate) fn someone_could_wake() -> bool {
 
 /// Threads in this process, from `/proc/self/stat` (field 20).
 fn thread_count() -> Option<usize> {
-    let mut buf = [0u8; 1024];
-    let path = c"/proc/self/stat";
-    // SAFETY: a NUL-terminated path and flags; no other pointers.
-    let fd =
-        unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return None;
-    }
-    let fd = fd as i32;
-    let n = sys::read(fd, &mut buf);
-    let _ = sys::close(fd);
-    let text = std::str::from_utf8(&buf[..n.ok()?]).ok()?;
+    let text = sys::read_small_file(c"/proc/self/stat")?;
     // The command name (field 2) may contain spaces; fields after it start
     // after the last ')'.
     let rest = &text[text.rfind(')')? + 1..];

@@ -47,7 +47,6 @@
 //! never hides a main context that would block forever.
 
 use std::collections::BTreeMap;
-use std::ffi::CStr;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -334,21 +333,7 @@ fn patch_hint(_nr: i64) -> &'static str {
 /// Reads a small /proc file with raw system calls.
 fn read_proc(path: &str) -> Option<String> {
     let path = std::ffi::CString::new(path).ok()?;
-    read_small_file(&path)
-}
-
-fn read_small_file(path: &CStr) -> Option<String> {
-    let mut buf = [0u8; 1024];
-    // SAFETY: a NUL-terminated path and flags; no other pointers.
-    let fd =
-        unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return None;
-    }
-    let fd = fd as i32;
-    let n = sys::read(fd, &mut buf);
-    let _ = sys::close(fd);
-    String::from_utf8(buf[..n.ok()?].to_vec()).ok()
+    sys::read_small_file(&path)
 }
 
 /// Names of the system calls a stalled hub is likely to be in.

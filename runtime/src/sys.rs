@@ -346,3 +346,20 @@ pub fn dup_cloexec(fd: RawFd) -> io::Result<RawFd> {
     // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
     cvt(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, 0) }).map(|fd| fd as RawFd)
 }
+
+/// Reads a small text file (up to 1 KiB, such as one under `/proc`) with
+/// raw system calls, so that not even a patched libc is involved. `None`
+/// if it cannot be opened, read, or is not UTF-8.
+pub(crate) fn read_small_file(path: &std::ffi::CStr) -> Option<String> {
+    let mut buf = [0u8; 1024];
+    // SAFETY: a NUL-terminated path and flags; no other pointers.
+    let fd =
+        unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    let fd = fd as i32;
+    let n = read(fd, &mut buf);
+    let _ = close(fd);
+    String::from_utf8(buf[..n.ok()?].to_vec()).ok()
+}
