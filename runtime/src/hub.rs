@@ -556,13 +556,17 @@ impl Hub {
     /// Fires expired timers, takes remote work, and waits for I/O. With
     /// `block`, waits until something happens if the run queue is empty.
     fn poll(&self, block: bool) -> Result<(), crate::deadlock::WouldBlockForever> {
-        let now = Instant::now();
-        self.fire_timers(now);
+        // The clock is read only when a timer is armed: a hub of coroutines
+        // that only yield polls often and needs no time.
+        let now = self.with_timers(|t| t.next_deadline()).map(|_| Instant::now());
+        if let Some(now) = now {
+            self.fire_timers(now);
+        }
         self.drain_remote();
         let mut timeout = 0;
         if block && self.run_queue_is_empty() {
             match self.with_timers(|t| t.next_deadline()) {
-                Some(d) => timeout = sys::timeout_ms(Some(d), now),
+                Some(d) => timeout = sys::timeout_ms(Some(d), now.unwrap_or_else(Instant::now)),
                 None => {
                     if !self.is_worker.get() && self.io_waiters.get() == 0 && !crate::deadlock::someone_could_wake() {
                         return Err(crate::deadlock::WouldBlockForever);
