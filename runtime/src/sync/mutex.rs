@@ -95,12 +95,7 @@ impl<T> Mutex<T> {
     /// if the mutex is poisoned.
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poison.get();
-        let data = self.data.into_inner();
-        if poisoned {
-            Err(poison::PoisonError::new(data))
-        } else {
-            Ok(data)
-        }
+        poison::result(poisoned, self.data.into_inner())
     }
 }
 
@@ -178,12 +173,7 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// `Err` (still giving access) if the mutex is poisoned.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
-        let data = self.data.get_mut();
-        if self.poison.get() {
-            Err(poison::PoisonError::new(data))
-        } else {
-            Ok(data)
-        }
+        poison::result(self.poison.get(), self.data.get_mut())
     }
 }
 

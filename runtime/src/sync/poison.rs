@@ -61,6 +61,16 @@ impl Flag {
     }
 }
 
+/// `value` as a `LockResult`: `Err` (still holding it) if `poisoned`.
+#[inline]
+pub(crate) fn result<T>(poisoned: bool, value: T) -> LockResult<T> {
+    if poisoned {
+        Err(PoisonError::new(value))
+    } else {
+        Ok(value)
+    }
+}
+
 /// Builds a guard from a token and wraps it as a `LockResult`.
 #[inline]
 pub(crate) fn lock_result<G>(token: Result<Token, Token>, guard: impl FnOnce(Token) -> G) -> LockResult<G> {

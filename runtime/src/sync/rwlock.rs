@@ -79,12 +79,7 @@ impl<T> RwLock<T> {
     /// if the lock is poisoned.
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poison.get();
-        let data = self.data.into_inner();
-        if poisoned {
-            Err(poison::PoisonError::new(data))
-        } else {
-            Ok(data)
-        }
+        poison::result(poisoned, self.data.into_inner())
     }
 }
 
@@ -166,21 +161,11 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// `Err` (still giving access) if the lock is poisoned.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
-        let data = self.data.get_mut();
-        if self.poison.get() {
-            Err(poison::PoisonError::new(data))
-        } else {
-            Ok(data)
-        }
+        poison::result(self.poison.get(), self.data.get_mut())
     }
 
     fn read_guard(&self) -> LockResult<RwLockReadGuard<'_, T>> {
-        let guard = RwLockReadGuard { lock: self, _not_send: PhantomData };
-        if self.poison.get() {
-            Err(poison::PoisonError::new(guard))
-        } else {
-            Ok(guard)
-        }
+        poison::result(self.poison.get(), RwLockReadGuard { lock: self, _not_send: PhantomData })
     }
 }
 
