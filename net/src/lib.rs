@@ -79,6 +79,7 @@ mod addr;
 mod fd;
 mod sockaddr;
 mod socket;
+mod stream_io;
 mod tcp;
 mod udp;
 pub mod unix;
