@@ -11,6 +11,9 @@
 //!
 //! Each iteration is one round trip A→B→A.
 
+#[path = "common/yield_round_trip.rs"]
+mod yield_round_trip;
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,29 +21,6 @@ use std::time::{Duration, Instant};
 
 use corosensei::{Coroutine, CoroutineResult};
 use criterion::{criterion_group, criterion_main, Criterion};
-
-fn verde_yield(iters: u64) -> Duration {
-    verde::spawn(move || {
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        let partner = verde::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                verde::yield_now();
-            }
-        });
-        verde::yield_now();
-        let start = Instant::now();
-        for _ in 0..iters {
-            verde::yield_now();
-        }
-        let elapsed = start.elapsed();
-        stop.store(true, Ordering::Relaxed);
-        partner.join().unwrap();
-        elapsed
-    })
-    .join()
-    .unwrap()
-}
 
 fn corosensei_raw(iters: u64) -> Duration {
     let mut a = Coroutine::new(|y, ()| loop {
@@ -143,7 +123,7 @@ fn bench(c: &mut Criterion) {
     let tokio_rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let mut g = c.benchmark_group("switch_round_trip");
     g.bench_function("corosensei_raw", |b| b.iter_custom(corosensei_raw));
-    g.bench_function("verde", |b| b.iter_custom(verde_yield));
+    g.bench_function("verde", |b| b.iter_custom(yield_round_trip::verde_yield));
     g.bench_function("may", |b| b.iter_custom(may_yield));
     g.bench_function("tokio_current_thread", |b| b.iter_custom(|n| tokio_yield(&tokio_rt, n)));
     g.bench_function("os_threads", |b| b.iter_custom(os_threads));

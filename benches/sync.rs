@@ -29,8 +29,10 @@
 //! * `std_threads`: `std::sync::Mutex`, 100 OS threads,
 //!   `std::thread::yield_now`.
 
+#[path = "common/yield_round_trip.rs"]
+mod yield_round_trip;
+
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,29 +40,6 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use verde::park::{self, Waker};
 
 const CONTENDERS: u64 = 100;
-
-fn verde_yield(iters: u64) -> Duration {
-    verde::spawn(move || {
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        let partner = verde::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                verde::yield_now();
-            }
-        });
-        verde::yield_now();
-        let start = Instant::now();
-        for _ in 0..iters {
-            verde::yield_now();
-        }
-        let elapsed = start.elapsed();
-        stop.store(true, Ordering::Relaxed);
-        partner.join().unwrap();
-        elapsed
-    })
-    .join()
-    .unwrap()
-}
 
 /// A one-value mailbox on the bare park/wake protocol, for coroutines of
 /// one hub only.
@@ -354,7 +333,7 @@ fn bench(c: &mut Criterion) {
     let tokio_rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 
     let mut g = c.benchmark_group("channel_round_trip");
-    g.bench_function("verde_yield", |b| b.iter_custom(verde_yield));
+    g.bench_function("verde_yield", |b| b.iter_custom(yield_round_trip::verde_yield));
     g.bench_function("verde_park_wake", |b| b.iter_custom(verde_park_wake));
     g.bench_function("verde_mpsc", |b| b.iter_custom(verde_mpsc));
     g.bench_function("verde_queue_channel", |b| b.iter_custom(verde_queue_channel));
