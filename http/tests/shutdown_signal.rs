@@ -9,10 +9,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Raw, LONG};
+use common::{ChildGuard, Raw, LONG};
 use verde_http::{Request, Response, Server};
 
 fn main() {
@@ -49,18 +49,6 @@ fn server() {
         })
         .expect("serve failed");
     println!("serve returned");
-}
-
-/// Kills the child if the test fails before it exits.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
 
 fn next_line(out: &mut BufReader<ChildStdout>) -> String {

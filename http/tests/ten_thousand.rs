@@ -16,12 +16,12 @@ mod common;
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{builder, TestServer};
+use common::{builder, ChildGuard, TestServer};
 use verde_http::{Request, Response};
 use verde_net::TcpStream;
 use verde_runtime::event::Event;
@@ -60,18 +60,6 @@ fn main() {
     }
     server();
     println!("test ten_thousand_keep_alive_connections ... ok");
-}
-
-/// Kills the client process if the test fails before it exits.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
 
 fn server() {

@@ -7,6 +7,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::process::Child;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -356,4 +357,17 @@ pub fn exchange(addr: SocketAddr, request: impl AsRef<[u8]>) -> Resp {
     let mut c = Raw::connect(addr);
     c.send(request);
     c.response()
+}
+
+/// A child process (a server or a client fleet in a process of its own),
+/// killed if the test fails before it exits. The child is `.0`.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
