@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts the servers the integration tests talk to, installing them first if
-# they are missing (Debian packages, as root):
+# Installs what the integration tests need when it is missing (Debian
+# packages, as root): curl and python3, which the HTTP tests run as real
+# clients, and the servers the patch tests talk to, which it then starts:
 #
 #   Redis       127.0.0.1:6379                  (VERDE_TEST_REDIS)
 #   PostgreSQL  127.0.0.1:5432, role and        (VERDE_TEST_POSTGRES)
@@ -18,6 +19,8 @@ set -euo pipefail
 log() { printf 'services: %s\n' "$*"; }
 
 missing=()
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v pg_ctlcluster >/dev/null 2>&1 && compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null ||
     missing+=(postgresql)

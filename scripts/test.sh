@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# The project's test command: install the programs the tests drive (curl,
-# python3), start the services the integration tests need
-# (scripts/services.sh) and point the tests at them, then run every test in
-# the workspace. Arguments go to `cargo test`.
+# The project's test command: install what the tests drive and start the
+# servers they talk to (scripts/services.sh), point the tests at them, then
+# run every test in the workspace. Arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/test-tools.sh
 bash scripts/services.sh
 export VERDE_TEST_REDIS=redis://127.0.0.1:6379/
 export VERDE_TEST_POSTGRES='host=127.0.0.1 port=5432 user=verde dbname=verde'
