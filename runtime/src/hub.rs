@@ -306,15 +306,9 @@ impl Hub {
     }
 
     /// A new counted reference to the running task.
+    #[inline]
     pub fn current_task_ref(&self) -> TaskRef {
-        match self.current_coroutine() {
-            None => self.main.clone(),
-            Some(h) => {
-                // SAFETY: the running task is in the live list at live_index.
-                let live = unsafe { &*self.live.get() };
-                live[h.live_index.get()].clone()
-            }
-        }
+        TaskRef::from_header(self.current_task())
     }
 
     #[inline]
@@ -618,11 +612,11 @@ impl Hub {
         while let Some(action) = self.with_timers(|t| t.pop_expired(now)) {
             match action {
                 TimerAction::Wake { task, seq } => {
-                    Header::wake(&task, seq, Reason::TimedOut);
+                    Header::wake(task, seq, Reason::TimedOut);
                 }
                 TimerAction::Interrupt { task, code } => Header::post_interrupt(&task, code),
                 TimerAction::Start { task } => {
-                    Header::wake(&task, 0, Reason::Woken);
+                    Header::wake(task, 0, Reason::Woken);
                 }
             }
         }

@@ -47,7 +47,9 @@ use std::time::{Duration, Instant};
 pub use crate::waker::Waker;
 
 use crate::hub::{self, Hub};
-use crate::task::{pack, reason_of, seq_of, state_of, Header, Kind, Reason, Suspend, NO_INTERRUPT, PARKED, RUNNING};
+use crate::task::{
+    pack, reason_of, seq_of, state_of, Header, Kind, Reason, Suspend, TaskRef, NO_INTERRUPT, PARKED, RUNNING,
+};
 use crate::timer::TimerAction;
 
 /// How a park ended.
@@ -63,8 +65,10 @@ pub enum Unparked {
 /// A waker for the calling coroutine's (or thread's) next park.
 #[inline]
 pub fn waker() -> Waker {
-    let hub = hub::current();
-    let task = hub.current_task_ref();
+    let task = match hub::running_coroutine() {
+        Some(header) => TaskRef::from_header(header),
+        None => hub::current().current_task_ref(),
+    };
     let seq = task.seq();
     Waker::new(task, seq)
 }

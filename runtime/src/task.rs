@@ -103,6 +103,16 @@ pub(crate) const NO_INTERRUPT: u64 = u64::MAX;
 /// Interrupt code of a kill; `Timeout` interrupts use their id (>= 1).
 pub(crate) const KILL: u64 = 0;
 
+/// What [`Header::mark_woken`] did.
+enum Woke {
+    /// The park had already ended or been woken.
+    Stale,
+    /// The task was still running; its next park returns at once.
+    WhileRunning,
+    /// The task was parked and is now QUEUED: it must be scheduled.
+    FromPark,
+}
+
 const COMPLETE: u8 = 1;
 const JOIN_INTEREST: u8 = 2;
 
@@ -263,6 +273,19 @@ impl TaskRef {
         TaskRef(NonNull::from(Box::leak(cell)).cast())
     }
 
+    /// A new counted reference to the task whose header is `header`.
+    #[inline]
+    pub fn from_header(header: &Header) -> TaskRef {
+        let old = header.refs.fetch_add(1, Ordering::Relaxed);
+        if old > isize::MAX as usize {
+            std::process::abort();
+        }
+        // Every Header lives inside a TaskCell made by `TaskRef::new`, and
+        // `&Header` proves a reference keeps it alive until the increment
+        // above took effect.
+        TaskRef(NonNull::from(header))
+    }
+
     /// The raw pointer, for identity comparisons.
     #[inline]
     pub fn as_ptr(&self) -> *const Header {
@@ -273,11 +296,7 @@ impl TaskRef {
 impl Clone for TaskRef {
     #[inline]
     fn clone(&self) -> Self {
-        let old = self.refs.fetch_add(1, Ordering::Relaxed);
-        if old > isize::MAX as usize {
-            std::process::abort();
-        }
-        TaskRef(self.0)
+        TaskRef::from_header(self)
     }
 }
 
@@ -364,26 +383,51 @@ impl Header {
         seq_of(self.state.load(Ordering::Acquire))
     }
 
-    /// Wakes park `seq` with `reason`. Returns false if that park already
-    /// ended or was already woken.
-    pub fn wake(this: &TaskRef, seq: u64, reason: Reason) -> bool {
-        let mut cur = this.state.load(Ordering::Acquire);
+    /// Wakes park `seq` with `reason`, handing the task's run-queue entry
+    /// the reference `this` (a waker's or a timer's own, so a wake costs no
+    /// refcount traffic). Returns false if that park already ended or was
+    /// already woken.
+    #[inline]
+    pub fn wake(this: TaskRef, seq: u64, reason: Reason) -> bool {
+        match this.mark_woken(seq, reason) {
+            Woke::Stale => false,
+            Woke::WhileRunning => true,
+            Woke::FromPark => {
+                crate::hub::schedule(this);
+                true
+            }
+        }
+    }
+
+    /// [`wake`](Self::wake) for a caller that keeps its reference.
+    #[inline]
+    pub fn wake_by_ref(this: &TaskRef, seq: u64, reason: Reason) -> bool {
+        match this.mark_woken(seq, reason) {
+            Woke::Stale => false,
+            Woke::WhileRunning => true,
+            Woke::FromPark => {
+                crate::hub::schedule(this.clone());
+                true
+            }
+        }
+    }
+
+    /// Moves park `seq` to woken: RUNNING becomes NOTIFIED, PARKED becomes
+    /// QUEUED (and the caller must schedule the task).
+    #[inline]
+    fn mark_woken(&self, seq: u64, reason: Reason) -> Woke {
+        let mut cur = self.state.load(Ordering::Acquire);
         loop {
             if seq_of(cur) != seq {
-                return false;
+                return Woke::Stale;
             }
-            let next = match state_of(cur) {
-                RUNNING => pack(seq, reason as u64, NOTIFIED),
-                PARKED => pack(seq, reason as u64, QUEUED),
-                _ => return false,
+            let (next, woke) = match state_of(cur) {
+                RUNNING => (pack(seq, reason as u64, NOTIFIED), Woke::WhileRunning),
+                PARKED => (pack(seq, reason as u64, QUEUED), Woke::FromPark),
+                _ => return Woke::Stale,
             };
-            match this.state.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => {
-                    if state_of(cur) == PARKED {
-                        crate::hub::schedule(this.clone());
-                    }
-                    return true;
-                }
+            match self.state.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return woke,
                 Err(actual) => cur = actual,
             }
         }

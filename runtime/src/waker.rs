@@ -38,13 +38,13 @@ impl Waker {
     /// park had already ended or been woken.
     #[inline]
     pub fn wake(self) -> bool {
-        Header::wake(&self.task, self.seq, Reason::Woken)
+        Header::wake(self.task, self.seq, Reason::Woken)
     }
 
     /// Like [`wake`](Self::wake), without consuming the waker.
     #[inline]
     pub fn wake_by_ref(&self) -> bool {
-        Header::wake(&self.task, self.seq, Reason::Woken)
+        Header::wake_by_ref(&self.task, self.seq, Reason::Woken)
     }
 
     /// Whether both wakers wake the same park of the same waiter.
