@@ -557,38 +557,40 @@ impl Hub {
             self.fire_timers(now);
         }
         self.drain_remote();
-        let mut timeout = 0;
+        // How long to wait for events: `Some(ZERO)` only looks, `None` waits
+        // until one comes.
+        let mut timeout = Some(Duration::ZERO);
         if block && self.run_queue_is_empty() {
             match self.with_timers(|t| t.next_deadline()) {
-                Some(d) => timeout = sys::timeout_ms(Some(d), now.unwrap_or_else(Instant::now)),
+                Some(d) => timeout = Some(d.saturating_duration_since(now.unwrap_or_else(Instant::now))),
                 None => {
                     if !self.is_worker.get() && self.io_waiters.get() == 0 && !crate::deadlock::someone_could_wake() {
                         return Err(crate::deadlock::WouldBlockForever);
                     }
-                    timeout = -1;
+                    timeout = None;
                 }
             }
         }
-        if timeout != 0 {
+        if timeout != Some(Duration::ZERO) {
             self.probe.idle();
             self.with_stacks(|p| p.trim());
             self.shared.sleeping.store(true, Ordering::SeqCst);
             if self.shared.remote_pending.load(Ordering::SeqCst) || self.shared.shutdown.load(Ordering::SeqCst) {
-                timeout = 0;
+                timeout = Some(Duration::ZERO);
             }
         }
-        if timeout != 0 || self.shared.io_registered.load(Ordering::Relaxed) > 0 {
+        if timeout != Some(Duration::ZERO) || self.shared.io_registered.load(Ordering::Relaxed) > 0 {
             self.wait_events(timeout);
         }
         self.shared.sleeping.store(false, Ordering::Relaxed);
         self.drain_remote();
-        if timeout != 0 {
+        if timeout != Some(Duration::ZERO) {
             self.fire_timers(Instant::now());
         }
         Ok(())
     }
 
-    fn wait_events(&self, timeout: i32) {
+    fn wait_events(&self, timeout: Option<Duration>) {
         // SAFETY: the event buffer is only touched here, on this thread, and
         // dispatching an event does not re-enter `wait_events`.
         let events = unsafe { &mut *self.events.get() };

@@ -11,6 +11,8 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::{self, MaybeUninit};
 use std::os::fd::RawFd;
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// Converts a raw syscall return value into an `io::Result`.
 #[inline]
@@ -58,8 +60,43 @@ pub fn epoll_ctl(epfd: RawFd, op: libc::c_int, fd: RawFd, events: u32, data: u64
     cvt(unsafe { libc::syscall(libc::SYS_epoll_ctl, epfd, op, fd, &mut ev as *mut libc::epoll_event) }).map(drop)
 }
 
-/// `epoll_pwait(2)` with no signal mask; `timeout_ms` of -1 waits forever.
-pub fn epoll_wait(epfd: RawFd, events: &mut [libc::epoll_event], timeout_ms: i32) -> io::Result<usize> {
+/// Whether the kernel lacks `epoll_pwait2` (before Linux 5.11, or filtered
+/// by seccomp), learnt from its first `ENOSYS`/`EPERM`.
+static NO_EPOLL_PWAIT2: AtomicBool = AtomicBool::new(false);
+
+/// Waits for events on `epfd` for at most `timeout` (`None`: forever).
+///
+/// Uses `epoll_pwait2(2)`, whose timeout has nanosecond resolution, so a
+/// timer fires when it is due rather than up to a millisecond late; falls
+/// back to `epoll_pwait(2)` with the timeout rounded up to whole
+/// milliseconds where the kernel lacks it.
+pub fn epoll_wait(epfd: RawFd, events: &mut [libc::epoll_event], timeout: Option<Duration>) -> io::Result<usize> {
+    if !NO_EPOLL_PWAIT2.load(Ordering::Relaxed) {
+        let ts = timeout.map(|d| libc::timespec {
+            tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_nsec: d.subsec_nanos().into(),
+        });
+        let ts_ptr = ts.as_ref().map_or(ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: the kernel writes at most `events.len()` entries into
+        // `events`, and reads the timespec, which outlives the call.
+        let r = cvt(unsafe {
+            libc::syscall(
+                libc::SYS_epoll_pwait2,
+                epfd,
+                events.as_mut_ptr(),
+                events.len() as libc::c_int,
+                ts_ptr,
+                ptr::null::<libc::sigset_t>(),
+                0usize,
+            )
+        });
+        match r {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM)) => {
+                NO_EPOLL_PWAIT2.store(true, Ordering::Relaxed);
+            }
+            r => return r,
+        }
+    }
     // SAFETY: the kernel writes at most `events.len()` entries into `events`.
     cvt(unsafe {
         libc::syscall(
@@ -67,11 +104,23 @@ pub fn epoll_wait(epfd: RawFd, events: &mut [libc::epoll_event], timeout_ms: i32
             epfd,
             events.as_mut_ptr(),
             events.len() as libc::c_int,
-            timeout_ms,
-            std::ptr::null::<libc::sigset_t>(),
+            millis_rounded_up(timeout),
+            ptr::null::<libc::sigset_t>(),
             0usize,
         )
     })
+}
+
+/// A timeout as `poll(2)`/`epoll_wait(2)` milliseconds: rounded up, so a
+/// wait never ends before its deadline; -1 for `None` (forever).
+fn millis_rounded_up(timeout: Option<Duration>) -> libc::c_int {
+    match timeout {
+        None => -1,
+        Some(d) => {
+            let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+            ms.min(libc::c_int::MAX as u128) as libc::c_int
+        }
+    }
 }
 
 /// `eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC)`.
@@ -86,20 +135,6 @@ pub fn poll_one(fd: RawFd, events: libc::c_short, timeout_ms: i32) -> io::Result
     // SAFETY: `pfd` is one valid pollfd for the duration of the call.
     let n = cvt(unsafe { libc::syscall(libc::SYS_poll, &mut pfd as *mut libc::pollfd, 1u64, timeout_ms) })?;
     Ok(if n == 0 { 0 } else { pfd.revents })
-}
-
-/// Converts a duration until `deadline` into an epoll/poll timeout in
-/// milliseconds, rounding up so a wait never ends before its deadline.
-pub fn timeout_ms(deadline: Option<std::time::Instant>, now: std::time::Instant) -> i32 {
-    match deadline {
-        None => -1,
-        Some(d) if d <= now => 0,
-        Some(d) => {
-            let dur = d - now;
-            let ms = dur.as_millis() + u128::from(dur.subsec_nanos() % 1_000_000 != 0);
-            ms.min(i32::MAX as u128) as i32
-        }
-    }
 }
 
 /// Most iovecs one `readv`/`sendmsg` takes (Linux's `UIO_MAXIOV`); longer
@@ -362,4 +397,34 @@ pub(crate) fn read_small_file(path: &std::ffi::CStr) -> Option<String> {
     let n = read(fd, &mut buf);
     let _ = close(fd);
     String::from_utf8(buf[..n.ok()?].to_vec()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millisecond_timeouts_round_up() {
+        assert_eq!(millis_rounded_up(None), -1);
+        assert_eq!(millis_rounded_up(Some(Duration::ZERO)), 0);
+        assert_eq!(millis_rounded_up(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(millis_rounded_up(Some(Duration::from_micros(1500))), 2);
+        assert_eq!(millis_rounded_up(Some(Duration::from_millis(7))), 7);
+        assert_eq!(millis_rounded_up(Some(Duration::from_secs(u64::MAX))), libc::c_int::MAX);
+    }
+
+    #[test]
+    fn epoll_wait_honours_a_short_timeout_and_reports_events() {
+        let ep = epoll_create().unwrap();
+        let ev = eventfd().unwrap();
+        epoll_ctl(ep, libc::EPOLL_CTL_ADD, ev, libc::EPOLLIN as u32, 7).unwrap();
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
+        assert_eq!(epoll_wait(ep, &mut events, Some(Duration::from_micros(200))).unwrap(), 0);
+        write(ev, &1u64.to_ne_bytes()).unwrap();
+        assert_eq!(epoll_wait(ep, &mut events, None).unwrap(), 1);
+        let token = events[0].u64;
+        assert_eq!(token, 7);
+        close(ev).unwrap();
+        close(ep).unwrap();
+    }
 }
