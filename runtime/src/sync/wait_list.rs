@@ -252,6 +252,7 @@ where
     ///
     /// Unwinding out of the park (kill, `Timeout`) unlinks the node or,
     /// if it was already served, hands what it got to `on_exit`.
+    #[inline(always)]
     pub fn wait(
         mut self,
         mut guard: MutexGuard<'_, S>,
