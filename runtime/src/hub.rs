@@ -36,7 +36,7 @@ use crate::timer::{TimerAction, Timers};
 
 /// How many coroutine runs pass between two polls of I/O and timers while
 /// the run queue stays busy (the same trade-off as tokio's event interval).
-const EVENT_INTERVAL: u32 = 61;
+pub(crate) const EVENT_INTERVAL: u32 = 61;
 
 /// epoll data value that marks the hub's own eventfd.
 const WAKE_TOKEN: u64 = u64::MAX;
@@ -124,7 +124,6 @@ pub(crate) struct Hub {
     stacks: UnsafeCell<StackPool>,
     live: UnsafeCell<Vec<TaskRef>>,
     pub main: TaskRef,
-    budget: Cell<u32>,
     /// Coroutines (or main) parked waiting for fd readiness on this hub.
     pub io_waiters: Cell<usize>,
     events: UnsafeCell<Vec<libc::epoll_event>>,
@@ -274,7 +273,6 @@ impl Hub {
             stacks: UnsafeCell::new(StackPool::new()),
             live: UnsafeCell::new(Vec::new()),
             main,
-            budget: Cell::new(EVENT_INTERVAL),
             io_waiters: Cell::new(0),
             events: UnsafeCell::new(vec![libc::epoll_event { events: 0, u64: 0 }; 256]),
             switch_target: UnsafeCell::new(None),
@@ -419,17 +417,10 @@ impl Hub {
     }
 
     /// Counts one coroutine run; true when it is time to poll for I/O and
-    /// timers.
-    #[inline]
+    /// timers. The budget lives in the monitor's probe, which watches it.
+    #[inline(always)]
     fn tick(&self) -> bool {
-        let b = self.budget.get();
-        if b == 0 {
-            self.budget.set(EVENT_INTERVAL);
-            true
-        } else {
-            self.budget.set(b - 1);
-            false
-        }
+        self.probe.tick()
     }
 
     /// Resumes `task` and whatever follows it directly: a coroutine that
@@ -550,6 +541,7 @@ impl Hub {
     /// Fires expired timers, takes remote work, and waits for I/O. With
     /// `block`, waits until something happens if the run queue is empty.
     fn poll(&self, block: bool) -> Result<(), crate::deadlock::WouldBlockForever> {
+        self.probe.polled();
         // The clock is read only when a timer is armed: a hub of coroutines
         // that only yield polls often and needs no time.
         let now = self.with_timers(|t| t.next_deadline()).map(|_| Instant::now());

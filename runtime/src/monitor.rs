@@ -48,10 +48,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use crate::hub::EVENT_INTERVAL;
 use crate::sys;
 
 /// gevent's default max blocking time: 100 ms.
@@ -70,8 +71,14 @@ pub(crate) struct Probe {
     /// Id of the coroutine the hub resumed last; 0 while the hub is idle or
     /// back in its thread's main context.
     running: AtomicU64,
-    /// Coroutine resumes so far.
-    resumes: AtomicU64,
+    /// Coroutine runs left before the hub next polls for events. It counts
+    /// down on every run and is reset at each poll, which `polls` counts,
+    /// so between two looks at the pair the hub has switched unless both
+    /// are unchanged. It is the hub's own scheduling budget, so watching
+    /// costs the hub one store per resume (`running`).
+    budget: AtomicU32,
+    /// Polls so far.
+    polls: AtomicU64,
     /// Nanoseconds; 0 means this hub is not watched.
     max_blocking_ns: AtomicU64,
     tid: i32,
@@ -86,7 +93,8 @@ impl Probe {
         let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
         let probe = Arc::new(Probe {
             running: AtomicU64::new(0),
-            resumes: AtomicU64::new(0),
+            budget: AtomicU32::new(EVENT_INTERVAL),
+            polls: AtomicU64::new(0),
             max_blocking_ns: AtomicU64::new(0),
             tid,
             thread_name: std::thread::current().name().map(Into::into),
@@ -96,13 +104,36 @@ impl Probe {
         probe
     }
 
-    /// Records that the hub resumes coroutine `id`: the hub's only cost.
-    /// Only the hub's thread writes the counter, so a plain load and store
-    /// increment it.
+    /// Records that the hub resumes coroutine `id`.
     #[inline(always)]
     pub(crate) fn resume(&self, id: u64) {
         self.running.store(id, Ordering::Relaxed);
-        self.resumes.store(self.resumes.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// Counts one coroutine run; true when it is time to poll for I/O and
+    /// timers. Only the hub's thread writes the budget, so a plain load and
+    /// store update it.
+    #[inline(always)]
+    pub(crate) fn tick(&self) -> bool {
+        let b = self.budget.load(Ordering::Relaxed);
+        if b == 0 {
+            self.budget.store(EVENT_INTERVAL, Ordering::Relaxed);
+            true
+        } else {
+            self.budget.store(b - 1, Ordering::Relaxed);
+            false
+        }
+    }
+
+    /// Records that the hub polled for events.
+    #[inline]
+    pub(crate) fn polled(&self) {
+        self.polls.store(self.polls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// What changes whenever the hub switches: its budget and poll count.
+    fn activity(&self) -> (u32, u64) {
+        (self.budget.load(Ordering::Relaxed), self.polls.load(Ordering::Relaxed))
     }
 
     /// Records that the hub runs no coroutine (it waits for events, or its
@@ -208,7 +239,8 @@ fn start() {
 /// What the monitor last saw of one hub.
 struct Seen {
     probe: Weak<Probe>,
-    resumes: u64,
+    running: u64,
+    activity: (u32, u64),
     since: Instant,
     reported: bool,
 }
@@ -222,7 +254,13 @@ fn watch() {
             probes.retain(|p| p.strong_count() > 0);
             for p in probes.iter() {
                 if !seen.iter().any(|s| Weak::ptr_eq(&s.probe, p)) {
-                    seen.push(Seen { probe: p.clone(), resumes: u64::MAX, since: Instant::now(), reported: false });
+                    seen.push(Seen {
+                        probe: p.clone(),
+                        running: 0,
+                        activity: (u32::MAX, u64::MAX),
+                        since: Instant::now(),
+                        reported: false,
+                    });
                 }
             }
         }
@@ -236,10 +274,10 @@ fn watch() {
             }
             let max = Duration::from_nanos(max_ns);
             tick = tick.min(max / 4);
-            let resumes = probe.resumes.load(Ordering::Relaxed);
             let running = probe.running.load(Ordering::Relaxed);
-            if running == 0 || resumes != s.resumes {
-                *s = Seen { probe: s.probe.clone(), resumes, since: now, reported: false };
+            let activity = probe.activity();
+            if running == 0 || running != s.running || activity != s.activity {
+                *s = Seen { probe: s.probe.clone(), running, activity, since: now, reported: false };
                 continue;
             }
             let stalled = now - s.since;
