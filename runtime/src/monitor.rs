@@ -38,10 +38,11 @@
 //!
 //! # Cost
 //!
-//! The hub pays two relaxed stores per coroutine resume (which coroutine,
-//! and a counter), whether or not the monitor runs. The monitor thread wakes
-//! every quarter of the smallest max blocking time (at least every 5 ms, at
-//! most every second), reads those two words of each hub, and never touches
+//! The hub pays one relaxed store per coroutine resume (which coroutine),
+//! whether or not the monitor runs; its scheduling budget, which the
+//! monitor also reads, it keeps anyway. The monitor thread wakes every
+//! quarter of the smallest max blocking time (at least every 5 ms, at most
+//! every second), reads those few words of each hub, and never touches
 //! a coroutine's memory: names come from a registry of named coroutines
 //! kept while the monitor is on. It counts as an idle helper thread, so it
 //! never hides a main context that would block forever.
