@@ -272,6 +272,11 @@ fn yield_main() {
 /// run. A zero duration is [`yield_now`]. From a plain thread it blocks the
 /// thread (while running any coroutines that thread spawned).
 ///
+/// The hub waits with `epoll_pwait2`, whose timeout has nanosecond
+/// resolution, so a sleep ends within the kernel's timer slack (50 µs by
+/// default) of its deadline when the hub is otherwise idle; on kernels
+/// before 5.11 the wait is rounded up to whole milliseconds.
+///
 /// ```
 /// use std::time::{Duration, Instant};
 ///
