@@ -280,9 +280,10 @@ impl TaskRef {
         if old > isize::MAX as usize {
             std::process::abort();
         }
-        // Every Header lives inside a TaskCell made by `TaskRef::new`, and
-        // `&Header` proves a reference keeps it alive until the increment
-        // above took effect.
+        // Every Header lives inside a TaskCell made by `TaskRef::new` (its
+        // private fields let no other code build one), and a live `&Header`
+        // means some TaskRef keeps the cell alive at least until the
+        // increment above took effect, so the new reference owns a count.
         TaskRef(NonNull::from(header))
     }
 
