@@ -36,6 +36,7 @@ fn main() {
         ("builder", None, check_builder),
         ("api", None, check_api),
         ("parking_is_quiet", Some("20"), check_quiet),
+        ("yielding_is_quiet", Some("20"), check_quiet),
         ("off_by_default", None, check_quiet),
         ("block_forever", Some("50"), check_block_forever),
     ];
@@ -137,6 +138,20 @@ fn run_scenario(name: &str) {
                 h.join().unwrap();
                 assert!(!verde::monitor::is_running());
             }
+        }
+        "yielding_is_quiet" => {
+            // Busy hubs that switch all the time: one coroutine yielding
+            // alone (the same id resumes again and again), then two taking
+            // turns, each for well over the 20 ms max blocking time.
+            let yield_for = |d: Duration| {
+                let start = std::time::Instant::now();
+                while start.elapsed() < d {
+                    verde::yield_now();
+                }
+            };
+            verde::spawn(move || yield_for(Duration::from_millis(300))).join().unwrap();
+            let hs: Vec<_> = (0..2).map(|_| verde::spawn(move || yield_for(Duration::from_millis(300)))).collect();
+            verde::joinall(hs);
         }
         "block_forever" => {
             verde::park::park();
