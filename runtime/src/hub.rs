@@ -3,7 +3,9 @@
 //!
 //! A hub owns a FIFO run queue, a timer heap, an epoll instance, a pool of
 //! stacks, and a queue through which other threads hand it work (wake-ups
-//! and spawns), with an eventfd to wake it when it sleeps.
+//! and spawns), with an eventfd to wake it when it sleeps. When its run
+//! queue is empty it waits in `epoll_pwait2` until the next timer's
+//! deadline, to the nanosecond (`sys::epoll_wait`).
 //!
 //! # Who runs the loop
 //!

@@ -385,9 +385,9 @@ impl Header {
     }
 
     /// Wakes park `seq` with `reason`, handing the task's run-queue entry
-    /// the reference `this` (a waker's or a timer's own, so a wake costs no
-    /// refcount traffic). Returns false if that park already ended or was
-    /// already woken.
+    /// the reference `this` (a waker's or a timer's own, so queueing the
+    /// task takes no new count). Returns false if that park already ended
+    /// or was already woken.
     #[inline]
     pub fn wake(this: TaskRef, seq: u64, reason: Reason) -> bool {
         match this.mark_woken(seq, reason) {
