@@ -12,6 +12,8 @@
 //! No libtest harness: `main` is the server, or the clients.
 
 mod common;
+#[path = "../../net/tests/support/nofile.rs"]
+mod nofile;
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -22,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{builder, ChildGuard, TestServer};
+use nofile::raise_nofile_limit;
 use verde_http::{Request, Response};
 use verde_net::TcpStream;
 use verde_runtime::event::Event;
@@ -32,25 +35,6 @@ const REQUESTS_PER_CONNECTION: usize = 3;
 const SPARE_FDS: libc::rlim_t = 256;
 /// The whole test must end by then, even if something hangs.
 const DEADLINE: Duration = Duration::from_secs(120);
-
-fn raise_nofile_limit(need: libc::rlim_t) {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: `lim` is a valid rlimit for the kernel to fill.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    if lim.rlim_cur >= need {
-        return;
-    }
-    let new = libc::rlimit { rlim_cur: need, rlim_max: lim.rlim_max.max(need) };
-    // SAFETY: `new` is a valid rlimit.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } != 0 {
-        panic!(
-            "this test needs RLIMIT_NOFILE >= {need} (soft {}, hard {}): {}",
-            lim.rlim_cur,
-            lim.rlim_max,
-            std::io::Error::last_os_error()
-        );
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -14,70 +14,20 @@
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use verde_net::{TcpListener, TcpStream};
 use verde_runtime as verde;
-use verde_runtime::park::{self, Waker};
+use verde_runtime::event::Event;
+
+#[path = "support/nofile.rs"]
+mod nofile;
+
+use nofile::raise_nofile_limit;
 
 const N: usize = 10_000;
-
-/// Raises RLIMIT_NOFILE's soft limit to at least `need`, and the hard limit
-/// too if the process may.
-fn raise_nofile_limit(need: libc::rlim_t) {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: `lim` is a valid rlimit for the kernel to fill.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    if lim.rlim_cur >= need {
-        return;
-    }
-    let new = libc::rlimit { rlim_cur: need, rlim_max: lim.rlim_max.max(need) };
-    // SAFETY: `new` is a valid rlimit.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } != 0 {
-        panic!(
-            "this test needs RLIMIT_NOFILE >= {need} (soft {}, hard {}) and could not raise it: {}; \
-             raise `ulimit -n` (or run with CAP_SYS_RESOURCE)",
-            lim.rlim_cur,
-            lim.rlim_max,
-            std::io::Error::last_os_error()
-        );
-    }
-}
-
-/// A one-shot gate coroutines wait at until it opens, built on verde's
-/// park/wake protocol.
-#[derive(Default)]
-struct Gate {
-    open: AtomicBool,
-    waiters: Mutex<Vec<Waker>>,
-}
-
-impl Gate {
-    fn wait(&self) {
-        loop {
-            let mut waiters = self.waiters.lock().unwrap();
-            if self.open.load(Ordering::SeqCst) {
-                return;
-            }
-            waiters.push(park::waker());
-            drop(waiters);
-            park::park();
-        }
-    }
-
-    fn open(&self) {
-        let waiters = {
-            let mut w = self.waiters.lock().unwrap();
-            self.open.store(true, Ordering::SeqCst);
-            std::mem::take(&mut *w)
-        };
-        for w in waiters {
-            w.wake();
-        }
-    }
-}
 
 /// Spare fds on top of one per connection: stdio, epoll, the listener.
 const SPARE_FDS: libc::rlim_t = 256;
@@ -148,7 +98,7 @@ fn server() {
 /// waits until every client has, echoes again, and closes.
 fn clients(addr: SocketAddr) {
     raise_nofile_limit(N as libc::rlim_t + SPARE_FDS);
-    let gate = Arc::new(Gate::default());
+    let gate = Arc::new(Event::new());
     let echoed = Arc::new(AtomicUsize::new(0));
     let mut clients = Vec::with_capacity(N);
     for i in 0..N {
@@ -166,10 +116,10 @@ fn clients(addr: SocketAddr) {
             c.read_exact(&mut buf).unwrap();
             assert_eq!(buf, msg.as_bytes());
             if echoed.fetch_add(1, Ordering::SeqCst) + 1 == N {
-                gate.open();
+                gate.set();
             }
             // Every connection stays open until all have echoed once.
-            gate.wait();
+            gate.wait(None);
             let msg = format!("bye {i}");
             let mut buf = vec![0; msg.len()];
             c.write_all(msg.as_bytes()).unwrap();
