@@ -21,6 +21,8 @@
 //! that run. Everything binds 127.0.0.1 and stops on its own.
 
 mod common;
+#[path = "common/may_go.rs"]
+mod may_go;
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -28,6 +30,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
+use may_go::may_go;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CONNECTIONS: usize = 100;
@@ -50,14 +53,6 @@ fn verde_server() -> (verde::Runtime, SocketAddr) {
         }
     }));
     (rt, addr)
-}
-
-/// Spawns a may coroutine.
-fn may_go<F: FnOnce() + Send + 'static>(f: F) {
-    // SAFETY: may's spawn is unsafe because its coroutines may migrate
-    // between threads and must not hold thread-locals across a yield; the
-    // closures spawned here use none.
-    drop(unsafe { may::coroutine::spawn(f) });
 }
 
 /// may's server on one may worker.

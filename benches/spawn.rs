@@ -10,10 +10,14 @@
 //! time). may is not in this group: each of its stacks costs two mappings,
 //! and 100,000 of them exceed vm.max_map_count's default of 65530.
 
+#[path = "common/may_go.rs"]
+mod may_go;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use may_go::may_go;
 
 fn verde_spawn_join(iters: u64) -> Duration {
     verde::spawn(move || {
@@ -26,18 +30,6 @@ fn verde_spawn_join(iters: u64) -> Duration {
     })
     .join()
     .unwrap()
-}
-
-/// Spawns a may coroutine.
-fn may_go<F, T>(f: F) -> may::coroutine::JoinHandle<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    // SAFETY: may's spawn is unsafe because its coroutines may migrate
-    // between threads and must not hold thread-locals across a yield; the
-    // closures spawned in this bench use none.
-    unsafe { may::coroutine::spawn(f) }
 }
 
 fn may_spawn_join(iters: u64) -> Duration {

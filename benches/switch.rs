@@ -11,6 +11,8 @@
 //!
 //! Each iteration is one round trip A→B→A.
 
+#[path = "common/may_go.rs"]
+mod may_go;
 #[path = "common/yield_round_trip.rs"]
 mod yield_round_trip;
 
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use corosensei::{Coroutine, CoroutineResult};
 use criterion::{criterion_group, criterion_main, Criterion};
+use may_go::may_go;
 
 fn corosensei_raw(iters: u64) -> Duration {
     let mut a = Coroutine::new(|y, ()| loop {
@@ -39,14 +42,6 @@ fn corosensei_raw(iters: u64) -> Duration {
         }
     }
     start.elapsed()
-}
-
-/// Spawns a may coroutine.
-fn may_go<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(f: F) -> may::coroutine::JoinHandle<T> {
-    // SAFETY: may's spawn is unsafe because its coroutines may migrate
-    // between threads and must not hold thread-locals across a yield; the
-    // closures spawned in this bench use none.
-    unsafe { may::coroutine::spawn(f) }
 }
 
 fn may_yield(iters: u64) -> Duration {

@@ -29,6 +29,8 @@
 //! * `std_threads`: `std::sync::Mutex`, 100 OS threads,
 //!   `std::thread::yield_now`.
 
+#[path = "common/may_go.rs"]
+mod may_go;
 #[path = "common/yield_round_trip.rs"]
 mod yield_round_trip;
 
@@ -37,6 +39,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use may_go::may_go;
 use verde::park::{self, Waker};
 
 const CONTENDERS: u64 = 100;
@@ -142,14 +145,6 @@ fn verde_queue_channel(iters: u64) -> Duration {
     })
     .join()
     .unwrap()
-}
-
-/// Spawns a may coroutine.
-fn may_go<F: FnOnce() + Send + 'static>(f: F) -> may::coroutine::JoinHandle<()> {
-    // SAFETY: may's spawn is unsafe because its coroutines may migrate
-    // between threads and must not hold thread-locals across a yield; the
-    // closures spawned in this bench use none.
-    unsafe { may::coroutine::spawn(f) }
 }
 
 fn may_mpsc(iters: u64) -> Duration {
