@@ -287,22 +287,7 @@ impl Hub {
     /// The running task: the current coroutine, or the main context.
     #[inline]
     pub fn current_task(&self) -> &Header {
-        let p = RUNNING_TASK.with(|r| r.get());
-        if p.is_null() {
-            &self.main
-        } else {
-            // SAFETY: `current` is set only while that task runs, and the
-            // hub's live list keeps it alive meanwhile.
-            unsafe { &*p }
-        }
-    }
-
-    /// The running coroutine's header, or None in the main context.
-    #[inline]
-    pub fn current_coroutine(&self) -> Option<&Header> {
-        let p = RUNNING_TASK.with(|r| r.get());
-        // SAFETY: as in `current_task`.
-        (!p.is_null()).then(|| unsafe { &*p })
+        running_coroutine().unwrap_or(&self.main)
     }
 
     /// A new counted reference to the running task.

@@ -67,7 +67,7 @@ pub enum Unparked {
 pub fn waker() -> Waker {
     let task = match hub::running_coroutine() {
         Some(header) => TaskRef::from_header(header),
-        None => hub::current().current_task_ref(),
+        None => hub::current().main.clone(),
     };
     let seq = task.seq();
     Waker::new(task, seq)
@@ -117,7 +117,7 @@ pub fn park_timeout(timeout: Duration) -> Unparked {
 /// thread's own main context).
 #[inline]
 pub fn in_coroutine() -> bool {
-    hub::try_current().is_some_and(|h| h.current_coroutine().is_some())
+    hub::running_coroutine().is_some()
 }
 
 /// `now + timeout`, saturating at a point about a century away.

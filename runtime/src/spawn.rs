@@ -110,7 +110,7 @@ impl Builder {
         T: Send + 'static,
     {
         let here = hub::current();
-        if here.current_coroutine().is_none() {
+        if hub::running_coroutine().is_none() {
             if let Some(rt) = crate::runtime::entered() {
                 return self.spawn_remote(&rt.pick(), start, f);
             }
