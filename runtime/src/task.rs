@@ -104,6 +104,7 @@ pub(crate) const NO_INTERRUPT: u64 = u64::MAX;
 pub(crate) const KILL: u64 = 0;
 
 /// What [`Header::mark_woken`] did.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Woke {
     /// The park had already ended or been woken.
     Stale,
@@ -390,41 +391,37 @@ impl Header {
     /// or was already woken.
     #[inline]
     pub fn wake(this: TaskRef, seq: u64, reason: Reason) -> bool {
-        match this.mark_woken(seq, reason) {
-            Woke::Stale => false,
-            Woke::WhileRunning => true,
-            Woke::FromPark => {
-                crate::hub::schedule(this);
-                true
-            }
+        let woke = this.mark_woken(Some(seq), reason);
+        if woke == Woke::FromPark {
+            crate::hub::schedule(this);
         }
+        woke != Woke::Stale
     }
 
     /// [`wake`](Self::wake) for a caller that keeps its reference.
     #[inline]
     pub fn wake_by_ref(this: &TaskRef, seq: u64, reason: Reason) -> bool {
-        match this.mark_woken(seq, reason) {
-            Woke::Stale => false,
-            Woke::WhileRunning => true,
-            Woke::FromPark => {
-                crate::hub::schedule(this.clone());
-                true
-            }
+        let woke = this.mark_woken(Some(seq), reason);
+        if woke == Woke::FromPark {
+            crate::hub::schedule(this.clone());
         }
+        woke != Woke::Stale
     }
 
-    /// Moves park `seq` to woken: RUNNING becomes NOTIFIED, PARKED becomes
-    /// QUEUED (and the caller must schedule the task).
+    /// Moves park `seq` (with `None`, whatever park is current) to woken:
+    /// RUNNING becomes NOTIFIED, PARKED becomes QUEUED (and the caller must
+    /// schedule the task).
     #[inline]
-    fn mark_woken(&self, seq: u64, reason: Reason) -> Woke {
+    fn mark_woken(&self, seq: Option<u64>, reason: Reason) -> Woke {
         let mut cur = self.state.load(Ordering::Acquire);
         loop {
-            if seq_of(cur) != seq {
+            let current = seq_of(cur);
+            if seq.is_some_and(|s| s != current) {
                 return Woke::Stale;
             }
             let (next, woke) = match state_of(cur) {
-                RUNNING => (pack(seq, reason as u64, NOTIFIED), Woke::WhileRunning),
-                PARKED => (pack(seq, reason as u64, QUEUED), Woke::FromPark),
+                RUNNING => (pack(current, reason as u64, NOTIFIED), Woke::WhileRunning),
+                PARKED => (pack(current, reason as u64, QUEUED), Woke::FromPark),
                 _ => return Woke::Stale,
             };
             match self.state.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
@@ -439,22 +436,8 @@ impl Header {
     /// timeout and an outer timeout beats the inner ones it encloses.
     pub fn post_interrupt(this: &TaskRef, code: u64) {
         this.interrupt.fetch_min(code, Ordering::AcqRel);
-        let mut cur = this.state.load(Ordering::Acquire);
-        loop {
-            let next = match state_of(cur) {
-                RUNNING => pack(seq_of(cur), Reason::Interrupted as u64, NOTIFIED),
-                PARKED => pack(seq_of(cur), Reason::Interrupted as u64, QUEUED),
-                _ => return,
-            };
-            match this.state.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => {
-                    if state_of(cur) == PARKED {
-                        crate::hub::schedule(this.clone());
-                    }
-                    return;
-                }
-                Err(actual) => cur = actual,
-            }
+        if this.mark_woken(None, Reason::Interrupted) == Woke::FromPark {
+            crate::hub::schedule(this.clone());
         }
     }
 
@@ -494,10 +477,7 @@ impl Header {
         let old = this.join.fetch_or(COMPLETE, Ordering::AcqRel);
         if old & JOIN_INTEREST == 0 {
             // SAFETY: nobody can join any more, so the slot is ours.
-            let failure = unsafe { (this.vtable.drop_result)(this.0) };
-            if let Some(payload) = failure {
-                crate::failure::report_unjoined(this, &*payload);
-            }
+            unsafe { Header::drop_unjoined_result(this) };
         }
         let waiters = std::mem::take(&mut *this.join_waiters.lock().unwrap_or_else(|e| e.into_inner()));
         for w in waiters {
@@ -511,10 +491,22 @@ impl Header {
         if old & COMPLETE != 0 {
             // SAFETY: the task is complete and the handle (the only other
             // party) is being dropped, so the slot is ours.
-            let failure = unsafe { (this.vtable.drop_result)(this.0) };
-            if let Some(payload) = failure {
-                crate::failure::report_unjoined(this, &*payload);
-            }
+            unsafe { Header::drop_unjoined_result(this) };
+        }
+    }
+
+    /// Drops the result nobody will take, reporting it if it is a failure.
+    ///
+    /// # Safety
+    ///
+    /// The caller must hold the result slot exclusively: the task is
+    /// complete and its join handle gone (the COMPLETE/JOIN_INTEREST
+    /// protocol).
+    unsafe fn drop_unjoined_result(this: &TaskRef) {
+        // SAFETY: forwarded from the caller; the vtable matches the cell.
+        let failure = unsafe { (this.vtable.drop_result)(this.0) };
+        if let Some(payload) = failure {
+            crate::failure::report_unjoined(this, &*payload);
         }
     }
 
