@@ -72,6 +72,15 @@ struct SlotInner {
     hubs: Vec<Arc<HubShared>>,
 }
 
+impl SlotInner {
+    fn waiters(&mut self, interest: Interest) -> &mut Vec<Waker> {
+        match interest {
+            Interest::Read => &mut self.readers,
+            Interest::Write => &mut self.writers,
+        }
+    }
+}
+
 impl Slot {
     fn new() -> Slot {
         Slot {
@@ -280,23 +289,15 @@ impl Registration {
                 return true;
             }
             if !inner.hubs.iter().any(|h| Arc::ptr_eq(h, &hub.shared)) {
-                if let Err(e) =
-                    sys::epoll_ctl(hub.shared.epoll_fd, libc::EPOLL_CTL_ADD, self.fd, INTEREST, self.token())
-                {
+                if sys::epoll_ctl(hub.shared.epoll_fd, libc::EPOLL_CTL_ADD, self.fd, INTEREST, self.token()).is_err() {
                     // EPERM: a regular file, always ready. Anything else: let
                     // the operation itself report the problem.
-                    drop(inner);
-                    let _ = e;
                     return true;
                 }
                 inner.hubs.push(Arc::clone(&hub.shared));
                 hub.shared.io_registered.fetch_add(1, Ordering::Relaxed);
             }
-            let w = park::waker();
-            match interest {
-                Interest::Read => inner.readers.push(w),
-                Interest::Write => inner.writers.push(w),
-            }
+            inner.waiters(interest).push(park::waker());
         }
         let _count = IoWaiterCount::new(hub);
         let Some(d) = deadline else {
@@ -311,12 +312,7 @@ impl Registration {
         let woken = park::park_until(d) != Unparked::TimedOut;
         if !woken {
             let me = park::waker();
-            let mut inner = slot.lock();
-            let list = match interest {
-                Interest::Read => &mut inner.readers,
-                Interest::Write => &mut inner.writers,
-            };
-            list.retain(|w| !w.is_same_waiter(&me));
+            slot.lock().waiters(interest).retain(|w| !w.is_same_waiter(&me));
         }
         woken || slot.tick(interest).load(Ordering::Acquire) != tick
     }
@@ -454,33 +450,25 @@ pub fn wait_writable(fd: RawFd, timeout: Option<Duration>) -> io::Result<()> {
 
 fn wait_fd(fd: RawFd, interest: Interest, timeout: Option<Duration>) -> io::Result<()> {
     let deadline = timeout.map(park::deadline_after);
-    // SAFETY: F_DUPFD_CLOEXEC takes an integer argument only.
-    let dup = unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, 0) };
-    let dup = sys::cvt(dup)? as RawFd;
-    let result = {
+    let dup = sys::dup_cloexec(fd)?;
+    let ready = {
         let reg = Registration::new(dup);
-        let ready =
-            poll_now(dup, interest) || reg.wait(interest, deadline) && ready_or_spurious(&reg, interest, deadline);
-        if ready {
-            Ok(())
-        } else {
-            Err(io::Error::new(io::ErrorKind::TimedOut, "timed out waiting for the fd"))
+        // A wake may be spurious: confirm with a zero-timeout poll, and wait
+        // again until the deadline.
+        loop {
+            if poll_now(dup, interest) {
+                break true;
+            }
+            if !reg.wait(interest, deadline) {
+                break poll_now(dup, interest);
+            }
         }
     };
     let _ = sys::close(dup);
-    result
-}
-
-/// After a wake, confirms readiness with a zero-timeout poll, waiting again
-/// on a spurious wake until the deadline.
-fn ready_or_spurious(reg: &Registration, interest: Interest, deadline: Option<Instant>) -> bool {
-    loop {
-        if poll_now(reg.fd, interest) {
-            return true;
-        }
-        if !reg.wait(interest, deadline) {
-            return poll_now(reg.fd, interest);
-        }
+    if ready {
+        Ok(())
+    } else {
+        Err(io::Error::new(io::ErrorKind::TimedOut, "timed out waiting for the fd"))
     }
 }
 
