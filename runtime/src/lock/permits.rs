@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::sync::wait_list::{lock, Exit, WaitList, WaitSite, Woke};
+use crate::sync::wait_list::{lock, wake_one, Exit, WaitList, WaitSite, Woke};
 
 pub(crate) struct Permits {
     state: Mutex<State>,
@@ -64,9 +64,7 @@ impl Permits {
         }
         let waker = state.release();
         drop(state);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake_one(waker);
         true
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::{Empty, Full};
 use crate::park;
 use crate::sync::exchange::{self, Buffer, Exchange, GetError, HasExchange, PutError};
-use crate::sync::wait_list::{lock, wake_all, WaitList, WaitSite, Woke};
+use crate::sync::wait_list::{lock, wake_all, wake_one, WaitList, WaitSite, Woke};
 
 struct State<T, B> {
     exchange: Exchange<T, B>,
@@ -68,7 +68,7 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
         let result = lock(&self.state).exchange.try_put(item);
         match result {
             Ok(waker) => {
-                exchange::wake(waker);
+                wake_one(waker);
                 Ok(())
             }
             Err(PutError::Full(item) | PutError::Closed(item)) => Err(Full(item)),
@@ -83,7 +83,7 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
         let result = lock(&self.state).exchange.try_get();
         match result {
             Ok((item, waker)) => {
-                exchange::wake(waker);
+                wake_one(waker);
                 Ok(item)
             }
             Err(_) => Err(Empty),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::mutex::MutexGuard;
 use super::poison::{self, LockResult};
-use super::wait_list::{lock, wake_all, Exit, WaitList, WaitSite, Woke};
+use super::wait_list::{lock, wake_all, wake_one, Exit, WaitList, WaitSite, Woke};
 use crate::park;
 
 /// A condition variable for verde's [`Mutex`](super::Mutex): a drop-in for
@@ -152,9 +152,7 @@ impl Condvar {
     /// Wakes the longest-waiting waiter, if any.
     pub fn notify_one(&self) {
         let waker = lock(&self.waiters).notify_front(|_| {});
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake_one(waker);
     }
 
     /// Wakes every waiter.

@@ -24,7 +24,7 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::wait_list::{lock, wake_all, Exit, WaitList, WaitSite, Woke};
+use super::wait_list::{lock, wake_all, wake_one, Exit, WaitList, WaitSite, Woke};
 use crate::park::Waker;
 
 /// Where an [`Exchange`] keeps its buffered items: the order they come out
@@ -239,14 +239,6 @@ impl<T, B: Buffer<T>> Exchange<T, B> {
     }
 }
 
-/// Wakes a waker returned by the engine, if any.
-#[inline]
-pub(crate) fn wake(waker: Option<Waker>) {
-    if let Some(w) = waker {
-        w.wake();
-    }
-}
-
 fn getters<S: HasExchange>(s: &mut S) -> &mut WaitList<S::Item> {
     &mut s.exchange().getters
 }
@@ -269,7 +261,7 @@ pub(crate) fn put<S: HasExchange>(
     let item = match guard.exchange().try_put(item) {
         Ok(waker) => {
             drop(guard);
-            wake(waker);
+            wake_one(waker);
             return Ok(());
         }
         Err(PutError::Full(item)) => item,
@@ -299,7 +291,7 @@ pub(crate) fn get<S: HasExchange>(state: &Mutex<S>, deadline: Option<Instant>) -
         match guard.exchange().try_get() {
             Ok((item, waker)) => {
                 drop(guard);
-                wake(waker);
+                wake_one(waker);
                 return Ok(item);
             }
             Err(GetError::Empty) => {}

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::wait_list::{lock, Exit, WaitList, WaitSite, Woke};
+use super::wait_list::{lock, wake_one, Exit, WaitList, WaitSite, Woke};
 use crate::park::Waker;
 
 const UNLOCKED: u8 = 0;
@@ -106,9 +106,7 @@ impl RawMutex {
         let mut list = lock(&self.waiters);
         let waker = self.hand_over(&mut list);
         drop(list);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake_one(waker);
     }
 
     /// Releases the held lock to the oldest waiter (the state stays LOCKED;

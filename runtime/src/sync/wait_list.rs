@@ -66,6 +66,15 @@ pub(crate) fn wake_all(wakers: Vec<Waker>) {
     }
 }
 
+/// Wakes the waiter a notify or release returned, if any, once the mutex
+/// is released.
+#[inline]
+pub(crate) fn wake_one(waker: Option<Waker>) {
+    if let Some(w) = waker {
+        w.wake();
+    }
+}
+
 /// One blocked waiter, on the waiter's stack.
 struct WaitNode<T> {
     state: AtomicU8,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 use crate::sync::exchange::{self, Exchange, GetError, PutError};
-use crate::sync::wait_list::{lock, wake_all};
+use crate::sync::wait_list::{lock, wake_all, wake_one};
 
 pub(super) struct Chan<T> {
     state: Mutex<Exchange<T, VecDeque<T>>>,
@@ -31,7 +31,7 @@ impl<T> Chan<T> {
         let result = lock(&self.state).try_put(msg);
         match result {
             Ok(waker) => {
-                exchange::wake(waker);
+                wake_one(waker);
                 Ok(())
             }
             Err(PutError::Full(msg)) => Err(TrySendError::Full(msg)),
@@ -54,7 +54,7 @@ impl<T> Chan<T> {
         let result = lock(&self.state).try_get();
         match result {
             Ok((msg, waker)) => {
-                exchange::wake(waker);
+                wake_one(waker);
                 Ok(msg)
             }
             Err(GetError::Empty) => Err(TryRecvError::Empty),
