@@ -71,6 +71,8 @@ pub struct Body<'a> {
     end: usize,
     stream: &'a mut dyn Transport,
     timeout: Duration,
+    /// The socket's read timeout has been set to `timeout`.
+    timeout_set: bool,
     limit: u64,
     received: u64,
     send_continue: bool,
@@ -110,6 +112,8 @@ pub(crate) struct Leftover {
     pub end: usize,
     /// The body failed; the connection cannot be reused.
     pub failed: Option<BodyError>,
+    /// The body set the socket's read timeout to its own.
+    pub read_timeout_set: bool,
 }
 
 impl<'a> Body<'a> {
@@ -135,6 +139,7 @@ impl<'a> Body<'a> {
             end,
             stream,
             timeout,
+            timeout_set: false,
             limit,
             received: 0,
             send_continue,
@@ -173,13 +178,9 @@ impl<'a> Body<'a> {
 
     /// Refills `buf` from the socket; false at EOF.
     fn fill(&mut self) -> io::Result<bool> {
-        if self.send_continue {
-            self.send_continue = false;
-            self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-        }
+        self.before_socket_read()?;
         self.pos = 0;
         self.end = 0;
-        self.stream.set_read_timeout(Some(self.timeout))?;
         loop {
             match self.stream.read(self.buf) {
                 Ok(0) => return Ok(false),
@@ -189,15 +190,33 @@ impl<'a> Body<'a> {
                     return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => {
-                    return Err(self.fail(StatusCode::REQUEST_TIMEOUT, "timed out waiting for the body"))
-                }
-                Err(e) => {
-                    self.failed = Some(BodyError { status: StatusCode::BAD_REQUEST, reason: "connection error" });
-                    return Err(e);
-                }
+                Err(e) => return Err(self.read_failed(e)),
             }
         }
+    }
+
+    /// Sends a pending "100 Continue" and sets the socket's read timeout to
+    /// the body's, once, before the body's first read from the socket.
+    fn before_socket_read(&mut self) -> io::Result<()> {
+        if self.send_continue {
+            self.send_continue = false;
+            self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        }
+        if !self.timeout_set {
+            self.stream.set_read_timeout(Some(self.timeout))?;
+            self.timeout_set = true;
+        }
+        Ok(())
+    }
+
+    /// Records a failed socket read: a timeout is a 408, anything else a
+    /// broken connection.
+    fn read_failed(&mut self, e: io::Error) -> io::Error {
+        if is_timeout(&e) {
+            return self.fail(StatusCode::REQUEST_TIMEOUT, "timed out waiting for the body");
+        }
+        self.failed = Some(BodyError { status: StatusCode::BAD_REQUEST, reason: "connection error" });
+        e
     }
 
     /// Accounts `n` bytes read from the socket against the rate floor.
@@ -226,24 +245,17 @@ impl<'a> Body<'a> {
             self.pos += n;
             n
         } else {
-            if self.send_continue {
-                self.send_continue = false;
-                self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-            }
+            self.before_socket_read()?;
             // Read straight into the caller's buffer, never past the body.
-            self.stream.set_read_timeout(Some(self.timeout))?;
-            match self.stream.read(&mut out[..want]) {
-                Ok(0) => return Err(self.fail(StatusCode::BAD_REQUEST, "client closed the connection mid-body")),
-                Ok(n) => {
-                    self.arrived(n)?;
-                    n
-                }
-                Err(e) if is_timeout(&e) => {
-                    return Err(self.fail(StatusCode::REQUEST_TIMEOUT, "timed out waiting for the body"))
-                }
-                Err(e) => {
-                    self.failed = Some(BodyError { status: StatusCode::BAD_REQUEST, reason: "connection error" });
-                    return Err(e);
+            loop {
+                match self.stream.read(&mut out[..want]) {
+                    Ok(0) => return Err(self.fail(StatusCode::BAD_REQUEST, "client closed the connection mid-body")),
+                    Ok(n) => {
+                        self.arrived(n)?;
+                        break n;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(self.read_failed(e)),
                 }
             }
         };
@@ -313,7 +325,7 @@ impl<'a> Body<'a> {
 
     /// Ends the body's use of the connection buffer.
     pub(crate) fn finish(self) -> Leftover {
-        Leftover { pos: self.pos, end: self.end, failed: self.failed }
+        Leftover { pos: self.pos, end: self.end, failed: self.failed, read_timeout_set: self.timeout_set }
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
 
-use crate::body::{Body, BodyPolicy};
+use crate::body::{Body, BodyPolicy, Leftover};
 use crate::date::HttpDate;
 use crate::handler::Handler;
 use crate::limits::{Limits, Timeouts};
@@ -224,8 +224,11 @@ impl<T: Transport> Conn<'_, T> {
         let policy = BodyPolicy { timeout: t.body, limit: limits.max_body, min_rate: t.min_rate };
         let body = Body::new(h.framing, tail, buffered, &mut self.stream, policy, expect_continue);
         let (answered, leftover) = answer(h, body, &mut self.out, shared, self.peer, &self.date);
-        self.start = base + leftover.0;
-        self.end = base + leftover.1;
+        self.start = base + leftover.pos;
+        self.end = base + leftover.end;
+        if leftover.read_timeout_set {
+            self.read_timeout = Some(policy.timeout);
+        }
         self.finish(answered)
     }
 
@@ -433,8 +436,9 @@ fn copy_chunked<T: Write>(tx: &mut Sender<'_, T>, mut reader: Box<dyn Read + Sen
 }
 
 /// Runs the handler for one request and encodes its response into `out`.
-/// Also returns where the unconsumed bytes after the body lie in the
-/// slice the body was given.
+/// Also returns what the body left: where the unconsumed bytes after it
+/// lie in the slice it was given, and whether it changed the socket's read
+/// timeout.
 fn answer<'a>(
     h: Head<'a>,
     body: Body<'a>,
@@ -442,7 +446,7 @@ fn answer<'a>(
     shared: &Shared,
     peer: Option<SocketAddr>,
     date: &HttpDate,
-) -> (Answered, (usize, usize)) {
+) -> (Answered, Leftover) {
     let is_head = h.method == Method::HEAD;
     let version = h.version;
     let log_line = access_log::enabled().then(|| (h.method.clone(), h.target.to_owned(), Instant::now()));
@@ -499,5 +503,5 @@ fn answer<'a>(
     if let Some((method, target, started)) = log_line {
         access_log::record(peer, &method, &target, version, status, length, started.elapsed());
     }
-    (Answered { plan, keep_alive }, (rest.pos, rest.end))
+    (Answered { plan, keep_alive }, rest)
 }

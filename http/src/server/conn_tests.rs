@@ -1,5 +1,6 @@
 //! The connection loop over an in-memory transport.
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -8,10 +9,11 @@ use super::conn::{serve, Shared};
 use crate::{Handler, Limits, Request, Response, Timeouts, Transport};
 
 /// Delivers scripted reads (one chunk per read call, then EOF) and records
-/// writes.
+/// writes and the read timeouts set.
 struct Script {
     reads: Vec<Vec<u8>>,
     written: Vec<u8>,
+    read_timeouts: RefCell<Vec<Option<Duration>>>,
 }
 
 impl Read for Script {
@@ -41,7 +43,8 @@ impl Write for Script {
 }
 
 impl Transport for Script {
-    fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.read_timeouts.borrow_mut().push(t);
         Ok(())
     }
     fn set_write_timeout(&self, _: Option<Duration>) -> io::Result<()> {
@@ -52,6 +55,12 @@ impl Transport for Script {
 /// Runs the connection loop over `reads` and returns what it wrote, with
 /// Date headers blanked.
 fn run(handler: impl Handler, limits: Limits, reads: &[&[u8]]) -> String {
+    let text = String::from_utf8(run_script(handler, limits, reads).written).unwrap();
+    text.lines().map(|l| if l.starts_with("Date: ") { "Date: -" } else { l }).collect::<Vec<_>>().join("\n")
+}
+
+/// Runs the connection loop over `reads` and returns the script after it.
+fn run_script(handler: impl Handler, limits: Limits, reads: &[&[u8]]) -> Script {
     let shared = Shared {
         handler: Box::new(handler),
         limits,
@@ -59,16 +68,13 @@ fn run(handler: impl Handler, limits: Limits, reads: &[&[u8]]) -> String {
         server_name: None,
         draining: AtomicBool::new(false),
     };
-    let script = Script { reads: reads.iter().map(|r| r.to_vec()).collect(), written: Vec::new() };
-    let mut out = Vec::new();
-    {
-        let mut s = script;
-        let s_ref: &mut Script = &mut s;
-        serve(ScriptRef(s_ref), None, &shared, &AtomicBool::new(false));
-        out.extend_from_slice(&s.written);
-    }
-    let text = String::from_utf8(out).unwrap();
-    text.lines().map(|l| if l.starts_with("Date: ") { "Date: -" } else { l }).collect::<Vec<_>>().join("\n")
+    let mut script = Script {
+        reads: reads.iter().map(|r| r.to_vec()).collect(),
+        written: Vec::new(),
+        read_timeouts: RefCell::default(),
+    };
+    serve(ScriptRef(&mut script), None, &shared, &AtomicBool::new(false));
+    script
 }
 
 /// Lets `serve` own a transport while the test keeps the script.
@@ -87,8 +93,8 @@ impl Write for ScriptRef<'_> {
     }
 }
 impl Transport for ScriptRef<'_> {
-    fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
-        Ok(())
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.0.set_read_timeout(t)
     }
     fn set_write_timeout(&self, _: Option<Duration>) -> io::Result<()> {
         Ok(())
@@ -128,6 +134,24 @@ fn content_length_body_then_next_request() {
     );
     assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 2, "{out}");
     assert!(out.contains("\n\nhello"), "{out}");
+}
+
+#[test]
+fn a_body_sets_its_read_timeout_once_and_the_next_request_waits_idle() {
+    let script = run_script(
+        echo,
+        Limits::default(),
+        &[
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n",
+            b"hel",
+            b"lo",
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        ],
+    );
+    let t = Timeouts::default();
+    assert_eq!(*script.read_timeouts.borrow(), [Some(t.idle), Some(t.body), Some(t.idle)]);
+    let text = String::from_utf8(script.written).unwrap();
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 2, "{text}");
 }
 
 #[test]
