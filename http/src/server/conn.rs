@@ -449,7 +449,7 @@ fn answer<'a>(
 ) -> (Answered, Leftover) {
     let is_head = h.method == Method::HEAD;
     let version = h.version;
-    let log_line = access_log::enabled().then(|| (h.method.clone(), h.target.to_owned(), Instant::now()));
+    let log_line = access_log::enabled().then(|| (h.method.clone(), h.target, Instant::now()));
     let mut req = Request::new(h.method, h.target, version, h.headers, body, peer);
     let mut keep_alive = h.keep_alive;
     let result = catch_unwind(AssertUnwindSafe(|| shared.handler.handle(&mut req)));
@@ -490,18 +490,19 @@ fn answer<'a>(
     let ctx =
         encode::Context { head_request: is_head, version, keep_alive, date, server: shared.server_name.as_deref() };
     let (status, headers, body) = response.into_parts();
-    // The body bytes actually sent: none for HEAD, 1xx, 204 and 304.
-    let bodiless =
-        is_head || status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
-    let length = match &body {
-        _ if bodiless => Some(0),
-        crate::ResponseBody::Empty => Some(0),
-        crate::ResponseBody::Bytes(b) => Some(b.len() as u64),
-        crate::ResponseBody::Reader { len, .. } => *len,
-    };
+    // For the access log, the body bytes actually sent.
+    let log_line = log_line.map(|line| {
+        let length = match &body {
+            _ if encode::bodiless(status, is_head) => Some(0),
+            crate::ResponseBody::Empty => Some(0),
+            crate::ResponseBody::Bytes(b) => Some(b.len() as u64),
+            crate::ResponseBody::Reader { len, .. } => *len,
+        };
+        (line, length)
+    });
     let (plan, keep_alive) = encode::encode(out, status, &headers, body, &ctx);
-    if let Some((method, target, started)) = log_line {
-        access_log::record(peer, &method, &target, version, status, length, started.elapsed());
+    if let Some(((method, target, started), length)) = log_line {
+        access_log::record(peer, &method, target, version, status, length, started.elapsed());
     }
     (Answered { plan, keep_alive }, rest)
 }

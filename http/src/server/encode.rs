@@ -36,7 +36,7 @@ pub(crate) struct Context<'a> {
 
 /// Whether a response with this status (to a HEAD request or not) carries
 /// no body.
-fn bodiless(status: StatusCode, head_request: bool) -> bool {
+pub(crate) fn bodiless(status: StatusCode, head_request: bool) -> bool {
     status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED || head_request
 }
 
