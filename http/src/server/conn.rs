@@ -394,7 +394,7 @@ impl<'a, T: Write> Sender<'a, T> {
             } else {
                 a = &a[n..];
             }
-            self.progress(n, true)?;
+            self.progress(n, !(a.is_empty() && b.is_empty()))?;
         }
         self.write_all(b)
     }
