@@ -32,6 +32,85 @@
 //! assert!(pool.is_empty());
 //! ```
 
+/// The methods [`Group`] and [`Pool`] share, written once over the
+/// `members: Arc<Members>` field both have: `len`, `is_empty`, `join`,
+/// `join_timeout`, `kill`, `map`, `imap` and `imap_unordered`.
+macro_rules! member_set_methods {
+    () => {
+        /// The number of members still running (or not started yet).
+        pub fn len(&self) -> usize {
+            self.members.len()
+        }
+
+        /// Whether every member has finished.
+        pub fn is_empty(&self) -> bool {
+            self.len() == 0
+        }
+
+        /// Parks until every member has finished.
+        pub fn join(&self) {
+            self.members.join(None);
+        }
+
+        /// Like [`join`](Self::join), for at most `timeout`; returns whether
+        /// every member finished.
+        pub fn join_timeout(&self, timeout: std::time::Duration) -> bool {
+            self.members.join(Some(crate::park::deadline_after(timeout)))
+        }
+
+        /// Kills every member and waits until all have finished. Called by a
+        /// member, it kills the others first, then the caller.
+        pub fn kill(&self) {
+            self.members.kill();
+        }
+
+        /// Runs `f` on every item in its own member, as many at a time as the
+        /// set allows (a [`Pool`](crate::pool::Pool) its size, a
+        /// [`Group`](crate::pool::Group) all of them), and returns the results
+        /// in item order.
+        ///
+        /// # Panics
+        ///
+        /// Re-raises the payload of a member that panicked or was killed.
+        pub fn map<I, F, R>(&self, f: F, items: I) -> Vec<R>
+        where
+            I: IntoIterator,
+            I::IntoIter: Send + 'static,
+            I::Item: Send + 'static,
+            F: Fn(I::Item) -> R + Send + Sync + 'static,
+            R: Send + 'static,
+        {
+            self.imap(f, items).collect()
+        }
+
+        /// Like [`map`](Self::map), yielding each result as soon as it and the
+        /// results before it are ready.
+        pub fn imap<I, F, R>(&self, f: F, items: I) -> crate::pool::IMap<R>
+        where
+            I: IntoIterator,
+            I::IntoIter: Send + 'static,
+            I::Item: Send + 'static,
+            F: Fn(I::Item) -> R + Send + Sync + 'static,
+            R: Send + 'static,
+        {
+            crate::pool::imap::ordered(&self.members, f, items)
+        }
+
+        /// Like [`imap`](Self::imap), yielding results in the order they
+        /// finish.
+        pub fn imap_unordered<I, F, R>(&self, f: F, items: I) -> crate::pool::IMapUnordered<R>
+        where
+            I: IntoIterator,
+            I::IntoIter: Send + 'static,
+            I::Item: Send + 'static,
+            F: Fn(I::Item) -> R + Send + Sync + 'static,
+            R: Send + 'static,
+        {
+            crate::pool::imap::unordered(&self.members, f, items)
+        }
+    };
+}
+
 mod group;
 mod imap;
 mod members;
