@@ -43,6 +43,7 @@ fn routes(req: &mut Request<'_>) -> Response {
         "/empty-stream" => Response::new(StatusCode::OK).with_stream(io::empty()),
         "/204" => Response::new(StatusCode::NO_CONTENT).with_body("must not be sent"),
         "/304" => Response::new(StatusCode::NOT_MODIFIED).with_body("must not be sent"),
+        "/304-empty" => Response::new(StatusCode::NOT_MODIFIED),
         "/304-stream" => Response::new(StatusCode::NOT_MODIFIED).with_stream(Cursor::new(b"must not be sent".to_vec())),
         "/103" => Response::new(StatusCode::from_u16(103).unwrap()).with_body("must not be sent"),
         "/framing" => Response::text("four")
@@ -164,6 +165,10 @@ fn no_body_for_1xx_204_and_304() {
         assert_eq!(r.status, 304, "{path}");
         assert_eq!(r.header("transfer-encoding"), None, "{path}");
     }
+    c.get("/304-empty");
+    let r = c.response();
+    assert_eq!(r.status, 304);
+    assert_eq!(r.header("content-length"), None, "an empty 304 cannot know its representation's length");
     c.get("/103");
     let r = c.response();
     assert_eq!(r.status, 103);

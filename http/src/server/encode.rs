@@ -82,7 +82,10 @@ pub(crate) fn encode(
     let no_body = bodiless(status, ctx.head_request);
     let plan = match body {
         ResponseBody::Empty => {
-            if !status.is_informational() && status != StatusCode::NO_CONTENT {
+            // A 304's Content-Length would have to be the length of the
+            // representation it stands for (RFC 9110, 8.6), which an empty
+            // response does not know: it gets none, like 1xx and 204.
+            if !status.is_informational() && status != StatusCode::NO_CONTENT && status != StatusCode::NOT_MODIFIED {
                 put_length(out, 0);
             }
             Plan::Done
