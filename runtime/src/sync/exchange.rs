@@ -175,10 +175,7 @@ impl<T, B: Buffer<T>> Exchange<T, B> {
             return Ok((item, self.admit_putter()));
         }
         if !self.putters.is_empty() {
-            let mut taken = None;
-            let waker = self.putters.notify_front(|slot| taken = slot.take());
-            self.accepted = self.accepted.wrapping_add(1);
-            return Ok((taken.expect("a blocked putter holds its item"), waker));
+            return Ok(self.take_putter());
         }
         Err(if self.finished { GetError::Finished } else { GetError::Empty })
     }
@@ -210,12 +207,19 @@ impl<T, B: Buffer<T>> Exchange<T, B> {
         if self.putters.is_empty() || self.is_full() {
             return None;
         }
-        let mut taken = None;
-        let waker = self.putters.notify_front(|slot| taken = slot.take());
-        self.buffer.push(taken.expect("a blocked putter holds its item"));
-        self.accepted = self.accepted.wrapping_add(1);
+        let (item, waker) = self.take_putter();
+        self.buffer.push(item);
         self.wake_watchers();
         waker
+    }
+
+    /// Takes the oldest blocked putter's item (there is one), counting it
+    /// accepted; returns it with the putter's waker.
+    fn take_putter(&mut self) -> (T, Option<Waker>) {
+        let mut taken = None;
+        let waker = self.putters.notify_front(|slot| taken = slot.take());
+        self.accepted = self.accepted.wrapping_add(1);
+        (taken.expect("a blocked putter holds its item"), waker)
     }
 
     /// An item handed to a getter that unwound: to the next getter, or back
