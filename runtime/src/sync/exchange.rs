@@ -18,7 +18,11 @@
 //!
 //! The engine lives inside its owner's `std::sync::Mutex`; the blocking
 //! functions [`put`], [`get`] and [`peek`] release that mutex before
-//! parking and wake whoever they served only after releasing it.
+//! parking and wake whoever they served only after releasing it. The one
+//! exception is peekers (`watchers`): an item that arrives wakes them at
+//! once, under the mutex, since a put or get returns at most one waker to
+//! wake afterwards. A wake never blocks, so this only lengthens the
+//! critical section of a put that finds peekers waiting.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -147,8 +151,9 @@ impl<T, B: Buffer<T>> Exchange<T, B> {
         self.accepted
     }
 
-    /// Puts without waiting. On success, returns the waker of the getter or
-    /// watchers to wake once the mutex is released.
+    /// Puts without waiting. On success, returns the waker of the getter
+    /// served, to wake once the mutex is released (waiting peekers are
+    /// woken here; see the module docs).
     pub fn try_put(&mut self, item: T) -> Result<Option<Waker>, PutError<T>> {
         if self.closed {
             return Err(PutError::Closed(item));
