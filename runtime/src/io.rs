@@ -66,7 +66,6 @@ struct Slot {
 
 #[derive(Default)]
 struct SlotInner {
-    fd: RawFd,
     readers: Vec<Waker>,
     writers: Vec<Waker>,
     hubs: Vec<Arc<HubShared>>,
@@ -183,7 +182,6 @@ impl Registration {
         let slot = TABLE.get(index).expect("allocated slot exists");
         let gen = slot.gen.load(Ordering::Acquire);
         slot.hung_up.store(false, Ordering::Relaxed);
-        slot.lock().fd = fd;
         Ok(Registration { fd, index, gen, drained_at: AtomicU64::new(u64::MAX) })
     }
 
@@ -285,7 +283,7 @@ impl Registration {
         let hub = hub::current();
         {
             let mut inner = slot.lock();
-            if slot.tick(interest).load(Ordering::Acquire) != tick || inner.fd < 0 {
+            if slot.tick(interest).load(Ordering::Acquire) != tick || self.is_deregistered(slot) {
                 return true;
             }
             if !inner.hubs.iter().any(|h| Arc::ptr_eq(h, &hub.shared)) {
@@ -317,6 +315,13 @@ impl Registration {
         woken || slot.tick(interest).load(Ordering::Acquire) != tick
     }
 
+    /// Whether `deregister` has run: it moves the slot to the next
+    /// generation (under the slot's lock), and the slot is not reused while
+    /// this registration exists.
+    fn is_deregistered(&self, slot: &Slot) -> bool {
+        slot.gen.load(Ordering::Acquire) != self.gen
+    }
+
     fn token(&self) -> u64 {
         (u64::from(self.gen) << 32) | u64::from(self.index)
     }
@@ -330,7 +335,7 @@ impl Registration {
     pub fn deregister(&self) {
         let slot = self.slot();
         let mut inner = slot.lock();
-        if inner.fd < 0 {
+        if self.is_deregistered(slot) {
             return;
         }
         for h in inner.hubs.drain(..) {
@@ -342,7 +347,6 @@ impl Registration {
         slot.write_tick.fetch_add(1, Ordering::AcqRel);
         let mut waiters = std::mem::take(&mut inner.readers);
         waiters.append(&mut inner.writers);
-        inner.fd = -1;
         drop(inner);
         for w in waiters {
             w.wake();
