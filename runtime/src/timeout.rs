@@ -60,7 +60,7 @@ impl From<Elapsed> for std::io::Error {
 /// ```
 pub struct Timeout {
     id: u64,
-    timer: Option<TimerId>,
+    timer: TimerId,
     task: TaskRef,
     hub: &'static Hub,
     _not_send: PhantomData<*const ()>,
@@ -79,7 +79,7 @@ impl Timeout {
         let task = hub.current_task_ref();
         let action = TimerAction::Interrupt { task: task.clone(), code: id };
         let timer = hub.with_timers(|t| t.insert(deadline, action));
-        Timeout { id, timer: Some(timer), task, hub, _not_send: PhantomData }
+        Timeout { id, timer, task, hub, _not_send: PhantomData }
     }
 
     /// Whether `payload` (from `catch_unwind` or a join) is this timeout's
@@ -109,9 +109,8 @@ impl Timeout {
 
 impl Drop for Timeout {
     fn drop(&mut self) {
-        if let Some(timer) = self.timer.take() {
-            drop(self.hub.with_timers(|t| t.cancel(timer)));
-        }
+        // A timer that already fired is a stale id, which cancel ignores.
+        drop(self.hub.with_timers(|t| t.cancel(self.timer)));
         Header::withdraw_interrupt(&self.task, self.id);
     }
 }
