@@ -107,7 +107,8 @@ fn slots<'b>(slots: &'b mut [MaybeUninit<httparse::Header<'static>>]) -> &'b mut
 
 /// The result of answering one request.
 struct Answered {
-    plan: Plan,
+    /// The body still to send after `out`, if any.
+    plan: Option<Plan>,
     keep_alive: bool,
 }
 
@@ -235,13 +236,12 @@ impl<T: Transport> Conn<'_, T> {
     /// Writes a streamed body, if any, and decides whether to go on.
     fn finish(&mut self, answered: Answered) -> io::Result<Step> {
         let keep = answered.keep_alive;
-        if let Plan::Done = answered.plan {
+        let Some(plan) = answered.plan else {
             return Ok(if keep { Step::Again } else { Step::Close });
-        }
+        };
         self.set_write_timeout()?;
         let mut tx = Sender::new(&mut self.stream, &self.shared.timeouts);
-        let close = match answered.plan {
-            Plan::Done => false,
+        let close = match plan {
             Plan::Slice(bytes) => {
                 tx.write_all_vectored(&self.out, &bytes)?;
                 false

@@ -6,11 +6,9 @@ use http::{HeaderName, HeaderValue, StatusCode, Version};
 use crate::date::HttpDate;
 use crate::response::ResponseBody;
 
-/// How the body follows the head.
+/// How the body follows the head, when it was not copied into the
+/// buffer with it.
 pub(crate) enum Plan {
-    /// Nothing follows (no body, a HEAD request, or the body was copied
-    /// into the buffer with the head).
-    Done,
     /// A large in-memory body to write after the head (saves a copy).
     Slice(std::borrow::Cow<'static, [u8]>),
     /// Stream this many bytes from the reader.
@@ -41,14 +39,16 @@ pub(crate) fn bodiless(status: StatusCode, head_request: bool) -> bool {
 }
 
 /// Appends the head to `out`, and the body when small. Returns how the rest
-/// of the body goes and whether the connection stays open.
+/// of the body goes (`None`: nothing follows, because there is no body, the
+/// request was a HEAD, or the body is in `out` already) and whether the
+/// connection stays open.
 pub(crate) fn encode(
     out: &mut Vec<u8>,
     status: StatusCode,
     headers: &[(HeaderName, HeaderValue)],
     body: ResponseBody,
     ctx: &Context<'_>,
-) -> (Plan, bool) {
+) -> (Option<Plan>, bool) {
     let mut keep_alive = ctx.keep_alive;
     out.extend_from_slice(b"HTTP/1.1 ");
     put_status(out, status);
@@ -88,21 +88,21 @@ pub(crate) fn encode(
             if !status.is_informational() && status != StatusCode::NO_CONTENT && status != StatusCode::NOT_MODIFIED {
                 put_length(out, 0);
             }
-            Plan::Done
+            None
         }
         ResponseBody::Bytes(bytes) => {
             if status.is_informational() || status == StatusCode::NO_CONTENT {
-                Plan::Done
+                None
             } else {
                 put_length(out, bytes.len() as u64);
                 if no_body {
-                    Plan::Done
+                    None
                 } else if bytes.len() <= INLINE_BODY {
                     finish_head(out, keep_alive, ctx.version);
                     out.extend_from_slice(&bytes);
-                    return (Plan::Done, keep_alive);
+                    return (None, keep_alive);
                 } else {
-                    Plan::Slice(bytes)
+                    Some(Plan::Slice(bytes))
                 }
             }
         }
@@ -111,20 +111,20 @@ pub(crate) fn encode(
                 if !status.is_informational() && status != StatusCode::NO_CONTENT {
                     put_length(out, n);
                 }
-                Plan::Done
+                None
             }
-            (true, None) => Plan::Done,
+            (true, None) => None,
             (false, Some(n)) => {
                 put_length(out, n);
-                Plan::Sized(reader, n)
+                Some(Plan::Sized(reader, n))
             }
             (false, None) if ctx.version == Version::HTTP_11 => {
                 out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
-                Plan::Chunked(reader)
+                Some(Plan::Chunked(reader))
             }
             (false, None) => {
                 keep_alive = false;
-                Plan::UntilClose(reader)
+                Some(Plan::UntilClose(reader))
             }
         },
     };
