@@ -56,6 +56,7 @@ impl<T> Channel<T> {
     }
 
     /// Hands `item` to a getter, parking until one takes it.
+    #[inline(always)]
     pub fn put(&self, item: T) {
         let put = self.core.put(item, None);
         debug_assert!(put.is_ok(), "a put without deadline completes");
@@ -80,6 +81,7 @@ impl<T> Channel<T> {
     }
 
     /// Takes an item from a putter, parking until one comes.
+    #[inline(always)]
     pub fn get(&self) -> T {
         self.core.get(None).expect("a get without deadline completes")
     }

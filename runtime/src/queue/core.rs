@@ -58,6 +58,7 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
         lock(&self.state).exchange.balance()
     }
 
+    #[inline(always)]
     pub fn put(&self, item: T, deadline: Option<Instant>) -> Result<(), Full<T>> {
         exchange::put(&self.state, item, deadline).map_err(|e| match e {
             PutError::Full(item) | PutError::Closed(item) => Full(item),
@@ -75,6 +76,7 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
         }
     }
 
+    #[inline(always)]
     pub fn get(&self, deadline: Option<Instant>) -> Result<T, Empty> {
         exchange::get(&self.state, deadline).map_err(|_| Empty)
     }
@@ -185,6 +187,7 @@ macro_rules! queue_methods {
 
             /// Puts an item, parking while the queue is full. Blocked
             /// putters are served in FIFO order.
+            #[inline(always)]
             pub fn put(&self, item: T) {
                 let put = self.core.put(item, None);
                 debug_assert!(put.is_ok(), "a put without deadline completes");
@@ -211,6 +214,7 @@ macro_rules! queue_methods {
 
             /// Removes and returns the next item, parking until there is
             /// one. Blocked getters are served in FIFO order.
+            #[inline(always)]
             pub fn get(&self) -> T {
                 self.core.get(None).expect("a get without deadline completes")
             }

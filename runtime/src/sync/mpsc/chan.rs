@@ -21,6 +21,7 @@ impl<T> Chan<T> {
     }
 
     /// Sends, waiting for room or the receiver if the channel is bounded.
+    #[inline(always)]
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
         exchange::put(&self.state, msg, None).map_err(|e| match e {
             PutError::Full(msg) | PutError::Closed(msg) => SendError(msg),
@@ -39,6 +40,7 @@ impl<T> Chan<T> {
         }
     }
 
+    #[inline(always)]
     pub fn recv(&self) -> Result<T, RecvError> {
         exchange::get(&self.state, None).map_err(|_| RecvError)
     }

@@ -27,6 +27,7 @@ impl<T> Receiver<T> {
     /// # Errors
     ///
     /// [`RecvError`] once every sender is gone and the channel is empty.
+    #[inline(always)]
     pub fn recv(&self) -> Result<T, RecvError> {
         self.chan.recv()
     }
@@ -103,6 +104,7 @@ pub struct IntoIter<T> {
 
 impl<T> Iterator for Iter<'_, T> {
     type Item = T;
+    #[inline(always)]
     fn next(&mut self) -> Option<T> {
         self.rx.recv().ok()
     }
@@ -117,6 +119,7 @@ impl<T> Iterator for TryIter<'_, T> {
 
 impl<T> Iterator for IntoIter<T> {
     type Item = T;
+    #[inline(always)]
     fn next(&mut self) -> Option<T> {
         self.rx.recv().ok()
     }

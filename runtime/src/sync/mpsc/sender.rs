@@ -28,6 +28,7 @@ impl<T> Sender<T> {
     /// # Errors
     ///
     /// [`SendError`] holding the message if the receiver is gone.
+    #[inline(always)]
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
         self.chan.send(msg)
     }
@@ -46,6 +47,7 @@ impl<T> SyncSender<T> {
     ///
     /// [`SendError`] holding the message if the receiver is gone, or goes
     /// away while this send waits.
+    #[inline(always)]
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
         self.chan.send(msg)
     }
