@@ -8,7 +8,10 @@
 #   SLEEP_DURATION=30 bash benches/http.sh   # longer sleep-demo runs
 #
 # Configurations: hello with 1 worker and with all cores, plain and
-# pipelined 16 deep; the sleep demo (200 ms per request, 1 worker) at 1,000
+# pipelined 16 deep; hello with 1 worker pinned to CPU 0 and wrk (one
+# thread) pinned to CPU 1 (`w1pin`, on machines with 2 cores or more), so
+# that the server and the client do not take turns on the same core; the
+# sleep demo (200 ms per request, 1 worker) at 1,000
 # and 10,000 connections. For each server it prints the median over the
 # rounds (servers interleaved within each round) of requests/s, p99
 # latency, and the server's CPU time per request, then the ratios.
@@ -52,24 +55,30 @@ server_cmd() { # name workers -> command
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# run CONFIG NAME WORKERS CONNS PATH DEPTH SECONDS
+# run CONFIG NAME WORKERS CONNS PATH DEPTH SECONDS [PIN]
+# With PIN=1 the server runs on CPU 0 and a one-thread wrk on CPU 1.
 run() {
-  local config=$1 name=$2 workers=$3 conns=$4 path=$5 depth=$6 seconds=$7
-  $(server_cmd "$name" "$workers") >/dev/null 2>&1 &
+  local config=$1 name=$2 workers=$3 conns=$4 path=$5 depth=$6 seconds=$7 pin=${8:-0}
+  local server_pin=() client_pin=()
+  if [ "$pin" = 1 ]; then
+    server_pin=(taskset -c 0)
+    client_pin=(taskset -c 1)
+  fi
+  "${server_pin[@]}" $(server_cmd "$name" "$workers") >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 50); do
     (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
     sleep 0.1
   done
-  local threads=$(( conns < 2 ? 1 : 2 ))
+  local threads=$(( conns < 2 || pin == 1 ? 1 : 2 ))
   local args=(-t"$threads" -c"$conns" -d"${seconds}s" --latency --timeout 10s)
   [ "$depth" -gt 1 ] && args+=(-s "$PIPELINE")
   local c0 out c1
   c0=$(cpu_ticks "$pid")
   if [ "$depth" -gt 1 ]; then
-    out=$(wrk "${args[@]}" "http://127.0.0.1:$PORT$path" -- "$depth" 2>&1)
+    out=$("${client_pin[@]}" wrk "${args[@]}" "http://127.0.0.1:$PORT$path" -- "$depth" 2>&1)
   else
-    out=$(wrk "${args[@]}" "http://127.0.0.1:$PORT$path" 2>&1)
+    out=$("${client_pin[@]}" wrk "${args[@]}" "http://127.0.0.1:$PORT$path" 2>&1)
   fi
   c1=$(cpu_ticks "$pid")
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -89,13 +98,16 @@ run() {
   return 0
 }
 
-hello_configs=("w1_plain 1 1" "w1_pipe16 1 16" "wall_plain $CORES 1" "wall_pipe16 $CORES 16")
+hello_configs=("w1_plain 1 1 0" "w1_pipe16 1 16 0" "wall_plain $CORES 1 0" "wall_pipe16 $CORES 16 0")
+if [ "$CORES" -ge 2 ] && command -v taskset >/dev/null; then
+  hello_configs+=("w1pin_plain 1 1 1" "w1pin_pipe16 1 16 1")
+fi
 for round in $(seq "$ROUNDS"); do
   echo "round $round/$ROUNDS" >&2
   for cfg in "${hello_configs[@]}"; do
-    read -r config workers depth <<<"$cfg"
+    read -r config workers depth pin <<<"$cfg"
     for name in verde may_minihttp hyper; do
-      run "hello_$config" "$name" "$workers" 100 / "$depth" "$DURATION"
+      run "hello_$config" "$name" "$workers" 100 / "$depth" "$DURATION" "$pin"
     done
   done
   for conns in 1000 10000; do
