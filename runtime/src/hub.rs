@@ -359,7 +359,6 @@ impl Hub {
             moved.live_index.set(i);
         }
         task.live_index.set(usize::MAX);
-        removed.release_spare();
         drop(removed);
     }
 
@@ -450,7 +449,6 @@ impl Hub {
             if let CoroutineResult::Return(()) = result {
                 self.retire(&task);
             } else if let CoroutineResult::Yield(Suspend::Park) = result {
-                task.keep_as_spare();
                 match self.next_after_park() {
                     Ok(next) => {
                         task = next;
@@ -651,7 +649,6 @@ impl Hub {
             if let Some(c) = unsafe { (*t.coro.get()).take() } {
                 std::mem::forget(c);
             }
-            t.release_spare();
             log::warn!("verde: coroutine '{}' survived teardown; leaking it", t.display_name());
         }
         drop(self.with_timers(|t| t.drain()));

@@ -66,7 +66,7 @@ pub enum Unparked {
 #[inline]
 pub fn waker() -> Waker {
     let task = match hub::running_coroutine() {
-        Some(header) => TaskRef::for_next_waker(header),
+        Some(header) => TaskRef::from_header(header),
         None => hub::current().main.clone(),
     };
     let seq = task.seq();

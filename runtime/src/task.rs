@@ -173,10 +173,6 @@ pub(crate) struct Header {
     /// The interrupt code a patched call last reported as `ECANCELED`
     /// (`crate::patch`), or `NO_INTERRUPT`.
     pub cancel_reported: Cell<u64>,
-    /// Whether the owner hub holds one count of `refs` in reserve for the
-    /// task's next waker: the run queue's reference, kept when the task
-    /// parked instead of being dropped (see [`TaskRef::keep_as_spare`]).
-    spare: Cell<bool>,
 }
 
 // SAFETY: the atomics and the Mutex are thread-safe. `hub`, `id`, `name`,
@@ -272,7 +268,6 @@ impl TaskRef {
                 locals: UnsafeCell::new(crate::local::Storage::default()),
                 defer_interrupts: Cell::new(false),
                 cancel_reported: Cell::new(NO_INTERRUPT),
-                spare: Cell::new(false),
             },
             result: UnsafeCell::new(None),
         });
@@ -291,44 +286,6 @@ impl TaskRef {
         // means some TaskRef keeps the cell alive at least until the
         // increment above took effect, so the new reference owns a count.
         TaskRef(NonNull::from(header))
-    }
-
-    /// Keeps this reference as the task's spare, for its next waker,
-    /// instead of dropping it; drops it if the task already has one.
-    ///
-    /// This is how a park and its wake avoid touching the refcount: the
-    /// hub keeps the reference it resumed the task with when the task
-    /// parks, the task's next [`for_next_waker`](Self::for_next_waker)
-    /// takes it, the waker hands it to the run queue, and the hub resumes
-    /// the task with it again.
-    ///
-    /// Called on the owner hub's thread only, which is the only thread
-    /// that touches the spare.
-    #[inline]
-    pub fn keep_as_spare(self) {
-        if self.spare.replace(true) {
-            drop(self);
-        } else {
-            // The count moves to the spare slot; `for_next_waker` or
-            // `release_spare` takes it back.
-            std::mem::forget(self);
-        }
-    }
-
-    /// A counted reference for a waker of the running task `header`: its
-    /// spare if it has one, else a new count.
-    ///
-    /// Called on the owner hub's thread only, by the task itself.
-    #[inline]
-    pub fn for_next_waker(header: &Header) -> TaskRef {
-        if header.spare.replace(false) {
-            // The spare's count, kept by `keep_as_spare`, becomes this
-            // reference's; a `&Header` to a live task points into a
-            // TaskCell made by `TaskRef::new`.
-            TaskRef(NonNull::from(header))
-        } else {
-            TaskRef::from_header(header)
-        }
     }
 
     /// The raw pointer, for identity comparisons.
@@ -553,75 +510,11 @@ impl Header {
         }
     }
 
-    /// Drops the task's spare count, if it has one: when the hub stops
-    /// tracking the task. Owner hub's thread only.
-    pub fn release_spare(&self) {
-        if self.spare.replace(false) {
-            drop(TaskRef(NonNull::from(self)));
-        }
-    }
-
     /// The task's display name: its name, or `coroutine-<id>`.
     pub fn display_name(&self) -> String {
         match &self.name {
             Some(n) => n.to_string(),
             None => format!("coroutine-{}", self.id),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A counted reference to the running coroutine's task.
-    fn me() -> TaskRef {
-        TaskRef::from_header(crate::hub::running_coroutine().expect("inside a coroutine"))
-    }
-
-    /// Spawns `body` with a channel that receives the coroutine's own task.
-    fn spawn_reporting(body: impl FnOnce() + Send + 'static) -> (TaskRef, crate::JoinHandle<()>) {
-        let (tx, rx) = crate::sync::mpsc::channel();
-        let handle = crate::spawn(move || {
-            tx.send(me()).unwrap();
-            body();
-        });
-        (rx.recv().unwrap(), handle)
-    }
-
-    #[test]
-    fn parks_leave_no_count_behind_once_the_coroutine_finishes() {
-        let (to_child, from_main) = crate::sync::mpsc::channel::<u32>();
-        let (task, handle) = spawn_reporting(move || {
-            let mut sum = 0;
-            for v in from_main {
-                sum += v;
-                crate::sleep(std::time::Duration::from_micros(50));
-            }
-            assert_eq!(sum, 4950);
-        });
-        for v in 0..100 {
-            to_child.send(v).unwrap();
-            crate::yield_now();
-        }
-        drop(to_child);
-        handle.join().unwrap();
-        assert!(!task.spare.get(), "a finished task keeps no spare");
-        assert_eq!(task.refs.load(Ordering::Acquire), 1, "only this test's reference is left");
-    }
-
-    #[test]
-    fn a_parked_coroutine_killed_leaves_no_count_behind() {
-        let (_keep_open, from_main) = crate::sync::mpsc::channel::<u32>();
-        let (task, handle) = spawn_reporting(move || {
-            let _ = from_main.recv();
-            unreachable!("nothing is ever sent");
-        });
-        crate::yield_now();
-        assert_eq!(state_of(task.state.load(Ordering::Acquire)), PARKED);
-        assert!(task.spare.get(), "the hub kept the reference it resumed the parked task with");
-        handle.kill();
-        assert!(handle.join().unwrap_err().is::<crate::Killed>());
-        assert_eq!(task.refs.load(Ordering::Acquire), 1, "only this test's reference is left");
     }
 }
