@@ -518,3 +518,57 @@ impl Header {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A counted reference to the running coroutine's task.
+    fn me() -> TaskRef {
+        TaskRef::from_header(crate::hub::running_coroutine().expect("inside a coroutine"))
+    }
+
+    /// Spawns `body` with a channel that receives the coroutine's own task.
+    fn spawn_reporting(body: impl FnOnce() + Send + 'static) -> (TaskRef, crate::JoinHandle<()>) {
+        let (tx, rx) = crate::sync::mpsc::channel();
+        let handle = crate::spawn(move || {
+            tx.send(me()).unwrap();
+            body();
+        });
+        (rx.recv().unwrap(), handle)
+    }
+
+    #[test]
+    fn parks_leave_no_count_behind_once_the_coroutine_finishes() {
+        let (to_child, from_main) = crate::sync::mpsc::channel::<u32>();
+        let (task, handle) = spawn_reporting(move || {
+            let mut sum = 0;
+            for v in from_main {
+                sum += v;
+                crate::sleep(std::time::Duration::from_micros(50));
+            }
+            assert_eq!(sum, 4950);
+        });
+        for v in 0..100 {
+            to_child.send(v).unwrap();
+            crate::yield_now();
+        }
+        drop(to_child);
+        handle.join().unwrap();
+        assert_eq!(task.refs.load(Ordering::Acquire), 1, "only this test's reference is left");
+    }
+
+    #[test]
+    fn a_parked_coroutine_killed_leaves_no_count_behind() {
+        let (_keep_open, from_main) = crate::sync::mpsc::channel::<u32>();
+        let (task, handle) = spawn_reporting(move || {
+            let _ = from_main.recv();
+            unreachable!("nothing is ever sent");
+        });
+        crate::yield_now();
+        assert_eq!(state_of(task.state.load(Ordering::Acquire)), PARKED);
+        handle.kill();
+        assert!(handle.join().unwrap_err().is::<crate::Killed>());
+        assert_eq!(task.refs.load(Ordering::Acquire), 1, "only this test's reference is left");
+    }
+}
