@@ -457,13 +457,17 @@ fn wait_fd(fd: RawFd, interest: Interest, timeout: Option<Duration>) -> io::Resu
     let dup = sys::dup_cloexec(fd)?;
     let ready = {
         let reg = Registration::new(dup);
+        let slot = reg.slot();
         // A wake may be spurious: confirm with a zero-timeout poll, and wait
-        // again until the deadline.
+        // again until the deadline. The tick is read before the poll, so
+        // readiness that arrives between the poll and the wait ends the
+        // wait instead of being missed.
         loop {
+            let tick = slot.tick(interest).load(Ordering::Acquire);
             if poll_now(dup, interest) {
                 break true;
             }
-            if !reg.wait(interest, deadline) {
+            if !reg.wait_since(interest, tick, deadline) {
                 break poll_now(dup, interest);
             }
         }
