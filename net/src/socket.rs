@@ -213,9 +213,38 @@ impl Socket {
         self.reg.read_stream_with(timeout, len, || sys::recv(fd, buf, 0))
     }
 
+    /// [`read_stream`](Self::read_stream) for a TCP socket, whose
+    /// zero-length reads wait as [`recv_empty_tcp`](Self::recv_empty_tcp)
+    /// describes.
+    #[inline]
+    pub(crate) fn read_tcp(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return self.recv_empty_tcp(0);
+        }
+        self.read_stream(buf)
+    }
+
     /// `recv` with `MSG_PEEK`.
     pub(crate) fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.read_with(|fd| sys::recv(fd, buf, libc::MSG_PEEK))
+    }
+
+    /// A zero-length `recv` (with `flags`) on a TCP socket, as a blocking
+    /// one behaves on Linux: it returns 0 at once when data, the end of the
+    /// stream or an error is queued, and otherwise waits until the socket
+    /// becomes readable or the read timeout passes, then returns 0, even
+    /// when the timeout is what ended the wait. (Asked for no bytes,
+    /// `tcp_recvmsg` leaves its loop after one wait instead of reporting
+    /// `EAGAIN`; Unix stream sockets do report it, and use
+    /// [`read_stream`](Self::read_stream).) In non-blocking mode it is the
+    /// single non-blocking `recv`, `WouldBlock` included, as in std.
+    pub(crate) fn recv_empty_tcp(&self, flags: libc::c_int) -> io::Result<usize> {
+        match self.read_with(|fd| sys::recv(fd, &mut [], flags)) {
+            // In blocking mode `read_with` gives `WouldBlock` only when the
+            // timeout passed.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && !self.is_nonblocking() => Ok(0),
+            other => other,
+        }
     }
 
     /// `readv` into `bufs`.
