@@ -179,7 +179,7 @@ impl UnixDatagram {
 impl fmt::Debug for UnixDatagram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("UnixDatagram");
-        d.field("fd", &self.sock.fd());
+        d.field("fd", &super::StdFd(self.sock.fd()));
         if let Ok(addr) = self.local_addr() {
             d.field("local", &addr);
         }
