@@ -797,6 +797,65 @@ parity! {
     }
 }
 
+parity! {
+    fn std_handles_sharing_the_socket_keep_their_blocking_mode(log) {
+        // One clone handed to std code while another lives on: in std both
+        // share one open file description, in blocking mode, so the std
+        // handle blocks until data arrives.
+        let (c, s) = tcp_pair();
+        let keep = c.try_clone().unwrap();
+        let mut back = std::net::TcpStream::from(OwnedFd::from(c));
+        log.v("O_NONBLOCK of a converted clone", fd_nonblocking(&back));
+        back.set_read_timeout(Some(GUARD)).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let writer = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            w.write_all(b"a").unwrap();
+        });
+        let mut one = [0; 1];
+        log.r("a std read on it blocks until data", back.read_exact(&mut one).map(|()| one));
+        writer.join().unwrap();
+        // The clone left behind still works in each mode.
+        (&s).write_all(b"b").unwrap();
+        keep.set_read_timeout(Some(GUARD)).unwrap();
+        log.r("the remaining clone reads", (&keep).read_exact(&mut one).map(|()| one));
+        keep.set_read_timeout(Some(SHORT)).unwrap();
+        log.r("the remaining clone times out", (&keep).read(&mut one));
+        log.r("and peeks with a timeout", keep.peek(&mut one));
+        keep.set_nonblocking(true).unwrap();
+        log.r("the remaining clone in non-blocking mode", (&keep).read(&mut one));
+        keep.set_nonblocking(false).unwrap();
+        keep.set_read_timeout(Some(GUARD)).unwrap();
+        (&s).write_all(b"c").unwrap();
+        log.r("and back in blocking mode", (&keep).read_exact(&mut one).map(|()| one));
+
+        // A std socket adopted while another std handle shares its file
+        // description: that handle keeps blocking.
+        let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut other = a.try_clone().unwrap();
+        let v = unix::UnixStream::from(a);
+        log.v("O_NONBLOCK of a shared description after adopting it", fd_nonblocking(&other));
+        other.set_read_timeout(Some(GUARD)).unwrap();
+        let mut w = b.try_clone().unwrap();
+        let writer = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            w.write_all(b"d").unwrap();
+        });
+        log.r("the other std handle blocks until data", other.read_exact(&mut one).map(|()| one));
+        writer.join().unwrap();
+        b.write_all(b"e").unwrap();
+        v.set_read_timeout(Some(GUARD)).unwrap();
+        log.r("the adopted socket reads", (&v).read_exact(&mut one).map(|()| one));
+        let mut bufs = [0; 2];
+        b.write_all(b"fg").unwrap();
+        log.r("and reads vectored", (&v).read_vectored(&mut [IoSliceMut::new(&mut bufs)]));
+        log.r("and writes", (&v).write(b"h"));
+        log.r("and writes vectored", (&v).write_vectored(&[IoSlice::new(b"i")]));
+        let mut two = [0; 2];
+        log.r("which the peer reads", b.read_exact(&mut two).map(|()| two));
+    }
+}
+
 /// `Debug` of a verde socket reads as std's does for the same fd.
 #[test]
 fn debug_output_matches_std() {

@@ -128,7 +128,7 @@ impl UnixDatagram {
     }
 
     fn send_to_raw(&self, buf: &[u8], raw: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<usize> {
-        self.sock.poll_with(|fd| sys::sendto(fd, buf, libc::MSG_NOSIGNAL, raw, len))
+        self.sock.poll_with(|fd| sys::sendto(fd, buf, libc::MSG_NOSIGNAL | crate::socket::DONTWAIT, raw, len))
     }
 
     /// Sends `buf` to the connected peer.
