@@ -6,10 +6,11 @@
 //! `Into<OwnedFd>`, and conversions from and into its std counterpart.
 //!
 //! Adopting an fd (`FromRawFd`, `From<OwnedFd>`, `From<std type>`)
-//! switches it to non-blocking mode and remembers the blocking mode and
-//! timeouts it had as the user's settings. Giving one up (`IntoRawFd`,
-//! `Into<OwnedFd>`, `Into<std type>`) restores the user's blocking mode,
-//! unless a clone made by `try_clone` still shares the socket.
+//! remembers the blocking mode and timeouts it had as the user's settings,
+//! and switches a listener to non-blocking mode (other sockets need not be:
+//! their calls pass `MSG_DONTWAIT`). Giving one up (`IntoRawFd`,
+//! `Into<OwnedFd>`, `Into<std type>`) applies the user's blocking mode,
+//! except to a listener a clone made by `try_clone` still shares.
 
 macro_rules! fd_conversions {
     ($t:ident, $std:ty) => {
@@ -30,7 +31,7 @@ macro_rules! fd_conversions {
         impl ::std::os::fd::FromRawFd for $t {
             #[doc = concat!("Adopts `fd`, which must be an open socket of the kind a `", stringify!($t), "` holds,")]
             /// owned by the caller. Its blocking mode and timeouts become
-            /// this value's settings; the fd itself is switched to
+            /// this value's settings; a listening socket is switched to
             /// non-blocking mode.
             unsafe fn from_raw_fd(fd: ::std::os::fd::RawFd) -> $t {
                 $t::from_socket($crate::socket::Socket::from_foreign(fd))
@@ -38,9 +39,9 @@ macro_rules! fd_conversions {
         }
 
         impl ::std::os::fd::IntoRawFd for $t {
-            /// Releases the fd, restoring the blocking mode the user asked
-            /// for unless a `try_clone` of this socket is still alive (which
-            /// needs the fd to stay non-blocking).
+            /// Releases the fd in the blocking mode the user asked for
+            /// (except a listener a `try_clone` still shares, whose
+            /// `accept` needs the fd to stay non-blocking).
             fn into_raw_fd(self) -> ::std::os::fd::RawFd {
                 self.sock.into_raw()
             }

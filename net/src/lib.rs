@@ -27,7 +27,9 @@
 //!
 //! # How a call waits
 //!
-//! Every socket's fd is in non-blocking mode underneath. An operation runs
+//! No system call verde makes on a socket ever blocks: reads and writes
+//! pass `MSG_DONTWAIT`, and listeners (and the sockets verde creates) are
+//! in non-blocking mode underneath. An operation runs
 //! its system call first; most finish there, at the cost of the system call
 //! alone. Only on `EAGAIN` does the coroutine park until the hub's epoll
 //! reports the fd ready, then it tries again. The fd joins a hub's epoll
@@ -65,8 +67,11 @@
 //! * **Raw fds.** `FromRawFd`, `From<OwnedFd>` and `From` a std socket adopt
 //!   the fd and keep its blocking mode and timeouts as the user's settings;
 //!   `IntoRawFd`, `Into<OwnedFd>` and `Into` a std socket hand it back in
-//!   the user's blocking mode (unless a `try_clone` still shares it).
-//!   `as_raw_fd` exposes the fd in non-blocking mode.
+//!   the user's blocking mode (a listener a `try_clone` still shares stays
+//!   non-blocking). Only an adopted listener is switched to non-blocking
+//!   mode, so std handles sharing an adopted stream or datagram socket's
+//!   file description keep their blocking mode. `as_raw_fd` may expose the
+//!   fd in non-blocking mode whatever the user's setting.
 //!
 //! verde never calls libc's socket functions by symbol (it uses raw system
 //! calls), so it keeps working when an application interposes them.

@@ -1,7 +1,8 @@
-//! The core every verde socket type is built on: an fd that is always in
-//! non-blocking mode, its readiness [`Registration`], and the settings std
-//! keeps in the kernel but verde must apply itself (the blocking mode the
-//! user asked for, and the read and write timeouts).
+//! The core every verde socket type is built on: an fd whose calls never
+//! block (they pass `MSG_DONTWAIT`, and listeners and the sockets verde
+//! creates are in non-blocking mode), its readiness [`Registration`], and
+//! the settings std keeps in the kernel but verde must apply itself (the
+//! blocking mode the user asked for, and the read and write timeouts).
 //!
 //! Every operation tries its system call first. Only when the kernel says
 //! `EAGAIN`, and the user has not asked for non-blocking mode, does it park
@@ -23,6 +24,37 @@ use verde_runtime::sys::{self, SockOpt};
 const POLL_MIN: Duration = Duration::from_millis(1);
 const POLL_MAX: Duration = Duration::from_millis(64);
 
+/// Added to the flags of every `recv`/`send`-family call: the call never
+/// waits, even when the open file description is in blocking mode. verde
+/// relies on `O_NONBLOCK` only for listeners (`accept` takes no flags), so
+/// a stream or datagram socket keeps working when std code sharing its
+/// file description (a clone converted with `IntoRawFd`, or the std socket
+/// an adopted fd was duplicated from) has it in blocking mode.
+pub(crate) const DONTWAIT: libc::c_int = libc::MSG_DONTWAIT;
+
+/// Most buffers one `recvmsg` takes (Linux's `UIO_MAXIOV`).
+const MAX_IOV: usize = 1024;
+
+/// `recvmsg(2)` into up to 1024 buffers, with `flags`: a `readv` that
+/// takes flags.
+fn recvmsg(fd: RawFd, bufs: &mut [IoSliceMut<'_>], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: msghdr is a C struct of integers and pointers; all zeroes
+    // (null pointers, zero lengths) is a valid empty message.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = bufs.as_mut_ptr().cast::<libc::iovec>();
+    msg.msg_iovlen = bufs.len().min(MAX_IOV) as _;
+    // SAFETY: `IoSliceMut` is ABI-compatible with `struct iovec` on Unix
+    // (documented by std); each describes a valid, exclusively borrowed
+    // buffer, and the kernel writes into at most `msg_iovlen <= bufs.len()`
+    // of them. `msg` asks for no address and no control data.
+    sys::cvt(unsafe { libc::syscall(libc::SYS_recvmsg, fd, std::ptr::from_mut(&mut msg), flags) })
+}
+
+/// Whether `fd` is a listening socket (`SO_ACCEPTCONN`).
+fn is_listening(fd: RawFd) -> bool {
+    sys::getsockopt::<libc::c_int>(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN).is_ok_and(|v| v != 0)
+}
+
 /// An owned fd, closed with a raw `close` system call: std's `OwnedFd`
 /// calls libc's `close` symbol, which the application may interpose.
 #[derive(Debug)]
@@ -43,7 +75,7 @@ impl Drop for Fd {
 }
 
 /// What std would leave to the kernel and verde must apply itself, since
-/// the fd is always non-blocking: the user's blocking mode (std's
+/// its calls never block: the user's blocking mode (std's
 /// `O_NONBLOCK`) and the bounds on each wait (std's `SO_RCVTIMEO` and
 /// `SO_SNDTIMEO`, which verde also sets in the kernel, so getters and
 /// conversions see them). Shared by the handles `try_clone` makes, as the
@@ -102,13 +134,16 @@ impl Socket {
     }
 
     /// Adopts an fd made elsewhere (`FromRawFd`, a std socket): remembers
-    /// its blocking mode and timeouts as the user's settings, then switches
-    /// the fd to non-blocking mode.
+    /// its blocking mode and timeouts as the user's settings. Only a
+    /// listener is switched to non-blocking mode (`accept` has no
+    /// per-call flag); other sockets are left as they are, since every
+    /// call on them passes [`DONTWAIT`], so std handles sharing the file
+    /// description keep the mode they had.
     pub(crate) fn from_foreign(fd: RawFd) -> Socket {
         let options = Options::default();
         if let Ok(flags) = sys::get_status_flags(fd) {
             options.nonblocking.store(flags & libc::O_NONBLOCK != 0, Ordering::Relaxed);
-            if flags & libc::O_NONBLOCK == 0 {
+            if flags & libc::O_NONBLOCK == 0 && is_listening(fd) {
                 let _ = sys::set_status_flags(fd, flags | libc::O_NONBLOCK);
             }
         }
@@ -120,16 +155,20 @@ impl Socket {
         Socket { reg: Registration::new(fd), fd: Fd(fd), options: Arc::new(options) }
     }
 
-    /// Gives up the fd. When no clone shares it, the fd gets back the
-    /// blocking mode the user asked for, so std code that adopts it behaves
-    /// as it would have with a std socket. While a clone made by
-    /// `try_clone` lives, the fd stays non-blocking: the clone relies on it.
+    /// Gives up the fd, in the blocking mode the user asked for, so std
+    /// code that adopts it behaves as it would have with a std socket. The
+    /// one exception is a listener a clone made by `try_clone` still
+    /// shares: it stays non-blocking, since the clone's `accept` relies on
+    /// it. (Other clones pass [`DONTWAIT`] on every call and need nothing.)
     pub(crate) fn into_raw(self) -> RawFd {
         let Socket { reg, fd, options } = self;
         drop(reg);
-        if Arc::strong_count(&options) == 1 && !options.nonblocking.load(Ordering::Relaxed) {
-            if let Ok(flags) = sys::get_status_flags(fd.0) {
-                let _ = sys::set_status_flags(fd.0, flags & !libc::O_NONBLOCK);
+        let nonblocking = options.nonblocking.load(Ordering::Relaxed);
+        if let Ok(flags) = sys::get_status_flags(fd.0) {
+            let wanted = if nonblocking { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
+            let shared_listener = Arc::strong_count(&options) > 1 && is_listening(fd.0);
+            if wanted != flags && (nonblocking || !shared_listener) {
+                let _ = sys::set_status_flags(fd.0, wanted);
             }
         }
         fd.into_raw()
@@ -196,7 +235,7 @@ impl Socket {
     /// `recv` into `buf`.
     #[inline]
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read_with(|fd| sys::recv(fd, buf, 0))
+        self.read_with(|fd| sys::recv(fd, buf, DONTWAIT))
     }
 
     /// `recv` into `buf` on a stream socket: skips the system call when the
@@ -206,33 +245,66 @@ impl Socket {
     pub(crate) fn read_stream(&self, buf: &mut [u8]) -> io::Result<usize> {
         let fd = self.fd.0;
         if self.options.nonblocking.load(Ordering::Relaxed) {
-            return sys::recv(fd, buf, 0);
+            return sys::recv(fd, buf, DONTWAIT);
         }
         let timeout = self.options.timeout(Interest::Read);
         let len = buf.len();
-        self.reg.read_stream_with(timeout, len, || sys::recv(fd, buf, 0))
+        self.reg.read_stream_with(timeout, len, || sys::recv(fd, buf, DONTWAIT))
+    }
+
+    /// [`read_stream`](Self::read_stream) for a TCP socket, whose
+    /// zero-length reads wait as [`recv_empty_tcp`](Self::recv_empty_tcp)
+    /// describes.
+    #[inline]
+    pub(crate) fn read_tcp(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return self.recv_empty_tcp(0);
+        }
+        self.read_stream(buf)
     }
 
     /// `recv` with `MSG_PEEK`.
     pub(crate) fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read_with(|fd| sys::recv(fd, buf, libc::MSG_PEEK))
+        self.read_with(|fd| sys::recv(fd, buf, libc::MSG_PEEK | DONTWAIT))
     }
 
-    /// `readv` into `bufs`.
+    /// A zero-length `recv` (with `flags`) on a TCP socket, as a blocking
+    /// one behaves on Linux: it returns 0 at once when data, the end of the
+    /// stream or an error is queued, and otherwise waits until the socket
+    /// becomes readable or the read timeout passes, then returns 0, even
+    /// when the timeout is what ended the wait. (Asked for no bytes,
+    /// `tcp_recvmsg` leaves its loop after one wait instead of reporting
+    /// `EAGAIN`; Unix stream sockets do report it, and use
+    /// [`read_stream`](Self::read_stream).) In non-blocking mode it is the
+    /// single non-blocking `recv`, `WouldBlock` included, as in std.
+    pub(crate) fn recv_empty_tcp(&self, flags: libc::c_int) -> io::Result<usize> {
+        match self.read_with(|fd| sys::recv(fd, &mut [], flags | DONTWAIT)) {
+            // In blocking mode `read_with` gives `WouldBlock` only when the
+            // timeout passed.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && !self.is_nonblocking() => Ok(0),
+            other => other,
+        }
+    }
+
+    /// `recvmsg` into `bufs`. Buffers with no room at all read nothing
+    /// and return 0 at once, as std's `readv` does on a socket.
     pub(crate) fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.read_with(|fd| sys::readv(fd, bufs))
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Ok(0);
+        }
+        self.read_with(|fd| recvmsg(fd, bufs, DONTWAIT))
     }
 
     /// `send` of `buf`, with `MSG_NOSIGNAL`: a write to a closed
     /// connection is an `EPIPE` error, never a `SIGPIPE`.
     #[inline]
     pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.write_with(|fd| sys::send(fd, buf, libc::MSG_NOSIGNAL))
+        self.write_with(|fd| sys::send(fd, buf, libc::MSG_NOSIGNAL | DONTWAIT))
     }
 
     /// `sendmsg` of `bufs`, with `MSG_NOSIGNAL`.
     pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.write_with(|fd| sys::sendmsg(fd, bufs, libc::MSG_NOSIGNAL))
+        self.write_with(|fd| sys::sendmsg(fd, bufs, libc::MSG_NOSIGNAL | DONTWAIT))
     }
 
     /// `recvfrom` with `flags`: the byte count and the sender's raw address.
@@ -241,7 +313,7 @@ impl Socket {
         buf: &mut [u8],
         flags: libc::c_int,
     ) -> io::Result<(usize, libc::sockaddr_storage, libc::socklen_t)> {
-        self.read_with(|fd| sys::recvfrom(fd, buf, flags))
+        self.read_with(|fd| sys::recvfrom(fd, buf, flags | DONTWAIT))
     }
 
     /// `connect` to a raw address. A connection still in progress is
@@ -295,7 +367,9 @@ impl Socket {
         Ok(Socket { reg: Registration::new(fd), fd: Fd(fd), options: Arc::clone(&self.options) })
     }
 
-    /// Sets the user's blocking mode. The fd itself stays non-blocking.
+    /// Sets the user's blocking mode. The fd's own `O_NONBLOCK` is left
+    /// alone (calls never block either way); `into_raw` applies the mode
+    /// when the fd is handed back.
     pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.options.nonblocking.store(nonblocking, Ordering::Relaxed);
         Ok(())
@@ -309,7 +383,7 @@ impl Socket {
     /// Sets the read (`Interest::Read`) or write timeout. A zero duration
     /// is an `InvalidInput` error, as in std. The value also goes to the
     /// kernel (`SO_RCVTIMEO`/`SO_SNDTIMEO`, which do not affect a
-    /// non-blocking fd), so it survives conversion into a std socket.
+    /// call that does not wait), so it survives conversion into a std socket.
     pub(crate) fn set_timeout(&self, interest: Interest, timeout: Option<Duration>) -> io::Result<()> {
         if timeout == Some(Duration::ZERO) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot set a 0 duration timeout"));

@@ -78,7 +78,7 @@ impl UdpSocket {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to"));
         };
         let (raw, len) = sockaddr::to_raw(&addr);
-        self.sock.write_with(|fd| sys::sendto(fd, buf, 0, &raw, len))
+        self.sock.write_with(|fd| sys::sendto(fd, buf, crate::socket::DONTWAIT, &raw, len))
     }
 
     /// The address the socket is connected to (an error of kind

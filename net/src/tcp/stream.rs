@@ -21,6 +21,11 @@ use crate::stream_io::stream_io;
 /// wait on the same stream at once, from the same hub or from different
 /// ones, through `&TcpStream` or clones.
 ///
+/// A read or [`peek`](Self::peek) into an empty buffer behaves as std's on
+/// Linux: it returns `Ok(0)` at once if anything is queued, and otherwise
+/// waits until data arrives, or the read timeout passes, and then returns
+/// `Ok(0)` (not a `WouldBlock` error).
+///
 /// ```
 /// use std::io::{Read, Write};
 /// use verde_net::{TcpListener, TcpStream};
@@ -145,7 +150,13 @@ impl TcpStream {
     }
 
     /// Reads into `buf` without removing the data from the queue.
+    ///
+    /// As with std on Linux, peeking into an empty `buf` waits until data
+    /// arrives (or the read timeout passes) and returns 0.
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return self.sock.recv_empty_tcp(libc::MSG_PEEK);
+        }
         self.sock.peek(buf)
     }
 
@@ -183,7 +194,7 @@ impl TcpStream {
     }
 }
 
-stream_io!(TcpStream);
+stream_io!(TcpStream, tcp);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

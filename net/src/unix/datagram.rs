@@ -128,7 +128,7 @@ impl UnixDatagram {
     }
 
     fn send_to_raw(&self, buf: &[u8], raw: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<usize> {
-        self.sock.poll_with(|fd| sys::sendto(fd, buf, libc::MSG_NOSIGNAL, raw, len))
+        self.sock.poll_with(|fd| sys::sendto(fd, buf, libc::MSG_NOSIGNAL | crate::socket::DONTWAIT, raw, len))
     }
 
     /// Sends `buf` to the connected peer.
@@ -179,7 +179,7 @@ impl UnixDatagram {
 impl fmt::Debug for UnixDatagram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("UnixDatagram");
-        d.field("fd", &self.sock.fd());
+        d.field("fd", &super::StdFd(self.sock.fd()));
         if let Ok(addr) = self.local_addr() {
             d.field("local", &addr);
         }

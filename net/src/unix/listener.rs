@@ -119,7 +119,7 @@ impl UnixListener {
 impl fmt::Debug for UnixListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("UnixListener");
-        d.field("fd", &self.sock.fd());
+        d.field("fd", &super::StdFd(self.sock.fd()));
         if let Ok(addr) = self.local_addr() {
             d.field("local", &addr);
         }

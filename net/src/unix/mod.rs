@@ -12,7 +12,27 @@ mod listener;
 mod sockaddr;
 mod stream;
 
+use std::fmt;
+use std::os::fd::RawFd;
+
 pub use datagram::UnixDatagram;
 pub use listener::{Incoming, UnixListener};
 pub use std::os::unix::net::SocketAddr;
 pub use stream::UnixStream;
+
+/// An fd as std's Unix socket types show theirs in `Debug`
+/// (`FileDesc(OwnedFd { fd: 3 })`, the std internals they wrap), so
+/// verde's `Debug` output reads the same as std's.
+struct StdFd(RawFd);
+
+impl fmt::Debug for StdFd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct OwnedFd(RawFd);
+        impl fmt::Debug for OwnedFd {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct("OwnedFd").field("fd", &self.0).finish()
+            }
+        }
+        f.debug_tuple("FileDesc").field(&OwnedFd(self.0)).finish()
+    }
+}

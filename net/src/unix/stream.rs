@@ -138,7 +138,7 @@ stream_io!(UnixStream);
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("UnixStream");
-        d.field("fd", &self.sock.fd());
+        d.field("fd", &super::StdFd(self.sock.fd()));
         if let Ok(addr) = self.local_addr() {
             d.field("local", &addr);
         }
