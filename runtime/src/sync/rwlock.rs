@@ -4,6 +4,8 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::ptr::NonNull;
 
 use super::poison::{self, LockResult, TryLockError, TryLockResult};
 use super::raw_rwlock::RawRwLock;
@@ -48,11 +50,23 @@ unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 // `&mut T` from any thread (`T: Send`), as for `std::sync::RwLock`.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 
+/// As for `std::sync::RwLock`: a panic that unwinds through a writer
+/// poisons the lock, so later users see any broken invariant (as a
+/// [`PoisonError`](super::PoisonError)) and `&RwLock<T>` may cross
+/// [`catch_unwind`](std::panic::catch_unwind) without `AssertUnwindSafe`.
+impl<T: ?Sized> UnwindSafe for RwLock<T> {}
+/// See the [`UnwindSafe`] impl.
+impl<T: ?Sized> RefUnwindSafe for RwLock<T> {}
+
 /// Shared access granted by [`RwLock::read`]; released when dropped.
+///
+/// Laid out like std's: a pointer to the data rather than a reference to
+/// the lock, so that the guard is covariant in `T` (like `&T`), is not
+/// `Send`, and is unwind-safe exactly when `T: RefUnwindSafe`.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized + 'a> {
-    lock: &'a RwLock<T>,
-    _not_send: PhantomData<*const ()>,
+    data: NonNull<T>,
+    raw: &'a RawRwLock,
 }
 
 // SAFETY: the guard only gives `&T`.
@@ -164,8 +178,16 @@ impl<T: ?Sized> RwLock<T> {
         poison::result(self.poison.get(), self.data.get_mut())
     }
 
+    /// The guard for a read lock the caller has just taken.
     fn read_guard(&self) -> LockResult<RwLockReadGuard<'_, T>> {
-        poison::result(self.poison.get(), RwLockReadGuard { lock: self, _not_send: PhantomData })
+        poison::result(self.poison.get(), self.read_guard_unchecked())
+    }
+
+    /// A read guard, ignoring poison; the caller holds a read lock.
+    fn read_guard_unchecked(&self) -> RwLockReadGuard<'_, T> {
+        // SAFETY: `UnsafeCell::get` on a reference never returns null.
+        let data = unsafe { NonNull::new_unchecked(self.data.get()) };
+        RwLockReadGuard { data, raw: &self.raw }
     }
 }
 
@@ -180,8 +202,9 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        // SAFETY: a read lock is held, so no writer has `&mut T`.
-        unsafe { &*self.lock.data.get() }
+        // SAFETY: `data` points into the lock's cell, which outlives the
+        // guard, and a read lock is held, so no writer has `&mut T`.
+        unsafe { self.data.as_ref() }
     }
 }
 
@@ -207,7 +230,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        self.lock.raw.read_unlock();
+        self.raw.read_unlock();
     }
 }
 
@@ -267,3 +290,4 @@ impl<T: ?Sized + fmt::Display> fmt::Display for RwLockWriteGuard<'_, T> {
         fmt::Display::fmt(&**self, f)
     }
 }
+
