@@ -3,6 +3,7 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem;
 use std::ops::{Deref, DerefMut};
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::ptr::NonNull;
@@ -195,6 +196,36 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     fn new(lock: &'a RwLock<T>, poison: poison::Token) -> Self {
         RwLockWriteGuard { lock, poison, _not_send: PhantomData }
     }
+
+    /// Turns write access into read access atomically, as std's
+    /// `RwLockWriteGuard::downgrade` (stable since Rust 1.92): no writer can
+    /// get in between, so the caller goes on reading what it wrote. Readers
+    /// waiting at the head of the queue are let in with it; a waiting
+    /// writer still waits for every reader.
+    ///
+    /// Like std's, this is an associated function (`RwLockWriteGuard::
+    /// downgrade(guard)`), so it does not shadow a method of `T`, and it
+    /// never poisons: a panic while holding the returned read guard leaves
+    /// the lock as it is.
+    ///
+    /// ```
+    /// use verde_runtime::sync::{RwLock, RwLockWriteGuard};
+    ///
+    /// let lock = RwLock::new(0);
+    /// let mut w = lock.write().unwrap();
+    /// *w = 42;
+    /// let r = RwLockWriteGuard::downgrade(w);
+    /// assert_eq!(*r, 42);
+    /// assert_eq!(*lock.try_read().unwrap(), 42); // other readers get in
+    /// assert!(lock.try_write().is_err());
+    /// ```
+    pub fn downgrade(s: Self) -> RwLockReadGuard<'a, T> {
+        let lock = s.lock;
+        // Not dropped: that would release the write lock (and could poison).
+        mem::forget(s);
+        lock.raw.downgrade();
+        lock.read_guard_unchecked()
+    }
 }
 
 impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
@@ -291,3 +322,36 @@ impl<T: ?Sized + fmt::Display> fmt::Display for RwLockWriteGuard<'_, T> {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn downgrade_admits_queued_readers_but_not_a_queued_writer() {
+        let lock = Arc::new(RwLock::new(0));
+        let mut w = lock.write().unwrap();
+        let (l1, l2) = (lock.clone(), lock.clone());
+        // Queued in this order: a reader, then a writer.
+        let reader = crate::spawn(move || *l1.read().unwrap());
+        crate::yield_now();
+        let writer = crate::spawn(move || {
+            let mut w = l2.write().unwrap();
+            *w += 1;
+            *w
+        });
+        crate::yield_now();
+        *w = 7;
+        let r = RwLockWriteGuard::downgrade(w);
+        // The queued reader gets in beside the downgraded guard...
+        assert_eq!(reader.join().unwrap(), 7);
+        // ...the writer waits for it to go.
+        crate::yield_now();
+        assert!(!writer.is_finished());
+        assert_eq!(*r, 7);
+        drop(r);
+        assert_eq!(writer.join().unwrap(), 8);
+        assert!(!lock.is_poisoned());
+    }
+}
