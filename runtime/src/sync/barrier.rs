@@ -85,7 +85,8 @@ impl Barrier {
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Barrier").field("n", &self.n).finish_non_exhaustive()
+        // As std's: the count is not shown.
+        f.debug_struct("Barrier").finish_non_exhaustive()
     }
 }
 
