@@ -44,6 +44,7 @@ pub struct BarrierWaitResult(bool);
 impl BarrierWaitResult {
     /// Whether this caller is the leader: exactly one per round (the last to
     /// arrive).
+    #[must_use]
     pub fn is_leader(&self) -> bool {
         self.0
     }
@@ -51,6 +52,7 @@ impl BarrierWaitResult {
 
 impl Barrier {
     /// A barrier for rounds of `n` callers. `n` of 0 behaves like 1.
+    #[must_use]
     pub const fn new(n: usize) -> Barrier {
         Barrier { n, state: StdMutex::new(State { arrived: 0, waiters: WaitList::new() }) }
     }

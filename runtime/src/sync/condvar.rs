@@ -51,6 +51,7 @@ pub struct WaitTimeoutResult(bool);
 impl WaitTimeoutResult {
     /// Whether the wait ended because its time ran out (rather than by a
     /// notification).
+    #[must_use]
     pub fn timed_out(&self) -> bool {
         self.0
     }
@@ -58,6 +59,7 @@ impl WaitTimeoutResult {
 
 impl Condvar {
     /// A condition variable with no waiters.
+    #[must_use]
     pub const fn new() -> Condvar {
         Condvar { waiters: StdMutex::new(WaitList::new()) }
     }
