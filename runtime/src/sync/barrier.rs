@@ -44,6 +44,7 @@ pub struct BarrierWaitResult(bool);
 impl BarrierWaitResult {
     /// Whether this caller is the leader: exactly one per round (the last to
     /// arrive).
+    #[must_use]
     pub fn is_leader(&self) -> bool {
         self.0
     }
@@ -51,6 +52,7 @@ impl BarrierWaitResult {
 
 impl Barrier {
     /// A barrier for rounds of `n` callers. `n` of 0 behaves like 1.
+    #[must_use]
     pub const fn new(n: usize) -> Barrier {
         Barrier { n, state: StdMutex::new(State { arrived: 0, waiters: WaitList::new() }) }
     }
@@ -85,7 +87,8 @@ impl Barrier {
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Barrier").field("n", &self.n).finish_non_exhaustive()
+        // As std's: the count is not shown.
+        f.debug_struct("Barrier").finish_non_exhaustive()
     }
 }
 

@@ -51,6 +51,7 @@ pub struct WaitTimeoutResult(bool);
 impl WaitTimeoutResult {
     /// Whether the wait ended because its time ran out (rather than by a
     /// notification).
+    #[must_use]
     pub fn timed_out(&self) -> bool {
         self.0
     }
@@ -58,6 +59,7 @@ impl WaitTimeoutResult {
 
 impl Condvar {
     /// A condition variable with no waiters.
+    #[must_use]
     pub const fn new() -> Condvar {
         Condvar { waiters: StdMutex::new(WaitList::new()) }
     }
@@ -117,6 +119,23 @@ impl Condvar {
         poison::map_result(mutex.lock(), |g| (g, WaitTimeoutResult(!notified)))
     }
 
+    /// Like [`wait_timeout`](Self::wait_timeout) with the timeout in
+    /// milliseconds, returning whether the wait was *not* timed out (std's
+    /// deprecated form, kept so that code calling it compiles unchanged).
+    ///
+    /// # Errors
+    ///
+    /// `Err` (holding the guard and the flag) if the mutex is poisoned.
+    #[deprecated(note = "replaced by `Condvar::wait_timeout` (deprecated in std since Rust 1.6.0)")]
+    pub fn wait_timeout_ms<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        ms: u32,
+    ) -> LockResult<(MutexGuard<'a, T>, bool)> {
+        let result = self.wait_timeout(guard, Duration::from_millis(u64::from(ms)));
+        poison::map_result(result, |(g, r)| (g, !r.timed_out()))
+    }
+
     /// Waits while `condition` holds, for at most `dur` in total. The result
     /// says whether time ran out with the condition still holding.
     ///
@@ -141,10 +160,11 @@ impl Condvar {
                 return Ok((guard, WaitTimeoutResult(true)));
             }
             let mutex = guard.mutex();
-            self.park(guard, Some(deadline));
+            let notified = self.park(guard, Some(deadline));
             guard = match mutex.lock() {
                 Ok(g) => g,
-                Err(e) => return Err(poison::PoisonError::new((e.into_inner(), WaitTimeoutResult(false)))),
+                // As std's: the result of the wait that found the poison.
+                Err(e) => return Err(poison::PoisonError::new((e.into_inner(), WaitTimeoutResult(!notified)))),
             };
         }
     }

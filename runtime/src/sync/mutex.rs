@@ -4,6 +4,7 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
+use std::panic::{RefUnwindSafe, UnwindSafe};
 
 use super::poison::{self, LockResult, TryLockError, TryLockResult};
 use super::raw_mutex::RawMutex;
@@ -62,6 +63,14 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 // so sharing the mutex shares `T` only by moving access between threads:
 // `T: Send` suffices, as for `std::sync::Mutex`.
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+
+/// As for `std::sync::Mutex`: a panic that unwinds through a holder poisons
+/// the mutex, so later users see any broken invariant (as a
+/// [`PoisonError`](super::PoisonError)) and `&Mutex<T>` may cross
+/// [`catch_unwind`](std::panic::catch_unwind) without `AssertUnwindSafe`.
+impl<T: ?Sized> UnwindSafe for Mutex<T> {}
+/// See the [`UnwindSafe`] impl.
+impl<T: ?Sized> RefUnwindSafe for Mutex<T> {}
 
 /// The access a [`Mutex::lock`] grants; the lock is released when it drops.
 ///
@@ -233,7 +242,9 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
         match self.try_lock() {
             Ok(guard) => d.field("data", &&*guard),
             Err(TryLockError::Poisoned(err)) => d.field("data", &&**err.get_ref()),
-            Err(TryLockError::WouldBlock) => d.field("data", &format_args!("<locked>")),
+            // std's `Mutex` prints this as a string, quotes included (its
+            // `RwLock` does not quote it: each mirrors std's).
+            Err(TryLockError::WouldBlock) => d.field("data", &"<locked>"),
         };
         d.field("poisoned", &self.poison.get());
         d.finish_non_exhaustive()

@@ -94,6 +94,19 @@ impl RawRwLock {
         }
     }
 
+    /// Turns the write lock the caller holds into a read lock, with no
+    /// moment where the lock is free. Queued readers at the head come in
+    /// too; a queued writer keeps waiting for the readers.
+    pub fn downgrade(&self) {
+        // WRITER (and maybe WAITING) becomes one READER (and the same
+        // WAITING): the writer was the only holder, so there were no readers.
+        let prev = self.state.fetch_add(READER - WRITER, Ordering::Release);
+        debug_assert!(prev & WRITER != 0 && prev & READERS == 0, "downgrade without the write lock");
+        if prev & WAITING != 0 {
+            self.admit_waiters();
+        }
+    }
+
     #[cold]
     #[inline(never)]
     fn wait(&self, access: Access) {

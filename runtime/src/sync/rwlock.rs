@@ -3,7 +3,10 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem;
 use std::ops::{Deref, DerefMut};
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::ptr::NonNull;
 
 use super::poison::{self, LockResult, TryLockError, TryLockResult};
 use super::raw_rwlock::RawRwLock;
@@ -48,11 +51,23 @@ unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 // `&mut T` from any thread (`T: Send`), as for `std::sync::RwLock`.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 
+/// As for `std::sync::RwLock`: a panic that unwinds through a writer
+/// poisons the lock, so later users see any broken invariant (as a
+/// [`PoisonError`](super::PoisonError)) and `&RwLock<T>` may cross
+/// [`catch_unwind`](std::panic::catch_unwind) without `AssertUnwindSafe`.
+impl<T: ?Sized> UnwindSafe for RwLock<T> {}
+/// See the [`UnwindSafe`] impl.
+impl<T: ?Sized> RefUnwindSafe for RwLock<T> {}
+
 /// Shared access granted by [`RwLock::read`]; released when dropped.
+///
+/// Laid out like std's: a pointer to the data rather than a reference to
+/// the lock, so that the guard is covariant in `T` (like `&T`), is not
+/// `Send`, and is unwind-safe exactly when `T: RefUnwindSafe`.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized + 'a> {
-    lock: &'a RwLock<T>,
-    _not_send: PhantomData<*const ()>,
+    data: NonNull<T>,
+    raw: &'a RawRwLock,
 }
 
 // SAFETY: the guard only gives `&T`.
@@ -164,14 +179,52 @@ impl<T: ?Sized> RwLock<T> {
         poison::result(self.poison.get(), self.data.get_mut())
     }
 
+    /// The guard for a read lock the caller has just taken.
     fn read_guard(&self) -> LockResult<RwLockReadGuard<'_, T>> {
-        poison::result(self.poison.get(), RwLockReadGuard { lock: self, _not_send: PhantomData })
+        poison::result(self.poison.get(), self.read_guard_unchecked())
+    }
+
+    /// A read guard, ignoring poison; the caller holds a read lock.
+    fn read_guard_unchecked(&self) -> RwLockReadGuard<'_, T> {
+        // SAFETY: `UnsafeCell::get` on a reference never returns null.
+        let data = unsafe { NonNull::new_unchecked(self.data.get()) };
+        RwLockReadGuard { data, raw: &self.raw }
     }
 }
 
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     fn new(lock: &'a RwLock<T>, poison: poison::Token) -> Self {
         RwLockWriteGuard { lock, poison, _not_send: PhantomData }
+    }
+
+    /// Turns write access into read access atomically, as std's
+    /// `RwLockWriteGuard::downgrade` (stable since Rust 1.92): no writer can
+    /// get in between, so the caller goes on reading what it wrote. Readers
+    /// waiting at the head of the queue are let in with it; a waiting
+    /// writer still waits for every reader.
+    ///
+    /// Like std's, this is an associated function (`RwLockWriteGuard::
+    /// downgrade(guard)`), so it does not shadow a method of `T`, and it
+    /// never poisons: a panic while holding the returned read guard leaves
+    /// the lock as it is.
+    ///
+    /// ```
+    /// use verde_runtime::sync::{RwLock, RwLockWriteGuard};
+    ///
+    /// let lock = RwLock::new(0);
+    /// let mut w = lock.write().unwrap();
+    /// *w = 42;
+    /// let r = RwLockWriteGuard::downgrade(w);
+    /// assert_eq!(*r, 42);
+    /// assert_eq!(*lock.try_read().unwrap(), 42); // other readers get in
+    /// assert!(lock.try_write().is_err());
+    /// ```
+    pub fn downgrade(s: Self) -> RwLockReadGuard<'a, T> {
+        let lock = s.lock;
+        // Not dropped: that would release the write lock (and could poison).
+        mem::forget(s);
+        lock.raw.downgrade();
+        lock.read_guard_unchecked()
     }
 }
 
@@ -180,8 +233,9 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        // SAFETY: a read lock is held, so no writer has `&mut T`.
-        unsafe { &*self.lock.data.get() }
+        // SAFETY: `data` points into the lock's cell, which outlives the
+        // guard, and a read lock is held, so no writer has `&mut T`.
+        unsafe { self.data.as_ref() }
     }
 }
 
@@ -207,7 +261,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        self.lock.raw.read_unlock();
+        self.raw.read_unlock();
     }
 }
 
@@ -265,5 +319,39 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
 impl<T: ?Sized + fmt::Display> fmt::Display for RwLockWriteGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&**self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn downgrade_admits_queued_readers_but_not_a_queued_writer() {
+        let lock = Arc::new(RwLock::new(0));
+        let mut w = lock.write().unwrap();
+        let (l1, l2) = (lock.clone(), lock.clone());
+        // Queued in this order: a reader, then a writer.
+        let reader = crate::spawn(move || *l1.read().unwrap());
+        crate::yield_now();
+        let writer = crate::spawn(move || {
+            let mut w = l2.write().unwrap();
+            *w += 1;
+            *w
+        });
+        crate::yield_now();
+        *w = 7;
+        let r = RwLockWriteGuard::downgrade(w);
+        // The queued reader gets in beside the downgraded guard...
+        assert_eq!(reader.join().unwrap(), 7);
+        // ...the writer waits for it to go.
+        crate::yield_now();
+        assert!(!writer.is_finished());
+        assert_eq!(*r, 7);
+        drop(r);
+        assert_eq!(writer.join().unwrap(), 8);
+        assert!(!lock.is_poisoned());
     }
 }

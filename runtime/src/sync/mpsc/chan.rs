@@ -82,8 +82,4 @@ impl<T> Chan<T> {
         wake_all(wakers);
         drop(buffered);
     }
-
-    pub fn capacity(&self) -> Option<usize> {
-        lock(&self.state).capacity()
-    }
 }

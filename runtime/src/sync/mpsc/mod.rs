@@ -56,6 +56,7 @@ pub use sender::{Sender, SyncSender};
 /// got.sort();
 /// assert_eq!(got, [0, 1, 2]);
 /// ```
+#[must_use]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(chan::Chan::new(None));
     (Sender::new(chan.clone()), Receiver::new(chan))
@@ -72,6 +73,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
 /// assert_eq!(rx.recv(), Ok(1));
 /// ```
+#[must_use]
 pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
     let chan = Arc::new(chan::Chan::new(Some(bound)));
     (SyncSender::new(chan.clone()), Receiver::new(chan))

@@ -3,6 +3,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::panic::RefUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +17,11 @@ pub struct Receiver<T> {
     chan: Arc<Chan<T>>,
     _not_sync: PhantomData<Cell<()>>,
 }
+
+/// As for std's `Receiver` (the `Cell` marker that makes it `!Sync` would
+/// otherwise make it `!RefUnwindSafe`): a receive that unwinds leaves the
+/// channel consistent, with no message lost.
+impl<T> RefUnwindSafe for Receiver<T> {}
 
 impl<T> Receiver<T> {
     pub(super) fn new(chan: Arc<Chan<T>>) -> Self {

@@ -107,6 +107,7 @@ impl<T> fmt::Debug for Sender<T> {
 
 impl<T> fmt::Debug for SyncSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SyncSender").field("bound", &self.chan.capacity()).finish_non_exhaustive()
+        // As std's: the bound is not shown.
+        f.debug_struct("SyncSender").finish_non_exhaustive()
     }
 }
