@@ -120,7 +120,12 @@ fn partial(buf: &[u8], limits: &Limits) -> Parsed<'static> {
 fn version_rejection(buf: &[u8]) -> Rejection {
     let line = buf.split(|&b| b == b'\n').next().unwrap_or(buf);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let version = line.rsplit(|&b| b == b' ').next().unwrap_or(b"");
+    // method SP request-target SP HTTP-version, exactly: a line with more
+    // or fewer parts is malformed whatever its last word says.
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(_), Some(_), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return reject(StatusCode::BAD_REQUEST, "malformed request line");
+    };
     let well_formed = version.len() == 8
         && version.starts_with(b"HTTP/")
         && version[5].is_ascii_digit()
@@ -322,6 +327,8 @@ mod tests {
         assert_eq!(parse_str("GET / HTTP/1.1\r\nHo st: a\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
         assert_eq!(parse_str("GET  HTTP/1.1\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
         assert_eq!(parse_str("GET / HTTP/2.0\r\n\r\n"), Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED));
+        // The last word is a supported version, but the line has four.
+        assert_eq!(parse_str("GET / / HTTP/1.1\r\nHost: a\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
         assert_eq!(parse_str("\x01\x02\x03 / HTTP/1.1\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
         let mut storage = [MaybeUninit::uninit(); 2];
         let many = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n";
