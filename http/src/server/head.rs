@@ -156,6 +156,9 @@ fn validate(version: Version, headers: &[httparse::Header<'_>]) -> Result<Valida
         let name = h.name;
         if name.eq_ignore_ascii_case("host") {
             hosts += 1;
+            if !valid_host(h.value) {
+                return Err(reject(StatusCode::BAD_REQUEST, "invalid Host header"));
+            }
         } else if name.eq_ignore_ascii_case("content-length") {
             if split_list(h.value).next().is_none() {
                 return Err(reject(StatusCode::BAD_REQUEST, "empty Content-Length"));
@@ -199,8 +202,12 @@ fn validate(version: Version, headers: &[httparse::Header<'_>]) -> Result<Valida
             }
         }
     }
-    if version == Version::HTTP_11 && hosts != 1 {
-        return Err(reject(StatusCode::BAD_REQUEST, "HTTP/1.1 requires exactly one Host header"));
+    // RFC 9112 section 3.2: one Host, on any version; HTTP/1.1 must send it.
+    if hosts > 1 {
+        return Err(reject(StatusCode::BAD_REQUEST, "more than one Host header"));
+    }
+    if version == Version::HTTP_11 && hosts == 0 {
+        return Err(reject(StatusCode::BAD_REQUEST, "HTTP/1.1 requires a Host header"));
     }
     if transfer_encoding && content_length.is_some() {
         return Err(reject(StatusCode::BAD_REQUEST, "both Content-Length and Transfer-Encoding"));
@@ -239,6 +246,37 @@ fn parse_length(s: &[u8]) -> Option<u64> {
     s.iter().try_fold(0u64, |acc, &d| acc.checked_mul(10)?.checked_add(u64::from(d - b'0')))
 }
 
+/// Whether a Host value is `uri-host [ ":" port ]` (RFC 9112 section 3.2,
+/// RFC 3986 section 3.2.2): a reg-name or IPv4 address (unreserved,
+/// percent-encoded and sub-delims characters) or a bracketed IP literal,
+/// then an optional port of digits. An empty value is valid (a target
+/// without an authority).
+fn valid_host(value: &[u8]) -> bool {
+    let value = value.trim_ascii();
+    let (host, port) = if value.first() == Some(&b'[') {
+        let Some(close) = value.iter().position(|&b| b == b']') else { return false };
+        let literal = &value[1..close];
+        if literal.is_empty()
+            || !literal.iter().all(|&b| b.is_ascii_alphanumeric() || b":.-_~%!$&'()*+,;=".contains(&b))
+        {
+            return false;
+        }
+        (&b""[..], &value[close + 1..])
+    } else {
+        match value.iter().position(|&b| b == b':') {
+            Some(i) => (&value[..i], &value[i..]),
+            None => (value, &b""[..]),
+        }
+    };
+    let host_ok = host.iter().all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b));
+    let port_ok = match port.split_first() {
+        None => true,
+        Some((b':', digits)) => digits.iter().all(u8::is_ascii_digit),
+        Some(_) => false,
+    };
+    host_ok && port_ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +305,15 @@ mod tests {
         assert_eq!(parse_str("GET / HTTP/1.1\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
         assert_eq!(parse_str("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
         assert_eq!(parse_str("GET / HTTP/1.0\r\n\r\n"), Ok((Framing::Empty, false, false)));
+        assert_eq!(parse_str("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
+        for bad in ["a b", "a/b", "a@b", "a:8x", "[::1", "[::1]x", "[]"] {
+            let req = format!("GET / HTTP/1.1\r\nHost: {bad}\r\n\r\n");
+            assert_eq!(parse_str(&req), Err(StatusCode::BAD_REQUEST), "{bad:?}");
+        }
+        for good in ["", "a", "a:80", "a:", "1.2.3.4:5", "[::1]", "[::1]:80", "a%20b", "a!$&'()*+,;=b"] {
+            let req = format!("GET / HTTP/1.1\r\nHost: {good}\r\n\r\n");
+            assert!(parse_str(&req).is_ok(), "{good:?}");
+        }
     }
 
     #[test]
