@@ -239,8 +239,9 @@ fn split_list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// A Content-Length value: one or more digits, nothing else, no overflow.
+/// Leading zeros are digits like any other: `0005` is 5.
 fn parse_length(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 || !s.iter().all(u8::is_ascii_digit) {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
     s.iter().try_fold(0u64, |acc, &d| acc.checked_mul(10)?.checked_add(u64::from(d - b'0')))
@@ -332,6 +333,10 @@ mod tests {
             ok("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"),
             Ok(Framing::Length(5))
         );
+        for (zeros, n) in [("0005", 5), ("00000000000000000000005", 5), ("18446744073709551615", u64::MAX)] {
+            let req = format!("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {zeros}\r\n\r\n");
+            assert_eq!(ok(&req), Ok(Framing::Length(n)), "{zeros:?}");
+        }
         for bad in ["5, 6", "-1", "+5", "0x5", "5 5", "", "99999999999999999999"] {
             let req = format!("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {bad}\r\n\r\n");
             assert_eq!(ok(&req), Err(StatusCode::BAD_REQUEST), "{bad:?}");
