@@ -82,6 +82,12 @@ pub(crate) fn parse<'b>(buf: &'b [u8], storage: &'b mut HeaderSlots<'b>, limits:
     let Ok(method) = Method::from_bytes(method.as_bytes()) else {
         return Parsed::Invalid(reject(StatusCode::BAD_REQUEST, "invalid method"));
     };
+    if method == Method::CONNECT {
+        // A 2xx answer would tell the client (or a proxy in front) that a
+        // tunnel is open, and its next bytes would then be parsed here as
+        // requests the proxy never saw. The server cannot tunnel.
+        return Parsed::Invalid(reject(StatusCode::NOT_IMPLEMENTED, "CONNECT is not supported"));
+    }
     let version = if req.version == Some(1) { Version::HTTP_11 } else { Version::HTTP_10 };
     let headers: &'b mut [httparse::Header<'b>] = std::mem::take(&mut req.headers);
     let headers: &'b [httparse::Header<'b>] = headers;
@@ -401,5 +407,11 @@ mod tests {
             parse(big_head.as_bytes(), &mut storage, &limits),
             Parsed::Invalid(Rejection { status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, .. })
         ));
+    }
+
+    #[test]
+    fn connect_is_refused() {
+        let r = parse_str("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n");
+        assert_eq!(r, Err(StatusCode::NOT_IMPLEMENTED));
     }
 }
