@@ -38,6 +38,9 @@ use crate::body::chunked::State;
 const READ_BUFFER: usize = 16 * 1024;
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 const MAX_RESPONSE_HEADERS: usize = 100;
+/// Most interim (1xx) responses accepted before the final one; a server
+/// that sends them forever must not keep the client forever.
+const MAX_INTERIM_RESPONSES: usize = 32;
 
 #[derive(Clone, Debug)]
 struct Config {
@@ -324,6 +327,7 @@ impl Client {
         // Set after an interim response: the bytes after it may already
         // hold the final response, so parse them before reading again.
         let mut reparse = false;
+        let mut interim = 0;
         loop {
             if end == buf.len() {
                 if buf.len() >= MAX_RESPONSE_HEAD {
@@ -358,6 +362,10 @@ impl Client {
             let code = res.code.unwrap_or(0);
             if (100..200).contains(&code) && code != 101 {
                 // An interim response: skip it and read the final one.
+                interim += 1;
+                if interim > MAX_INTERIM_RESPONSES {
+                    return Err(Retry::No(invalid_data("too many interim (1xx) responses")));
+                }
                 buf.copy_within(head_len..end, 0);
                 end -= head_len;
                 reparse = end > 0;
