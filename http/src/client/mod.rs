@@ -423,6 +423,10 @@ fn framing(method: &Method, status: StatusCode, version: Version, headers: &Head
         .iter()
         .any(|v| v.to_str().is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case("keep-alive"))));
     let reusable = !close && (version == Version::HTTP_11 || keep_alive_10);
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        // The connection now speaks another protocol.
+        return Ok((Framing::Empty, false));
+    }
     if *method == Method::HEAD
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
