@@ -3,17 +3,30 @@
 /// Where the decoder is within a chunked body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum State {
-    /// Reading a chunk-size line (hex digits, optional extensions, CRLF).
-    Size { value: u64, digits: u8, in_ext: bool, line_len: usize, saw_cr: bool },
+    /// Reading a chunk-size line: hex digits, then optional whitespace and
+    /// extensions, then CRLF.
+    Size { value: u64, part: SizePart, line_len: usize, saw_cr: bool },
     /// Inside chunk data, with this many bytes left.
     Data(u64),
     /// Expecting the CRLF after chunk data (`cr`: the CR was seen).
     DataEnd { cr: bool },
     /// Reading trailer lines after the last chunk. `line_len` is the
-    /// current line's length (0: at the start of a line).
-    Trailers { line_len: usize, saw_cr: bool, total: usize },
+    /// current line's length (0: at the start of a line); `in_value`: its
+    /// colon was seen.
+    Trailers { line_len: usize, in_value: bool, saw_cr: bool, total: usize },
     /// The body is complete.
     Done,
+}
+
+/// The part of a chunk-size line being read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SizePart {
+    /// The hex digits; `any`: at least one was seen.
+    Digits { any: bool },
+    /// Whitespace after the digits, before an extension or the CRLF.
+    Space,
+    /// Chunk extensions (after a `;`), ignored.
+    Ext,
 }
 
 /// A violation of the chunked syntax or of the decoder's limits.
@@ -25,19 +38,30 @@ const MAX_SIZE_LINE: usize = 4096;
 /// Largest trailer section.
 const MAX_TRAILERS: usize = 16 * 1024;
 
+/// Whether `b` may appear in a field name (RFC 9110 `tchar`).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
 impl State {
     pub fn start() -> State {
-        State::Size { value: 0, digits: 0, in_ext: false, line_len: 0, saw_cr: false }
+        State::Size { value: 0, part: SizePart::Digits { any: false }, line_len: 0, saw_cr: false }
     }
 
     /// Consumes framing bytes from `input` until chunk data begins (or the
     /// body ends). Returns how many bytes were consumed.
+    ///
+    /// The syntax is enforced strictly (RFC 9112 section 7.1): every line
+    /// ends in CRLF, the size is hex digits only and may be followed only
+    /// by whitespace and `;` extensions, and trailer lines are fields. A
+    /// lenient reading here is what lets a request be framed one way by a
+    /// proxy and another way by this server.
     pub fn advance(&mut self, input: &[u8]) -> Result<usize, Malformed> {
         let mut used = 0;
         while used < input.len() {
             let b = input[used];
             match self {
-                State::Size { value, digits, in_ext, line_len, saw_cr } => {
+                State::Size { value, part, line_len, saw_cr } => {
                     used += 1;
                     *line_len += 1;
                     if *line_len > MAX_SIZE_LINE {
@@ -47,11 +71,8 @@ impl State {
                         if b != b'\n' {
                             return Err(Malformed("CR without LF in chunk-size line"));
                         }
-                        if *digits == 0 {
-                            return Err(Malformed("missing chunk size"));
-                        }
                         *self = if *value == 0 {
-                            State::Trailers { line_len: 0, saw_cr: false, total: 0 }
+                            State::Trailers { line_len: 0, in_value: false, saw_cr: false, total: 0 }
                         } else {
                             State::Data(*value)
                         };
@@ -60,25 +81,24 @@ impl State {
                         }
                         continue;
                     }
-                    if b == b'\r' {
-                        *saw_cr = true;
-                    } else if *in_ext {
-                        if b == b'\n' {
-                            return Err(Malformed("bare LF in chunk-size line"));
-                        }
-                    } else if let Some(d) = (b as char).to_digit(16) {
-                        if *digits == 16 {
-                            return Err(Malformed("chunk size overflows"));
-                        }
-                        *value = (*value << 4) | u64::from(d);
-                        *digits += 1;
-                    } else if b == b';' || b == b' ' || b == b'\t' {
-                        if *digits == 0 {
+                    match (*part, b) {
+                        (SizePart::Digits { any: false }, b'\r' | b';' | b' ' | b'\t') => {
                             return Err(Malformed("missing chunk size"));
                         }
-                        *in_ext = true;
-                    } else {
-                        return Err(Malformed("invalid chunk size"));
+                        (_, b'\r') => *saw_cr = true,
+                        (_, b'\n') => return Err(Malformed("bare LF in chunk-size line")),
+                        (SizePart::Ext, _) => {}
+                        (SizePart::Digits { .. }, _) if b.is_ascii_hexdigit() => {
+                            if *value >> 60 != 0 {
+                                return Err(Malformed("chunk size overflows"));
+                            }
+                            let d = (b as char).to_digit(16).unwrap_or(0);
+                            *value = (*value << 4) | u64::from(d);
+                            *part = SizePart::Digits { any: true };
+                        }
+                        (_, b' ' | b'\t') => *part = SizePart::Space,
+                        (_, b';') => *part = SizePart::Ext,
+                        _ => return Err(Malformed("invalid chunk size")),
                     }
                 }
                 State::Data(_) => return Ok(used),
@@ -90,7 +110,7 @@ impl State {
                         _ => return Err(Malformed("chunk data not followed by CRLF")),
                     }
                 }
-                State::Trailers { line_len, saw_cr, total } => {
+                State::Trailers { line_len, in_value, saw_cr, total } => {
                     used += 1;
                     *total += 1;
                     if *total > MAX_TRAILERS {
@@ -105,12 +125,23 @@ impl State {
                             return Ok(used);
                         }
                         *line_len = 0;
+                        *in_value = false;
                         *saw_cr = false;
                     } else if b == b'\r' {
+                        if *line_len > 0 && !*in_value {
+                            return Err(Malformed("trailer line is not a field"));
+                        }
                         *saw_cr = true;
                     } else if b == b'\n' {
                         return Err(Malformed("bare LF in trailers"));
                     } else {
+                        if !*in_value {
+                            if b == b':' && *line_len > 0 {
+                                *in_value = true;
+                            } else if !is_tchar(b) {
+                                return Err(Malformed("trailer line is not a field"));
+                            }
+                        }
                         *line_len += 1;
                     }
                 }
@@ -194,8 +225,30 @@ mod tests {
             b"11111111111111111\r\n",
             b"0\r\nbad\n\r\n",
             b";ext\r\n",
+            b"3 4\r\nabc\r\n0\r\n\r\n",
+            b"3\t;x\n",
+            b"3,\r\n",
+            b"0\r\nGET / HTTP/1.1\r\n\r\n",
+            b"0\r\n: v\r\n\r\n",
+            b"0\r\n x: v\r\n\r\n",
         ] {
             assert!(decode(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn accepts_what_the_grammar_allows() {
+        for (good, data) in [
+            (&b"3 ;a = b\r\nabc\r\n0\r\n\r\n"[..], &b"abc"[..]),
+            (b"3 \r\nabc\r\n0\r\n\r\n", b"abc"),
+            (b"00000000000000000000003\r\nabc\r\n0\r\n\r\n", b"abc"),
+            (b"0\r\nX-A: 1\r\nb:\r\n\r\n", b""),
+        ] {
+            assert_eq!(decode(good).as_deref(), Ok(data), "{:?}", String::from_utf8_lossy(good));
+        }
+        let max = b"ffffffffffffffff\r\n";
+        let mut st = State::start();
+        assert_eq!(st.advance(max), Ok(max.len()));
+        assert_eq!(st, State::Data(u64::MAX));
     }
 }

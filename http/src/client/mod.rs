@@ -38,6 +38,9 @@ use crate::body::chunked::State;
 const READ_BUFFER: usize = 16 * 1024;
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 const MAX_RESPONSE_HEADERS: usize = 100;
+/// Most interim (1xx) responses accepted before the final one; a server
+/// that sends them forever must not keep the client forever.
+const MAX_INTERIM_RESPONSES: usize = 32;
 
 #[derive(Clone, Debug)]
 struct Config {
@@ -324,6 +327,7 @@ impl Client {
         // Set after an interim response: the bytes after it may already
         // hold the final response, so parse them before reading again.
         let mut reparse = false;
+        let mut interim = 0;
         loop {
             if end == buf.len() {
                 if buf.len() >= MAX_RESPONSE_HEAD {
@@ -358,6 +362,10 @@ impl Client {
             let code = res.code.unwrap_or(0);
             if (100..200).contains(&code) && code != 101 {
                 // An interim response: skip it and read the final one.
+                interim += 1;
+                if interim > MAX_INTERIM_RESPONSES {
+                    return Err(Retry::No(invalid_data("too many interim (1xx) responses")));
+                }
                 buf.copy_within(head_len..end, 0);
                 end -= head_len;
                 reparse = end > 0;
@@ -415,6 +423,10 @@ fn framing(method: &Method, status: StatusCode, version: Version, headers: &Head
         .iter()
         .any(|v| v.to_str().is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case("keep-alive"))));
     let reusable = !close && (version == Version::HTTP_11 || keep_alive_10);
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        // The connection now speaks another protocol.
+        return Ok((Framing::Empty, false));
+    }
     if *method == Method::HEAD
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
@@ -422,20 +434,52 @@ fn framing(method: &Method, status: StatusCode, version: Version, headers: &Head
     {
         return Ok((Framing::Empty, reusable));
     }
-    if let Some(te) = headers.get(http::header::TRANSFER_ENCODING) {
-        let chunked =
-            te.to_str().is_ok_and(|s| s.rsplit(',').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked")));
+    let length = content_length(headers)?;
+    if headers.contains_key(http::header::TRANSFER_ENCODING) {
+        // The final coding, over all the fields (RFC 9110 section 5.3).
+        let last = headers
+            .get_all(http::header::TRANSFER_ENCODING)
+            .iter()
+            .flat_map(|v| v.to_str().unwrap_or("?").split(','))
+            .map(str::trim)
+            .rfind(|t| !t.is_empty());
+        let chunked = last.is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
+        // With a Content-Length too, chunked wins (RFC 9112 section 6.3),
+        // but the message may be a smuggling attempt: the connection is
+        // not reused.
+        let reusable = reusable && length.is_none();
         return Ok(if chunked { (Framing::Chunked(State::start()), reusable) } else { (Framing::UntilClose, false) });
     }
-    if let Some(cl) = headers.get(CONTENT_LENGTH) {
-        let n = cl
-            .to_str()
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .ok_or_else(|| invalid_data("invalid Content-Length"))?;
+    if let Some(n) = length {
         return Ok((if n == 0 { Framing::Empty } else { Framing::Length(n) }, reusable));
     }
     Ok((Framing::UntilClose, false))
+}
+
+/// The response's Content-Length: digits only, and every value (in one
+/// field or several) the same (RFC 9110 section 8.6). Anything else leaves
+/// the body's end unknown, an error.
+fn content_length(headers: &HeaderMap) -> io::Result<Option<u64>> {
+    let invalid = || invalid_data("invalid Content-Length");
+    let mut length = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        let mut any = false;
+        for part in value.to_str().map_err(|_| invalid())?.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            any = true;
+            if !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid());
+            }
+            let n: u64 = part.parse().map_err(|_| invalid())?;
+            if length.is_some_and(|l| l != n) {
+                return Err(invalid_data("conflicting Content-Length values"));
+            }
+            length = Some(n);
+        }
+        if !any {
+            return Err(invalid());
+        }
+    }
+    Ok(length)
 }
 
 /// A request being built; finish with [`send`](Self::send).

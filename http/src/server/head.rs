@@ -82,6 +82,12 @@ pub(crate) fn parse<'b>(buf: &'b [u8], storage: &'b mut HeaderSlots<'b>, limits:
     let Ok(method) = Method::from_bytes(method.as_bytes()) else {
         return Parsed::Invalid(reject(StatusCode::BAD_REQUEST, "invalid method"));
     };
+    if method == Method::CONNECT {
+        // A 2xx answer would tell the client (or a proxy in front) that a
+        // tunnel is open, and its next bytes would then be parsed here as
+        // requests the proxy never saw. The server cannot tunnel.
+        return Parsed::Invalid(reject(StatusCode::NOT_IMPLEMENTED, "CONNECT is not supported"));
+    }
     let version = if req.version == Some(1) { Version::HTTP_11 } else { Version::HTTP_10 };
     let headers: &'b mut [httparse::Header<'b>] = std::mem::take(&mut req.headers);
     let headers: &'b [httparse::Header<'b>] = headers;
@@ -120,7 +126,12 @@ fn partial(buf: &[u8], limits: &Limits) -> Parsed<'static> {
 fn version_rejection(buf: &[u8]) -> Rejection {
     let line = buf.split(|&b| b == b'\n').next().unwrap_or(buf);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let version = line.rsplit(|&b| b == b' ').next().unwrap_or(b"");
+    // method SP request-target SP HTTP-version, exactly: a line with more
+    // or fewer parts is malformed whatever its last word says.
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(_), Some(_), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return reject(StatusCode::BAD_REQUEST, "malformed request line");
+    };
     let well_formed = version.len() == 8
         && version.starts_with(b"HTTP/")
         && version[5].is_ascii_digit()
@@ -151,6 +162,9 @@ fn validate(version: Version, headers: &[httparse::Header<'_>]) -> Result<Valida
         let name = h.name;
         if name.eq_ignore_ascii_case("host") {
             hosts += 1;
+            if !valid_host(h.value) {
+                return Err(reject(StatusCode::BAD_REQUEST, "invalid Host header"));
+            }
         } else if name.eq_ignore_ascii_case("content-length") {
             if split_list(h.value).next().is_none() {
                 return Err(reject(StatusCode::BAD_REQUEST, "empty Content-Length"));
@@ -194,8 +208,12 @@ fn validate(version: Version, headers: &[httparse::Header<'_>]) -> Result<Valida
             }
         }
     }
-    if version == Version::HTTP_11 && hosts != 1 {
-        return Err(reject(StatusCode::BAD_REQUEST, "HTTP/1.1 requires exactly one Host header"));
+    // RFC 9112 section 3.2: one Host, on any version; HTTP/1.1 must send it.
+    if hosts > 1 {
+        return Err(reject(StatusCode::BAD_REQUEST, "more than one Host header"));
+    }
+    if version == Version::HTTP_11 && hosts == 0 {
+        return Err(reject(StatusCode::BAD_REQUEST, "HTTP/1.1 requires a Host header"));
     }
     if transfer_encoding && content_length.is_some() {
         return Err(reject(StatusCode::BAD_REQUEST, "both Content-Length and Transfer-Encoding"));
@@ -227,11 +245,43 @@ fn split_list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// A Content-Length value: one or more digits, nothing else, no overflow.
+/// Leading zeros are digits like any other: `0005` is 5.
 fn parse_length(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 || !s.iter().all(u8::is_ascii_digit) {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
     s.iter().try_fold(0u64, |acc, &d| acc.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+}
+
+/// Whether a Host value is `uri-host [ ":" port ]` (RFC 9112 section 3.2,
+/// RFC 3986 section 3.2.2): a reg-name or IPv4 address (unreserved,
+/// percent-encoded and sub-delims characters) or a bracketed IP literal,
+/// then an optional port of digits. An empty value is valid (a target
+/// without an authority).
+fn valid_host(value: &[u8]) -> bool {
+    let value = value.trim_ascii();
+    let (host, port) = if value.first() == Some(&b'[') {
+        let Some(close) = value.iter().position(|&b| b == b']') else { return false };
+        let literal = &value[1..close];
+        if literal.is_empty()
+            || !literal.iter().all(|&b| b.is_ascii_alphanumeric() || b":.-_~%!$&'()*+,;=".contains(&b))
+        {
+            return false;
+        }
+        (&b""[..], &value[close + 1..])
+    } else {
+        match value.iter().position(|&b| b == b':') {
+            Some(i) => (&value[..i], &value[i..]),
+            None => (value, &b""[..]),
+        }
+    };
+    let host_ok = host.iter().all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b));
+    let port_ok = match port.split_first() {
+        None => true,
+        Some((b':', digits)) => digits.iter().all(u8::is_ascii_digit),
+        Some(_) => false,
+    };
+    host_ok && port_ok
 }
 
 #[cfg(test)]
@@ -262,6 +312,15 @@ mod tests {
         assert_eq!(parse_str("GET / HTTP/1.1\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
         assert_eq!(parse_str("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
         assert_eq!(parse_str("GET / HTTP/1.0\r\n\r\n"), Ok((Framing::Empty, false, false)));
+        assert_eq!(parse_str("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
+        for bad in ["a b", "a/b", "a@b", "a:8x", "[::1", "[::1]x", "[]"] {
+            let req = format!("GET / HTTP/1.1\r\nHost: {bad}\r\n\r\n");
+            assert_eq!(parse_str(&req), Err(StatusCode::BAD_REQUEST), "{bad:?}");
+        }
+        for good in ["", "a", "a:80", "a:", "1.2.3.4:5", "[::1]", "[::1]:80", "a%20b", "a!$&'()*+,;=b"] {
+            let req = format!("GET / HTTP/1.1\r\nHost: {good}\r\n\r\n");
+            assert!(parse_str(&req).is_ok(), "{good:?}");
+        }
     }
 
     #[test]
@@ -280,6 +339,10 @@ mod tests {
             ok("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"),
             Ok(Framing::Length(5))
         );
+        for (zeros, n) in [("0005", 5), ("00000000000000000000005", 5), ("18446744073709551615", u64::MAX)] {
+            let req = format!("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {zeros}\r\n\r\n");
+            assert_eq!(ok(&req), Ok(Framing::Length(n)), "{zeros:?}");
+        }
         for bad in ["5, 6", "-1", "+5", "0x5", "5 5", "", "99999999999999999999"] {
             let req = format!("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {bad}\r\n\r\n");
             assert_eq!(ok(&req), Err(StatusCode::BAD_REQUEST), "{bad:?}");
@@ -322,6 +385,8 @@ mod tests {
         assert_eq!(parse_str("GET / HTTP/1.1\r\nHo st: a\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
         assert_eq!(parse_str("GET  HTTP/1.1\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
         assert_eq!(parse_str("GET / HTTP/2.0\r\n\r\n"), Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED));
+        // The last word is a supported version, but the line has four.
+        assert_eq!(parse_str("GET / / HTTP/1.1\r\nHost: a\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
         assert_eq!(parse_str("\x01\x02\x03 / HTTP/1.1\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
         let mut storage = [MaybeUninit::uninit(); 2];
         let many = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n";
@@ -342,5 +407,11 @@ mod tests {
             parse(big_head.as_bytes(), &mut storage, &limits),
             Parsed::Invalid(Rejection { status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, .. })
         ));
+    }
+
+    #[test]
+    fn connect_is_refused() {
+        let r = parse_str("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n");
+        assert_eq!(r, Err(StatusCode::NOT_IMPLEMENTED));
     }
 }
