@@ -1,5 +1,6 @@
 //! `std::sync` for coroutines: [`Mutex`], [`RwLock`], [`Condvar`],
-//! [`Barrier`] and [`mpsc`] channels that park the calling coroutine
+//! [`Barrier`], [`mpsc`] channels, and the one-time initializers [`Once`],
+//! [`OnceLock`] and [`LazyLock`], all of which park the calling coroutine
 //! instead of blocking its thread.
 //!
 //! The names, signatures, poisoning rules and error types are std's (the
@@ -36,23 +37,44 @@
 //!   its lock. Kills and Timeouts unwind, so they poison too: the data may
 //!   be half-updated, exactly as after a panic.
 //!
-//! `Arc` is re-exported from std for convenience.
+//! `Arc`, `Weak` and the `atomic` module are re-exported from std, so a
+//! `use std::sync::{...}` line can become `use verde::sync::{...}` as a
+//! whole.
+//!
+//! # One-time initialization
+//!
+//! std's `Once`, `OnceLock` and `LazyLock` block the thread of a caller
+//! that finds another caller's initializer running. When the initializer
+//! parks (it connects somewhere, sleeps, takes a verde lock) and the other
+//! caller is a coroutine on the same hub, that is a deadlock: the hub's
+//! thread waits in the kernel for an initializer only it could resume.
+//! verde's versions park the waiting coroutine instead. They keep std's
+//! API and poisoning rules; the one difference is that their `Drop` is
+//! checked by the compiler without std's internal `#[may_dangle]`, so a
+//! cell holding a reference must be dropped before what it refers to.
 
 mod barrier;
 mod condvar;
 pub(crate) mod exchange;
+mod lazy_lock;
 pub mod mpsc;
 mod mutex;
+mod once;
+mod once_lock;
 mod poison;
 pub(crate) mod raw_mutex;
 mod raw_rwlock;
 mod rwlock;
 pub(crate) mod wait_list;
 
-pub use std::sync::Arc;
+pub use std::sync::atomic;
+pub use std::sync::{Arc, Weak};
 
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
+pub use lazy_lock::LazyLock;
 pub use mutex::{Mutex, MutexGuard};
+pub use once::{Once, OnceState};
+pub use once_lock::OnceLock;
 pub use poison::{LockResult, PoisonError, TryLockError, TryLockResult};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
