@@ -55,6 +55,14 @@ pub struct Timeouts {
     /// so a client that trickles a byte before each timeout still cannot
     /// hold its connection forever. 0 turns the floor off.
     pub min_rate: u64,
+    /// After the server closes a connection whose client may still be
+    /// sending (a refused request, a body too long to drain): how long it
+    /// goes on reading and discarding that input, once its own side is
+    /// shut down, until the client closes too: 2 s. Closing with
+    /// unread data would make the kernel reset the connection, and a reset
+    /// can destroy the response (a 413, a 400) before the client reads it.
+    /// Zero closes at once.
+    pub linger: Duration,
 }
 
 impl Default for Timeouts {
@@ -65,6 +73,7 @@ impl Default for Timeouts {
             idle: Duration::from_secs(60),
             write: Duration::from_secs(30),
             min_rate: 1024,
+            linger: Duration::from_secs(2),
         }
     }
 }

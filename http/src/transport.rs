@@ -1,6 +1,7 @@
 //! What the HTTP server and client need from a connection.
 
 use std::io::{self, Read, Write};
+use std::net::Shutdown;
 use std::time::Duration;
 
 /// A byte stream with std-style timeouts: a read or write that waits longer
@@ -13,6 +14,15 @@ pub trait Transport: Read + Write {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
     /// Sets the write timeout, as `TcpStream::set_write_timeout`.
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Shuts down the reading, writing or both halves, as
+    /// `TcpStream::shutdown`. The server shuts its writing half before it
+    /// lingers on a connection it closes (see
+    /// [`Timeouts::linger`](crate::Timeouts::linger)). The default does
+    /// nothing, for transports with no half-close.
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let _ = how;
+        Ok(())
+    }
 }
 
 /// Whether an I/O error is a timeout in std's sense (either kind).

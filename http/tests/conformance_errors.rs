@@ -298,3 +298,35 @@ fn a_panicking_handler_gets_500_and_the_server_keeps_serving() {
     }
     server.stop();
 }
+
+/// A client that goes on sending a body the server refused still gets the
+/// refusal and then a clean end of stream: the server shuts down its side
+/// and lingers, reading, instead of closing with unread data (which resets
+/// the connection and can destroy the response in flight).
+#[test]
+fn a_refusal_reaches_a_client_that_is_still_sending() {
+    use std::io::Write;
+    let server = TestServer::start(builder().limits(small_limits()), echo);
+    for _ in 0..5 {
+        let mut c = std::net::TcpStream::connect(server.addr()).unwrap();
+        c.set_read_timeout(Some(common::LONG)).unwrap();
+        c.write_all(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 50000000\r\n\r\n").unwrap();
+        let mut w = c.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            let block = vec![b'x'; 64 * 1024];
+            for _ in 0..128 {
+                if w.write_all(&block).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut reply = Vec::new();
+        let end = c.read_to_end(&mut reply);
+        assert!(end.is_ok(), "the refusal ended with {end:?} after {:?}", String::from_utf8_lossy(&reply));
+        assert!(reply.starts_with(b"HTTP/1.1 413 "), "{:?}", String::from_utf8_lossy(&reply));
+        drop(c);
+        writer.join().unwrap();
+    }
+    still_serving(server.addr());
+    server.stop();
+}

@@ -9,7 +9,7 @@
 
 use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
-use std::net::SocketAddr;
+use std::net::{Shutdown, SocketAddr};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -62,6 +62,7 @@ pub(crate) fn serve<T: Transport>(stream: T, peer: Option<SocketAddr>, shared: &
         read_timeout: None,
         write_timeout: None,
         date: crate::date::now(),
+        unread_input: false,
     };
     conn.slots.resize_with(shared.limits.max_headers, MaybeUninit::uninit);
     if let Err(e) = conn.run(idle) {
@@ -84,6 +85,9 @@ struct Conn<'s, T> {
     write_timeout: Option<Duration>,
     /// The `Date` value for the requests of the current read batch.
     date: HttpDate,
+    /// The client may still be sending input the server will not read (a
+    /// refused request, a body left unread): closing must linger.
+    unread_input: bool,
 }
 
 /// What to do after looking at the buffered bytes.
@@ -110,6 +114,9 @@ struct Answered {
     /// The body still to send after `out`, if any.
     plan: Option<Plan>,
     keep_alive: bool,
+    /// The request body was not read to its end (too long to drain, or
+    /// broken): the client may still be sending it.
+    unread_input: bool,
 }
 
 impl<T: Transport> Conn<'_, T> {
@@ -129,7 +136,7 @@ impl<T: Transport> Conn<'_, T> {
                 match self.step()? {
                     Step::Again => head_started = None,
                     Step::NeedMore => break,
-                    Step::Close => return self.flush(),
+                    Step::Close => return self.close(idle),
                 }
                 if self.out.len() >= FLUSH_AT {
                     self.flush()?;
@@ -149,7 +156,7 @@ impl<T: Transport> Conn<'_, T> {
             };
             if partial && timeout.is_zero() {
                 self.reject(Rejection { status: StatusCode::REQUEST_TIMEOUT, reason: "request head too slow" });
-                return self.flush();
+                return self.close(idle);
             }
             self.set_read_timeout(timeout)?;
             idle.store(!partial, Ordering::Release);
@@ -162,7 +169,7 @@ impl<T: Transport> Conn<'_, T> {
                 Err(e) if is_timeout(&e) => {
                     if partial {
                         self.reject(Rejection { status: StatusCode::REQUEST_TIMEOUT, reason: "request head too slow" });
-                        return self.flush();
+                        return self.close(idle);
                     }
                     return Ok(());
                 }
@@ -236,6 +243,7 @@ impl<T: Transport> Conn<'_, T> {
     /// Writes a streamed body, if any, and decides whether to go on.
     fn finish(&mut self, answered: Answered) -> io::Result<Step> {
         let keep = answered.keep_alive;
+        self.unread_input |= answered.unread_input;
         let Some(plan) = answered.plan else {
             return Ok(if keep { Step::Again } else { Step::Close });
         };
@@ -269,6 +277,7 @@ impl<T: Transport> Conn<'_, T> {
     /// Answers a request the server refuses, and marks the connection for
     /// closing.
     fn reject(&mut self, r: Rejection) {
+        self.unread_input = true;
         let ctx = encode::Context {
             head_request: false,
             version: http::Version::HTTP_11,
@@ -281,6 +290,36 @@ impl<T: Transport> Conn<'_, T> {
         let _ = encode::encode(&mut self.out, status, &headers, body, &ctx);
         if access_log::enabled() {
             access_log::record_refused(self.peer, r.status, r.reason.len() as u64);
+        }
+    }
+
+    /// Ends a connection the server closes: sends what is pending and,
+    /// if the client may still be sending input the server did not read,
+    /// shuts down the writing half (the client sees the end of the
+    /// stream), then reads and discards what the client still sends until
+    /// it closes, an error, or `Timeouts::linger` passes. Closing with
+    /// unread input would reset the connection, and a reset can destroy
+    /// the response before the client reads it. The connection counts as
+    /// idle meanwhile, so a graceful shutdown does not wait for it.
+    fn close(&mut self, idle: &AtomicBool) -> io::Result<()> {
+        self.flush()?;
+        let linger = self.shared.timeouts.linger;
+        if !self.unread_input || linger.is_zero() || self.stream.shutdown(Shutdown::Write).is_err() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + linger;
+        idle.store(true, Ordering::Release);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                return Ok(());
+            }
+            match self.stream.read(&mut self.buf) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Ok(()),
+            }
         }
     }
 
@@ -471,13 +510,16 @@ fn answer<'a>(
         }
     };
     let mut body = req.into_body();
+    let mut unread_input = false;
     if !body.drain(shared.limits.max_drain) {
         keep_alive = false;
+        unread_input = true;
     }
     let rest = body.finish();
     let response = match rest.failed {
         Some(e) => {
             keep_alive = false;
+            unread_input = true;
             Response::error(e.status(), e.to_string())
         }
         None => response,
@@ -504,5 +546,5 @@ fn answer<'a>(
     if let Some(((method, target, started), length)) = log_line {
         access_log::record(peer, &method, target, version, status, length, started.elapsed());
     }
-    (Answered { plan, keep_alive }, rest)
+    (Answered { plan, keep_alive, unread_input }, rest)
 }

@@ -331,6 +331,10 @@ impl crate::Transport for TcpStream {
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_write_timeout(self, timeout)
     }
+
+    fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        TcpStream::shutdown(self, how)
+    }
 }
 
 impl crate::Transport for verde_net::unix::UnixStream {
@@ -340,5 +344,9 @@ impl crate::Transport for verde_net::unix::UnixStream {
 
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         verde_net::unix::UnixStream::set_write_timeout(self, timeout)
+    }
+
+    fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        verde_net::unix::UnixStream::shutdown(self, how)
     }
 }
