@@ -210,8 +210,12 @@ impl<V: 'static> Greenlet<V> {
     ///
     /// # Panics
     ///
-    /// Panics if that would make a cycle of parents.
+    /// Panics if that would make a cycle of parents (greenlet's
+    /// `ValueError: cyclic parent chain`), or if this is the thread's main
+    /// greenlet, which never finishes and so has no parent (greenlet's
+    /// `AttributeError`).
     pub fn set_parent(&self, parent: &Greenlet<V>) {
+        assert!(self.task.kind != Kind::Main, "cannot set the parent of a main greenlet");
         let mut p = Some(parent.task.clone());
         while let Some(t) = p {
             assert!(t.as_ptr() != self.task.as_ptr(), "set_parent would create a cycle of parents");

@@ -179,3 +179,73 @@ fn async_result_set_by_a_coroutine_on_another_hub_wakes_a_thread() {
     assert!(r.wait(None));
     h.join().unwrap();
 }
+
+#[test]
+fn set_then_clear_wakes_a_thousand_waiters() {
+    // TestEvent_SetThenClear1000: set immediately followed by clear still
+    // releases every waiter already parked.
+    let e = Arc::new(Event::new());
+    let hs: Vec<_> = (0..1000)
+        .map(|_| {
+            let e = e.clone();
+            verde::spawn(move || e.wait(None))
+        })
+        .collect();
+    verde::yield_now();
+    e.set();
+    e.clear();
+    assert!(verde::joinall(hs).into_iter().all(|r| r.unwrap()));
+    assert!(!e.is_set());
+}
+
+#[test]
+fn a_cleared_event_waited_on_again_is_not_seen_as_set() {
+    // test_set_during_wait (gevent issue 771): after being woken by set and
+    // clearing the event, a new wait must not return early on the old set.
+    let e = Arc::new(Event::new());
+    let e2 = e.clone();
+    let waiter = verde::spawn(move || {
+        let e3 = e2.clone();
+        let setter = verde::spawn(move || e3.set());
+        assert!(e2.wait(None));
+        assert!(e2.is_set());
+        setter.join().unwrap();
+        e2.clear();
+        assert!(!e2.is_set());
+        e2.wait(Some(Duration::from_millis(10)))
+    });
+    assert!(!waiter.join().unwrap());
+}
+
+#[test]
+fn an_async_result_is_ready_at_once_for_late_getters_and_waiters() {
+    // test_link_to_asyncresult: getting again, by new getters, after the
+    // result was set, returns at once.
+    let r: AsyncResult<u32, String> = AsyncResult::new();
+    r.set(100);
+    for _ in 0..3 {
+        assert!(r.wait(Some(Duration::ZERO)));
+        assert_eq!(r.get(Some(Duration::ZERO)), Ok(100));
+    }
+    r.set_error("err".into());
+    for _ in 0..3 {
+        assert_eq!(r.get(None), Err(GetError::Failed("err".into())));
+    }
+    assert!(!r.successful());
+}
+
+#[test]
+fn an_outer_timeout_is_not_lost_in_a_timed_get() {
+    // test_outer_timeout_is_not_lost: the caller's own Timeout expiring
+    // first unwinds the get, and is reported as that Timeout, not as the
+    // get's timeout.
+    let r = Arc::new(AsyncResult::<u8, ()>::new());
+    let e = Arc::new(Event::new());
+    let (r2, e2) = (r.clone(), e.clone());
+    let h = verde::spawn(move || {
+        let a = verde::with_timeout(Duration::from_millis(2), || r2.get(Some(Duration::from_secs(30))));
+        let b = verde::with_timeout(Duration::from_millis(2), || e2.wait(Some(Duration::from_secs(30))));
+        (a.is_err(), b.is_err())
+    });
+    assert_eq!(h.join().unwrap(), (true, true));
+}

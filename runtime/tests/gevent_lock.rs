@@ -221,3 +221,132 @@ fn rlock_waiters_on_other_hubs_and_threads_take_turns() {
     t.join().unwrap();
     assert_eq!(*value.lock().unwrap(), 1000);
 }
+
+#[test]
+fn acquire_with_a_zero_timeout_does_not_wait() {
+    // gevent's acquire(timeout=0): a free permit is taken, a missing one is
+    // not waited for, and nothing is lost either way.
+    let sem = Semaphore::new(1);
+    assert!(sem.acquire(true, Some(Duration::ZERO)));
+    assert!(!sem.acquire(true, Some(Duration::ZERO)));
+    assert_eq!(sem.counter(), 0);
+    sem.release();
+    assert_eq!(sem.counter(), 1);
+    let bounded = BoundedSemaphore::new(1);
+    assert!(bounded.acquire(true, Some(Duration::ZERO)));
+    assert!(!bounded.acquire(true, Some(Duration::ZERO)));
+    assert_eq!(bounded.try_release(), Ok(()));
+    assert_eq!(bounded.try_release(), Err(OverReleased));
+}
+
+#[test]
+fn a_thread_that_gave_up_does_not_swallow_the_next_release() {
+    // test_acquire_in_one_then_another_timed: a waiter on another thread
+    // times out; the release that follows is not handed to it.
+    let sem = Arc::new(Semaphore::new(1));
+    assert!(sem.acquire(true, None));
+    let s = sem.clone();
+    let t = std::thread::spawn(move || s.acquire(true, Some(Duration::from_millis(5))));
+    assert!(!t.join().unwrap());
+    sem.release();
+    assert_eq!(sem.counter(), 1);
+}
+
+#[test]
+fn a_semaphore_is_fair_so_a_third_waiter_is_not_starved() {
+    // test_fair_or_hangs: two coroutines keep taking and returning the one
+    // permit; a third asking once must get it rather than be overtaken
+    // forever.
+    let sem = Arc::new(Semaphore::new(1));
+    let quit = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rounds = Arc::new(AtomicUsize::new(0));
+    let keep_going: Vec<_> = (0..2)
+        .map(|_| {
+            let (sem, quit, rounds) = (sem.clone(), quit.clone(), rounds.clone());
+            verde::spawn(move || {
+                while !quit.load(Ordering::SeqCst) {
+                    assert!(sem.acquire(true, None));
+                    rounds.fetch_add(1, Ordering::SeqCst);
+                    verde::yield_now();
+                    sem.release();
+                }
+            })
+        })
+        .collect();
+    let (s, q) = (sem.clone(), quit.clone());
+    let exiting = verde::spawn(move || {
+        verde::yield_now();
+        assert!(s.acquire(true, None));
+        q.store(true, Ordering::SeqCst);
+        s.release();
+    });
+    exiting.join().unwrap();
+    for h in keep_going {
+        h.join().unwrap();
+    }
+    assert!(rounds.load(Ordering::SeqCst) < 100, "the third waiter was served in turn");
+    assert_eq!(sem.counter(), 1);
+}
+
+#[test]
+fn wait_returns_when_a_permit_is_free_without_taking_it() {
+    let sem = Arc::new(Semaphore::new(1));
+    assert_eq!(sem.wait(None), 1);
+    assert_eq!(sem.counter(), 1);
+    assert!(sem.acquire(true, None));
+    assert_eq!(sem.wait(Some(Duration::from_millis(5))), 0);
+    let watchers: Vec<_> = (0..3)
+        .map(|_| {
+            let s = sem.clone();
+            verde::spawn(move || s.wait(None))
+        })
+        .collect();
+    verde::yield_now();
+    sem.release();
+    // Every watcher wakes; none took the permit.
+    for w in watchers {
+        assert_eq!(w.join().unwrap(), 1);
+    }
+    assert_eq!(sem.counter(), 1);
+}
+
+#[test]
+fn wait_lets_blocked_acquirers_go_first() {
+    let sem = Arc::new(BoundedSemaphore::new(1));
+    assert!(sem.acquire(true, None));
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (s, o) = (sem.clone(), order.clone());
+    let acquirer = verde::spawn(move || {
+        assert!(s.acquire(true, None));
+        o.lock().unwrap().push("acquired");
+        verde::yield_now();
+        s.release();
+    });
+    verde::yield_now();
+    let (s, o) = (sem.clone(), order.clone());
+    let watcher = verde::spawn(move || {
+        let free = s.wait(None);
+        o.lock().unwrap().push("waited");
+        free
+    });
+    verde::yield_now();
+    sem.release(); // handed to the acquirer, not seen by the watcher
+    assert_eq!(watcher.join().unwrap(), 1);
+    acquirer.join().unwrap();
+    assert_eq!(*order.lock().unwrap(), ["acquired", "waited"]);
+    assert_eq!(sem.counter(), 1);
+}
+
+#[test]
+fn a_killed_watcher_leaves_and_the_others_still_wake() {
+    let sem = Arc::new(Semaphore::new(0));
+    let s = sem.clone();
+    let doomed = verde::spawn(move || s.wait(None));
+    let s = sem.clone();
+    let survivor = verde::spawn(move || s.wait(None));
+    verde::yield_now();
+    doomed.kill();
+    assert!(doomed.join().unwrap_err().is::<verde::Killed>());
+    sem.release();
+    assert_eq!(survivor.join().unwrap(), 1);
+}

@@ -306,3 +306,249 @@ fn a_pool_shared_by_two_hubs_and_a_thread() {
     assert!(most.load(Ordering::SeqCst) <= 4);
     assert_eq!(pool.free_count(), 4);
 }
+
+/// Runs `f`, returning the message of the panic it raised.
+fn panic_message<R>(f: impl FnOnce() -> R) -> String {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(_) => panic!("expected a panic"),
+        Err(payload) => verde::describe_payload(&*payload),
+    }
+}
+
+#[test]
+fn apply_returns_the_result_and_reraises_a_panic() {
+    // test_apply, test_apply_raises.
+    let pool = Pool::new(2);
+    assert_eq!(pool.apply(|| "return value"), "return value");
+    assert_eq!(panic_message(|| pool.apply(|| -> () { panic!("ExpectedException") })), "ExpectedException");
+    assert_eq!(pool.free_count(), 2);
+    assert_eq!(Group::new().apply(|| 7), 7);
+}
+
+#[test]
+fn apply_is_reentrant_in_a_full_pool() {
+    // test_reentrant: a member of a pool of 1 applies into its own pool.
+    let pool = Pool::new(1);
+    let p = pool.clone();
+    assert_eq!(pool.apply(move || p.apply(|| 5) + 1), 6);
+    assert!(pool.is_empty());
+    // A coroutine that is not a member still waits for a slot.
+    let p = pool.clone();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    let busy = pool.spawn(move || {
+        verde::yield_now();
+        o.lock().unwrap().push("member");
+    });
+    let o = order.clone();
+    let outsider = verde::spawn(move || p.apply(move || o.lock().unwrap().push("outsider")));
+    outsider.join().unwrap();
+    busy.join().unwrap();
+    assert_eq!(*order.lock().unwrap(), ["member", "outsider"]);
+}
+
+#[test]
+fn apply_async_never_parks_the_caller() {
+    // test_execute_async: once the pool is exhausted, apply_async still
+    // returns at once; the work runs when slots free up.
+    let pool = Pool::new(2);
+    let r = Arc::new(Mutex::new(Vec::new()));
+    let gate = Arc::new(verde::event::Event::new());
+    let hs: Vec<_> = (1..=4)
+        .map(|i| {
+            let (r, gate) = (r.clone(), gate.clone());
+            pool.apply_async(move || {
+                gate.wait(None);
+                r.lock().unwrap().push(i);
+                i
+            })
+        })
+        .collect();
+    assert_eq!(pool.free_count(), 0);
+    assert!(r.lock().unwrap().is_empty());
+    gate.set();
+    let results: Vec<i32> = verde::joinall(hs).into_iter().map(Result::unwrap).collect();
+    assert_eq!(results, [1, 2, 3, 4]);
+    let mut ran = r.lock().unwrap().clone();
+    ran.sort_unstable();
+    assert_eq!(ran, [1, 2, 3, 4]);
+    pool.join();
+    assert_eq!(pool.free_count(), 2);
+    // A panic reaches the handle, through the helper too.
+    let blocker = pool.spawn(verde::yield_now);
+    let _other = pool.spawn(verde::yield_now);
+    let h = pool.apply_async(|| -> () { panic!("async failed") });
+    assert_eq!(verde::describe_payload(&*h.join().unwrap_err()), "async failed");
+    blocker.join().unwrap();
+}
+
+#[test]
+fn multiple_coros_interleave() {
+    // test_multiple_coros.
+    let pool = Pool::new(2);
+    let evt = Arc::new(verde::event::Event::new());
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let (e, r) = (evt.clone(), results.clone());
+    let done = pool.spawn(move || {
+        r.lock().unwrap().push("cons1");
+        e.wait(None);
+        r.lock().unwrap().push("cons2");
+    });
+    let (e, r) = (evt.clone(), results.clone());
+    pool.apply_async(move || {
+        verde::sleep(Duration::from_millis(1));
+        r.lock().unwrap().push("prod");
+        e.set();
+    });
+    done.join().unwrap();
+    assert_eq!(*results.lock().unwrap(), ["cons1", "prod", "cons2"]);
+}
+
+#[test]
+fn a_pool_of_size_zero_is_always_full() {
+    // TestPool0.test_wait_full.
+    let pool = Pool::new(0);
+    assert_eq!(pool.size(), 0);
+    assert_eq!(pool.free_count(), 0);
+    assert!(pool.full());
+    assert_eq!(pool.wait_available(Some(Duration::from_millis(10))), 0);
+    assert_eq!(pool.try_spawn(|| ()).unwrap_err(), PoolFull);
+    assert!(pool.join_timeout(Duration::ZERO));
+}
+
+#[test]
+fn wait_available_waits_for_a_slot_without_taking_it() {
+    let pool = Pool::new(1);
+    assert_eq!(pool.wait_available(None), 1);
+    let gate = Arc::new(verde::event::Event::new());
+    let g = gate.clone();
+    pool.spawn(move || {
+        g.wait(None);
+    });
+    assert_eq!(pool.wait_available(Some(Duration::from_millis(5))), 0);
+    let p = pool.clone();
+    let waiter = verde::spawn(move || p.wait_available(None));
+    verde::yield_now();
+    gate.set();
+    assert_eq!(waiter.join().unwrap(), 1);
+    assert_eq!(pool.free_count(), 1);
+    assert!(pool.try_spawn(|| ()).is_ok());
+    pool.join();
+}
+
+#[test]
+fn map_with_a_panicking_function_reraises_and_the_pool_recovers() {
+    // TestErrorInHandler.test_map: 1/x over [1, 0, 2].
+    let pool = Pool::new(3);
+    let finished = Arc::new(AtomicUsize::new(0));
+    let f = finished.clone();
+    let msg = panic_message(|| {
+        pool.map(
+            move |x: u32| {
+                verde::yield_now();
+                assert!(x != 0, "ZeroDivisionError");
+                f.fetch_add(1, Ordering::SeqCst);
+                1.0 / f64::from(x)
+            },
+            [1, 0, 2],
+        )
+    });
+    assert_eq!(msg, "ZeroDivisionError");
+    // The other members are not killed: they finish, and free their slots.
+    pool.join();
+    assert_eq!(finished.load(Ordering::SeqCst), 2);
+    assert_eq!(pool.free_count(), 3);
+    assert_eq!(pool.map(|x: u32| x, [4, 5]), [4, 5]);
+}
+
+#[test]
+fn imap_goes_on_after_a_failed_item() {
+    // TestErrorInHandler.test_imap and test_imap_unordered, pool of 1.
+    let pool = Pool::new(1);
+    let divide = |x: u32| {
+        assert!(x != 0, "ZeroDivisionError");
+        1.0 / f64::from(x)
+    };
+    let mut it = pool.imap(divide, [1, 0, 2]);
+    assert_eq!(it.next(), Some(1.0));
+    assert_eq!(panic_message(|| it.next()), "ZeroDivisionError");
+    assert_eq!(it.next(), Some(0.5));
+    assert_eq!(it.next(), None);
+    let mut it = pool.imap_unordered(divide, [1, 0, 2]);
+    assert_eq!(it.next(), Some(1.0));
+    assert_eq!(panic_message(|| it.next()), "ZeroDivisionError");
+    assert_eq!(it.next(), Some(0.5));
+    assert_eq!(it.next(), None);
+}
+
+/// gevent's `error_iter`: yields 1 and 2, then fails.
+fn error_iter() -> impl Iterator<Item = u32> + Send {
+    let mut n = 0;
+    std::iter::from_fn(move || {
+        n += 1;
+        assert!(n <= 2, "ExpectedException");
+        Some(n)
+    })
+}
+
+#[test]
+fn a_panic_in_the_items_iterator_is_reraised() {
+    // TestErrorInIterator.
+    let pool = Pool::new(3);
+    assert_eq!(panic_message(|| pool.map(|x: u32| x, error_iter())), "ExpectedException");
+    assert_eq!(panic_message(|| pool.imap_unordered(|x: u32| x, error_iter()).count()), "ExpectedException");
+    let mut it = pool.imap(|x: u32| x, error_iter());
+    assert_eq!((it.next(), it.next()), (Some(1), Some(2)));
+    assert_eq!(panic_message(|| it.next()), "ExpectedException");
+    pool.join();
+    assert_eq!(pool.free_count(), 3);
+}
+
+#[test]
+fn empty_map_imap_and_imap_unordered() {
+    let pool = Pool::new(2);
+    assert!(pool.map(|x: u32| x, []).is_empty());
+    assert_eq!(pool.imap(|x: u32| x, []).count(), 0);
+    assert_eq!(pool.imap_unordered(|x: u32| x, []).count(), 0);
+}
+
+#[test]
+fn imap_over_an_iterator_that_blocks() {
+    // test_imap_no_stop, test_imap_final_sleep: the items come from a queue
+    // filled later, and the iterator blocks before it ends.
+    for unordered in [false, true] {
+        let pool = Pool::new(2);
+        let q = Arc::new(verde::queue::Queue::new());
+        q.put(Some(123));
+        let q2 = q.clone();
+        let filler = verde::spawn(move || {
+            verde::yield_now();
+            q2.put(Some(456));
+            verde::sleep(Duration::from_millis(1));
+            q2.put(None);
+        });
+        let items = std::iter::from_fn(move || q.get());
+        let mut got: Vec<i32> =
+            if unordered { pool.imap_unordered(|x| x, items).collect() } else { pool.imap(|x| x, items).collect() };
+        got.sort_unstable();
+        assert_eq!(got, [123, 456]);
+        filler.join().unwrap();
+    }
+}
+
+#[test]
+fn imap_unordered_with_a_pool_of_one_keeps_item_order() {
+    // test_imap_unordered_sleep: with one slot, completion order is item
+    // order whatever the delays.
+    let pool = Pool::new(1);
+    let got: Vec<u64> = pool
+        .imap_unordered(
+            |ms: u64| {
+                verde::sleep(Duration::from_millis(ms));
+                ms
+            },
+            [10, 1, 2],
+        )
+        .collect();
+    assert_eq!(got, [10, 1, 2]);
+}

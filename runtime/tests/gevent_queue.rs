@@ -351,3 +351,170 @@ fn a_channel_between_a_thread_and_coroutines_on_two_hubs() {
     assert_eq!(total, 1000 * 1001 / 2);
     assert_eq!(ch.balance(), 0);
 }
+
+#[test]
+fn channel_send_lets_the_waiting_getter_run_first() {
+    // TestChannel.test_send: a put to a getter already waiting returns only
+    // after that getter has taken the item and run on.
+    let ch = Arc::new(Channel::new());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let (c, e) = (ch.clone(), events.clone());
+    let g = verde::spawn(move || {
+        let v = c.get();
+        e.lock().unwrap().push(v);
+        let v = c.get();
+        e.lock().unwrap().push(v);
+    });
+    events.lock().unwrap().push("sending");
+    ch.put("hello");
+    events.lock().unwrap().push("sent hello");
+    ch.put("world");
+    events.lock().unwrap().push("sent world");
+    assert_eq!(*events.lock().unwrap(), ["sending", "hello", "sent hello", "world", "sent world"]);
+    g.join().unwrap();
+}
+
+#[test]
+fn channel_wait_interleaves_like_gevent() {
+    // TestChannel.test_wait.
+    let ch = Arc::new(Channel::new());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let (c, e) = (ch.clone(), events.clone());
+    let g = verde::spawn(move || {
+        e.lock().unwrap().push("sending hello");
+        c.put("hello");
+        e.lock().unwrap().push("sending world");
+        c.put("world");
+        e.lock().unwrap().push("sent world");
+    });
+    events.lock().unwrap().push("waiting");
+    let v = ch.get();
+    events.lock().unwrap().push(v);
+    let v = ch.get();
+    events.lock().unwrap().push(v);
+    assert_eq!(*events.lock().unwrap(), ["waiting", "sending hello", "hello", "sending world", "world"]);
+    g.join().unwrap();
+    assert_eq!(*events.lock().unwrap(), ["waiting", "sending hello", "hello", "sending world", "world", "sent world"]);
+}
+
+#[test]
+fn a_put_that_handed_its_item_over_is_not_unwound_by_a_late_interrupt() {
+    // While a channel put lets its getter run, a kill (here sent by that
+    // very getter) or an expiring Timeout must not make the put look failed:
+    // the item is gone. The interrupt is delivered at the next blocking call.
+    let ch = Arc::new(Channel::new());
+    let putter_slot: Arc<Mutex<Option<verde::JoinHandle<()>>>> = Arc::default();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (c, slot, l) = (ch.clone(), putter_slot.clone(), log.clone());
+    let getter = verde::spawn(move || {
+        let v = c.get();
+        slot.lock().unwrap().as_ref().unwrap().kill_nowait();
+        l.lock().unwrap().push(v);
+    });
+    let (c, l) = (ch.clone(), log.clone());
+    let putter = verde::spawn(move || {
+        verde::yield_now(); // the getter waits first
+        c.put("item");
+        l.lock().unwrap().push("put returned");
+        verde::yield_now(); // the kill lands here
+        l.lock().unwrap().push("unreachable");
+    });
+    *putter_slot.lock().unwrap() = Some(putter);
+    getter.join().unwrap();
+    let putter = putter_slot.lock().unwrap().take().unwrap();
+    assert!(putter.join().unwrap_err().is::<verde::Killed>());
+    assert_eq!(*log.lock().unwrap(), ["item", "put returned"]);
+
+    // A Timeout already due when the put hands its item over.
+    let c = ch.clone();
+    let getter = verde::spawn(move || c.get());
+    verde::yield_now();
+    let put = verde::Timeout::start(Duration::ZERO).run(|| ch.put("timed"));
+    assert_eq!(put, Ok(()));
+    assert_eq!(getter.join().unwrap(), "timed");
+}
+
+#[test]
+fn put_nowait_and_get_nowait_simple() {
+    // test_put_nowait_simple, test_get_nowait_simple.
+    let q = Queue::bounded(1);
+    assert_eq!(q.put_nowait(2), Ok(()));
+    assert_eq!(q.put_nowait(3), Err(Full(3)));
+    assert_eq!(q.get_nowait(), Ok(2));
+    assert_eq!(q.get_nowait(), Err(Empty));
+}
+
+#[test]
+fn put_nowait_wakes_a_waiting_getter_even_from_a_thread() {
+    // test_put_nowait_unlock: an unbounded queue is never full.
+    let q = Arc::new(Queue::new());
+    let q2 = q.clone();
+    let p = verde::spawn(move || q2.get());
+    verde::yield_now();
+    assert!(q.empty() && !q.full());
+    let q3 = q.clone();
+    std::thread::spawn(move || q3.put_nowait(10)).join().unwrap().unwrap();
+    assert_eq!(p.join().unwrap(), 10);
+    assert!(q.empty());
+}
+
+#[test]
+fn get_nowait_admits_a_blocked_putter() {
+    // test_get_nowait_unlock.
+    let q = Arc::new(Queue::bounded(1));
+    q.put(4);
+    let q2 = q.clone();
+    let p = verde::spawn(move || q2.put(5));
+    verde::yield_now();
+    assert!(q.full());
+    assert_eq!(q.get_nowait(), Ok(4));
+    // The blocked putter's item moved in; the putter is released.
+    assert!(q.full());
+    p.join().unwrap();
+    assert_eq!(q.get_nowait(), Ok(5));
+    assert!(q.empty());
+}
+
+#[test]
+fn a_waiter_whose_zero_timeout_fires_leaves_nothing_behind() {
+    // test_waiters_that_cancel: Timeout(0) around a get.
+    let q = Arc::new(Queue::new());
+    let q2 = q.clone();
+    let h = verde::spawn(move || verde::Timeout::start(Duration::ZERO).run(|| q2.get()));
+    assert!(h.join().unwrap().is_err());
+    q.put("hi");
+    assert_eq!(q.get(), "hi");
+    let ch = Arc::new(Channel::<&str>::new());
+    let c = ch.clone();
+    let h = verde::spawn(move || verde::with_timeout(Duration::ZERO, || c.get()));
+    assert!(h.join().unwrap().is_err());
+    assert_eq!(ch.balance(), 0);
+}
+
+#[test]
+fn join_without_puts_returns_at_once() {
+    // test_issue_45.
+    let q = Queue::<u8>::new();
+    q.join();
+    assert!(q.join_timeout(Duration::ZERO));
+}
+
+#[test]
+fn task_done_counts_items_handed_straight_to_a_getter() {
+    // test_task_done: the item never sat in the queue, yet it is a task.
+    let q = Arc::new(Queue::new());
+    let q2 = q.clone();
+    let h = verde::spawn(move || q2.put("X"));
+    assert_eq!(q.get(), "X");
+    h.join().unwrap();
+    assert_eq!(q.unfinished_tasks(), 1);
+    q.task_done();
+    assert_eq!(q.unfinished_tasks(), 0);
+}
+
+#[test]
+fn peek_timeout_on_an_empty_queue() {
+    let q = Queue::<u8>::new();
+    assert_eq!(q.peek_timeout(Duration::from_millis(5)), Err(Empty));
+    assert_eq!(q.peek_nowait(), Err(Empty));
+}

@@ -130,3 +130,241 @@ fn greenlets_inside_a_coroutine() {
     });
     assert_eq!(h.join().unwrap(), 101);
 }
+
+// Ports of greenlet's test_greenlet.py.
+
+/// Switches back to the running greenlet's parent (greenlet's
+/// `getcurrent().parent.switch()`).
+fn resume_parent() {
+    Greenlet::<()>::getcurrent().parent().unwrap().switch(());
+}
+
+#[test]
+fn simple_switch_back_and_forth() {
+    let lst = Rc::new(RefCell::new(Vec::new()));
+    let l = lst.clone();
+    let g = Greenlet::new(move |()| {
+        l.borrow_mut().push(1);
+        resume_parent();
+        l.borrow_mut().push(3);
+    });
+    lst.borrow_mut().push(0);
+    g.switch(());
+    lst.borrow_mut().push(2);
+    g.switch(());
+    lst.borrow_mut().push(4);
+    assert_eq!(*lst.borrow(), [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn two_children_run_independently() {
+    let lst = Rc::new(RefCell::new(Vec::new()));
+    let f = |l: Rc<RefCell<Vec<i32>>>| {
+        move |()| {
+            l.borrow_mut().push(1);
+            resume_parent();
+            l.borrow_mut().extend([1, 1]);
+        }
+    };
+    let g = Greenlet::new(f(lst.clone()));
+    let h = Greenlet::new(f(lst.clone()));
+    g.switch(());
+    assert_eq!(lst.borrow().len(), 1);
+    h.switch(());
+    assert_eq!(lst.borrow().len(), 2);
+    h.switch(());
+    assert_eq!(lst.borrow().len(), 4);
+    assert!(h.dead());
+    g.switch(());
+    assert_eq!(lst.borrow().len(), 6);
+    assert!(g.dead());
+}
+
+#[test]
+fn two_recursive_children() {
+    let lst = Rc::new(RefCell::new(Vec::new()));
+    let l = lst.clone();
+    let outer = Greenlet::new(move |()| {
+        l.borrow_mut().push('a');
+        let l2 = l.clone();
+        let inner = Greenlet::new(move |()| {
+            l2.borrow_mut().push('b');
+            resume_parent();
+        });
+        // inner's parent is outer: its switch back lands here.
+        assert!(inner.parent().unwrap() == Greenlet::getcurrent());
+        inner.switch(());
+        l.borrow_mut().push('c');
+    });
+    outer.switch(());
+    assert_eq!(*lst.borrow(), ['a', 'b', 'c']);
+    assert!(outer.dead());
+}
+
+#[test]
+fn greenlets_on_many_threads() {
+    let threads: Vec<_> = (0..10)
+        .map(|_| {
+            std::thread::spawn(|| {
+                let g = Greenlet::new(|x: u32| {
+                    let main = Greenlet::<u32>::getcurrent().parent().unwrap();
+                    main.switch(x + 1) + 1
+                });
+                assert_eq!(g.switch(1), 2);
+                assert_eq!(g.switch(10), 11);
+                g.dead()
+            })
+        })
+        .collect();
+    for t in threads {
+        assert!(t.join().unwrap());
+    }
+}
+
+/// greenlet's `fmain`: suspends in its parent, records what it is resumed
+/// with, then fails.
+fn fmain(seen: Rc<RefCell<Vec<String>>>) -> impl FnOnce(()) {
+    move |()| {
+        let parent = Greenlet::<()>::getcurrent().parent().unwrap();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parent.switch(()))) {
+            Ok(()) => std::panic::panic_any("SomeError"),
+            Err(e) => {
+                seen.borrow_mut().push(verde_runtime::describe_payload(&*e));
+                std::panic::resume_unwind(e);
+            }
+        }
+    }
+}
+
+#[test]
+fn an_error_goes_to_the_reassigned_parent_then_up() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let g1 = Greenlet::new(fmain(seen.clone()));
+    let g2 = Greenlet::new(fmain(seen.clone()));
+    g1.switch(());
+    g2.switch(());
+    g2.set_parent(&g1);
+    assert!(seen.borrow().is_empty());
+    // g2 fails; its error is raised in g1 (its parent), which records it
+    // and fails in turn, up to us.
+    let err = g2.try_switch(()).unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"SomeError"));
+    assert_eq!(*seen.borrow(), ["SomeError"]);
+    assert!(g1.dead() && g2.dead());
+    // Both dead: switching to g2 goes up to us.
+    g2.switch(());
+    assert_eq!(*seen.borrow(), ["SomeError"]);
+}
+
+#[test]
+fn a_thrown_error_is_seen_inside_and_comes_back_when_uncaught() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let g1 = Greenlet::new(fmain(seen.clone()));
+    g1.switch(());
+    let err = g1.throw("KeyError").unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"KeyError"));
+    assert_eq!(*seen.borrow(), ["KeyError"]);
+}
+
+#[test]
+fn throw_into_a_dead_greenlet_raises_in_its_parent() {
+    let g = Greenlet::new(|()| ());
+    g.switch(());
+    assert!(g.dead());
+    // Its parent is the caller: the error comes straight back.
+    let err = g.throw("late").unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"late"));
+}
+
+#[test]
+fn falling_off_the_end_starts_an_unstarted_parent_with_the_value() {
+    let parent = Greenlet::new(|x: (i32, i32)| (x.0, 24));
+    let child = Greenlet::new(|_: (i32, i32)| (42, 0));
+    child.set_parent(&parent);
+    assert_eq!(child.switch((0, 0)), (42, 24));
+    assert!(child.dead() && parent.dead());
+}
+
+#[test]
+fn switching_to_a_dead_greenlet_reparented_to_an_unstarted_one_starts_it() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    let parent_never_started = Greenlet::new(move |()| s.borrow_mut().push(24));
+    let s = seen.clone();
+    let child = Greenlet::new(move |()| s.borrow_mut().push(42));
+    child.switch(());
+    assert_eq!(*seen.borrow(), [42]);
+    child.set_parent(&parent_never_started);
+    // The same as switching to the parent.
+    child.switch(());
+    assert_eq!(*seen.borrow(), [42, 24]);
+    assert!(parent_never_started.dead());
+}
+
+#[test]
+fn the_main_greenlet_has_no_parent() {
+    let main = Greenlet::<()>::getcurrent();
+    assert!(main.parent().is_none());
+    assert!(main.started() && !main.dead());
+    let g = Greenlet::new(|()| ());
+    assert!(g.parent().unwrap() == main);
+}
+
+#[test]
+#[should_panic(expected = "cycle")]
+fn a_trivial_parent_cycle_is_rejected() {
+    let g = Greenlet::new(|()| ());
+    g.set_parent(&g.clone());
+}
+
+#[test]
+#[should_panic(expected = "cycle")]
+fn a_deeper_parent_cycle_is_rejected() {
+    let g1 = Greenlet::new(|()| ());
+    let g2 = Greenlet::new(|()| ());
+    let g3 = Greenlet::new(|()| ());
+    g1.set_parent(&g2);
+    g2.set_parent(&g3);
+    g3.set_parent(&g1);
+}
+
+#[test]
+fn a_rejected_parent_change_leaves_the_parent_as_it_was() {
+    let g1 = Greenlet::new(|()| ());
+    let g2 = Greenlet::new(|()| ());
+    g1.set_parent(&g2);
+    let (a, b) = (g1.clone(), g2.clone());
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| b.set_parent(&a)));
+    assert!(r.is_err());
+    assert!(g2.parent().unwrap() == Greenlet::getcurrent());
+    assert!(g1.parent().unwrap() == g2);
+}
+
+#[test]
+#[should_panic(expected = "cannot set the parent of a main greenlet")]
+fn the_main_greenlet_parent_cannot_be_set() {
+    // Rejected as such, not as the cycle it would also be.
+    let g = Greenlet::new(|()| ());
+    Greenlet::<()>::getcurrent().set_parent(&g);
+}
+
+#[test]
+fn greenlet_exit_ends_a_greenlet_and_comes_back_as_an_error_not_a_failure() {
+    let g = Greenlet::new(|()| {
+        resume_parent();
+        unreachable!("GreenletExit unwinds the switch");
+    });
+    g.switch(());
+    let err = g.throw(GreenletExit).unwrap_err();
+    assert!(err.is::<GreenletExit>());
+    assert!(g.dead());
+    // And a greenlet may catch it and return normally.
+    let g = Greenlet::new(|()| {
+        let parent = Greenlet::<()>::getcurrent().parent().unwrap();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parent.switch(())));
+        assert!(r.unwrap_err().is::<GreenletExit>());
+    });
+    g.switch(());
+    assert!(g.throw(GreenletExit).is_ok());
+    assert!(g.dead());
+}

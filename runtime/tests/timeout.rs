@@ -103,3 +103,36 @@ fn guard_style_start_and_cancel() {
     let r = t.run(|| verde::sleep(Duration::from_secs(3600)));
     assert!(r.is_err());
 }
+
+#[test]
+fn timeouts_of_different_coroutines_are_independent() {
+    // One coroutine's Timeout expiring leaves another's, armed for longer
+    // around the same kind of wait, untouched.
+    let short = verde_runtime::spawn(|| {
+        with_timeout(Duration::from_millis(2), || verde_runtime::sleep(Duration::from_secs(30))).is_err()
+    });
+    let long = verde_runtime::spawn(|| {
+        with_timeout(Duration::from_secs(30), || {
+            verde_runtime::sleep(Duration::from_millis(10));
+            7
+        })
+    });
+    assert!(short.join().unwrap());
+    assert_eq!(long.join().unwrap(), Ok(7));
+}
+
+#[test]
+fn a_new_timeout_after_an_expired_one_fires_again() {
+    // test_expires: gevent restarts the same Timeout; here a new one is
+    // armed, and each catches only its own expiry.
+    for _ in 0..2 {
+        let t = Timeout::start(Duration::from_millis(1));
+        assert!(t.run(|| verde_runtime::sleep(Duration::from_secs(30))).is_err());
+    }
+}
+
+#[test]
+fn a_zero_timeout_lets_code_that_never_blocks_finish() {
+    assert_eq!(with_timeout(Duration::ZERO, || 5), Ok(5));
+    assert!(with_timeout(Duration::ZERO, || verde_runtime::sleep(Duration::from_secs(30))).is_err());
+}

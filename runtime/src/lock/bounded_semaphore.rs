@@ -60,6 +60,12 @@ impl BoundedSemaphore {
         self.permits.acquire(blocking, timeout.map(park::deadline_after))
     }
 
+    /// Parks until a permit is free, without taking it, as
+    /// [`Semaphore::wait`](super::Semaphore::wait).
+    pub fn wait(&self, timeout: Option<Duration>) -> usize {
+        self.permits.wait(timeout.map(park::deadline_after))
+    }
+
     /// Returns a permit.
     ///
     /// # Panics

@@ -58,6 +58,30 @@ impl Semaphore {
         self.permits.acquire(blocking, timeout.map(park::deadline_after))
     }
 
+    /// Parks until a permit is free, without taking it, for at most
+    /// `timeout` (`None`: no limit); returns the number of free permits
+    /// then, 0 if the time ran out (gevent's `Semaphore.wait`). Released
+    /// permits go to blocked [`acquire`](Self::acquire)rs first, so this
+    /// also waits while they queue.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use verde_runtime::lock::Semaphore;
+    ///
+    /// let sem = Arc::new(Semaphore::new(0));
+    /// assert_eq!(sem.wait(Some(Duration::from_millis(5))), 0);
+    /// let s = sem.clone();
+    /// let waiter = verde_runtime::spawn(move || s.wait(None));
+    /// verde_runtime::yield_now();
+    /// sem.release();
+    /// assert_eq!(waiter.join().unwrap(), 1);
+    /// assert_eq!(sem.counter(), 1); // waiting took nothing
+    /// ```
+    pub fn wait(&self, timeout: Option<Duration>) -> usize {
+        self.permits.wait(timeout.map(park::deadline_after))
+    }
+
     /// Returns a permit, handing it to the oldest waiter if there is one.
     pub fn release(&self) {
         self.permits.release(None);

@@ -11,6 +11,12 @@ use crate::lock::permits::Permits;
 use crate::park;
 use crate::sync::wait_list::{lock, wake_all, WaitList, WaitSite, Woke};
 
+crate::coroutine_local! {
+    /// The [`Members::id`] of the set the running coroutine is a member
+    /// of; 0 for none.
+    static MEMBER_OF: std::cell::Cell<usize> = std::cell::Cell::new(0);
+}
+
 /// The shared state of a group or pool.
 pub(super) struct Members {
     /// `Some` for a pool: its free slots.
@@ -58,6 +64,12 @@ impl Members {
         lock(&self.state).tasks.len()
     }
 
+    /// Waits until a slot is free (always at once for a group); returns
+    /// the free slots then.
+    pub fn wait_available(&self, deadline: Option<Instant>) -> usize {
+        self.slots.as_ref().map_or(usize::MAX, |slots| slots.wait(deadline))
+    }
+
     pub fn free_count(&self) -> usize {
         self.slots.as_ref().map_or(usize::MAX, Permits::available)
     }
@@ -74,6 +86,15 @@ impl Members {
                 return Err(PoolFull);
             }
         }
+        Ok(self.spawn_member(f))
+    }
+
+    /// Spawns `f` as a member, its slot (if this is a pool) already taken.
+    fn spawn_member<F, T>(self: &Arc<Self>, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         let key = {
             let mut state = lock(&self.state);
             let key = state.next_key;
@@ -82,14 +103,44 @@ impl Members {
             key
         };
         let membership = Membership { members: self.clone(), key };
+        let set = self.id();
         let handle = crate::spawn(move || {
             let _membership = membership;
+            MEMBER_OF.set(set);
             f()
         });
         if let Some(slot) = lock(&self.state).tasks.get_mut(&key) {
             *slot = Some(handle.task_handle());
         }
-        Ok(handle)
+        handle
+    }
+
+    /// Spawns `f` as a member without parking the caller: at once if a
+    /// slot is free, otherwise from a helper coroutine that waits for one.
+    pub fn spawn_async<F, T>(self: &Arc<Self>, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.slots.as_ref().is_none_or(|slots| slots.acquire(false, None)) {
+            return self.spawn_member(f);
+        }
+        let members = self.clone();
+        crate::spawn(move || {
+            let member = members.spawn(f, true).expect("a blocking spawn gets a slot");
+            member.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+        })
+    }
+
+    /// This set's identity for [`MEMBER_OF`]: its address, stable while a
+    /// member (which holds an `Arc` to it) runs.
+    fn id(&self) -> usize {
+        self as *const Members as usize
+    }
+
+    /// Whether the calling coroutine is a member of this set.
+    pub fn is_current_member(&self) -> bool {
+        MEMBER_OF.get() == self.id()
     }
 
     /// Ends a membership: the member leaves the set and frees its slot, in

@@ -20,7 +20,12 @@
 //! are cheap handles (`Clone`): clones share the same members, so members
 //! can spawn into their own pool (a member that spawns into its full pool
 //! waits for a slot like anyone else, and deadlocks if only it could free
-//! one, as in gevent).
+//! one, as in gevent; `apply` from a member runs inline instead, as
+//! gevent's does).
+//!
+//! `apply` runs one function in a member and waits for its result;
+//! `apply_async` starts one without ever waiting for a slot, and
+//! [`Pool::wait_available`] waits for a free slot without taking it.
 //!
 //! ```
 //! use verde_runtime::pool::Pool;
@@ -34,7 +39,8 @@
 
 /// The methods [`Group`] and [`Pool`] share, written once over the
 /// `members: Arc<Members>` field both have: `len`, `is_empty`, `join`,
-/// `join_timeout`, `kill`, `map`, `imap` and `imap_unordered`.
+/// `join_timeout`, `kill`, `apply`, `apply_async`, `map`, `imap` and
+/// `imap_unordered`.
 macro_rules! member_set_methods {
     () => {
         /// The number of members still running (or not started yet).
@@ -62,6 +68,57 @@ macro_rules! member_set_methods {
         /// member, it kills the others first, then the caller.
         pub fn kill(&self) {
             self.members.kill();
+        }
+
+        /// Runs `f` in a new member and returns its result, parking until it
+        /// is done (gevent's `apply`). Called by a member of this set, it
+        /// runs `f` right away in the caller instead, as gevent does: a
+        /// member of a full pool applying into its own pool would otherwise
+        /// wait for a slot only it could free.
+        ///
+        /// # Panics
+        ///
+        /// Re-raises the payload if `f` panicked (or the member was killed).
+        ///
+        /// ```
+        /// use verde_runtime::pool::Pool;
+        ///
+        /// let pool = Pool::new(1);
+        /// let p = pool.clone();
+        /// // The outer call takes the only slot; the inner one runs inline.
+        /// assert_eq!(pool.apply(move || p.apply(|| 5) + 1), 6);
+        /// ```
+        pub fn apply<F, R>(&self, f: F) -> R
+        where
+            F: FnOnce() -> R + Send + 'static,
+            R: Send + 'static,
+        {
+            if self.members.is_current_member() {
+                return f();
+            }
+            let member = self.members.spawn(f, true).expect("a blocking spawn gets a slot");
+            member.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+        }
+
+        /// Runs `f` in a member without ever parking the caller, even when
+        /// the set is full (gevent's `apply_async`): if no slot is free, a
+        /// helper coroutine (not itself a member) waits for one and then
+        /// spawns the member. The handle returns `f`'s result, or its panic.
+        ///
+        /// ```
+        /// use verde_runtime::pool::Pool;
+        ///
+        /// let pool = Pool::new(1);
+        /// let first = pool.apply_async(|| 1);
+        /// let second = pool.apply_async(|| 2); // does not wait for `first`
+        /// assert_eq!(first.join().unwrap() + second.join().unwrap(), 3);
+        /// ```
+        pub fn apply_async<F, R>(&self, f: F) -> crate::JoinHandle<R>
+        where
+            F: FnOnce() -> R + Send + 'static,
+            R: Send + 'static,
+        {
+            self.members.spawn_async(f)
         }
 
         /// Runs `f` on every item in its own member, as many at a time as the

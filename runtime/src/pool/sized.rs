@@ -43,14 +43,15 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool of `size` slots.
+    /// A pool of `size` slots. For no limit, use a [`Group`](super::Group).
     ///
-    /// # Panics
-    ///
-    /// If `size` is 0: nothing could ever run. Use a
-    /// [`Group`](super::Group) for no limit.
+    /// As in gevent, a size of 0 is allowed: such a pool can never have a
+    /// member, so [`spawn`](Self::spawn) parks forever and
+    /// [`try_spawn`](Self::try_spawn) always fails. It only makes sense for
+    /// code that checks [`free_count`](Self::free_count) or calls
+    /// [`wait_available`](Self::wait_available) with a timeout before
+    /// spawning.
     pub fn new(size: usize) -> Pool {
-        assert!(size > 0, "a Pool needs size > 0; use Group for no limit");
         Pool { members: Members::new(Some(size)) }
     }
 
@@ -95,6 +96,28 @@ impl Pool {
     /// Whether every slot is taken.
     pub fn full(&self) -> bool {
         self.free_count() == 0
+    }
+
+    /// Parks until a slot is free, without taking it, for at most
+    /// `timeout` (`None`: no limit); returns the number of free slots then,
+    /// 0 if the time ran out (gevent's `wait_available`). Slots go to
+    /// spawners already waiting first. Another coroutine may take the slot
+    /// before the caller spawns: use [`try_spawn`](Self::try_spawn) to
+    /// find out.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use verde_runtime::pool::Pool;
+    ///
+    /// let pool = Pool::new(1);
+    /// let busy = pool.spawn(|| verde_runtime::sleep(Duration::from_millis(5)));
+    /// assert_eq!(pool.wait_available(None), 1);
+    /// assert!(pool.is_empty()); // `busy` has left the pool
+    /// busy.join().unwrap();
+    /// assert_eq!(Pool::new(0).wait_available(Some(Duration::from_millis(1))), 0);
+    /// ```
+    pub fn wait_available(&self, timeout: Option<std::time::Duration>) -> usize {
+        self.members.wait_available(timeout.map(crate::park::deadline_after))
     }
 
     member_set_methods!();

@@ -2,14 +2,17 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::core::{deadline, QueueCore};
 use super::{Empty, Full};
+use crate::{hub, park};
 
 /// A rendezvous queue (gevent's `Channel`): it holds no items, so every
 /// `put` waits until a getter takes the item and every `get` waits for a
-/// putter. Putters and getters are each served in FIFO order.
+/// putter. Putters and getters are each served in FIFO order. As in
+/// gevent, the getter goes on first: a put handing its item to a getter
+/// that was already waiting yields to it before returning.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -55,10 +58,12 @@ impl<T> Channel<T> {
         true
     }
 
-    /// Hands `item` to a getter, parking until one takes it.
+    /// Hands `item` to a getter, parking until one takes it. As in gevent,
+    /// a getter that was already waiting runs before this returns (on the
+    /// same hub), so whatever it does with the item comes first.
     #[inline(always)]
     pub fn put(&self, item: T) {
-        let put = self.core.put(item, None);
+        let put = self.put_until(item, None);
         debug_assert!(put.is_ok(), "a put without deadline completes");
     }
 
@@ -68,16 +73,32 @@ impl<T> Channel<T> {
     ///
     /// [`Full`] holding the item if no getter took it in time.
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), Full<T>> {
-        self.core.put(item, deadline(timeout))
+        self.put_until(item, deadline(timeout))
     }
 
-    /// Hands `item` to a getter that is already waiting.
+    /// Hands `item` to a getter that is already waiting, and lets it run
+    /// as [`put`](Self::put) does.
     ///
     /// # Errors
     ///
     /// [`Full`] holding the item if no getter waits.
     pub fn put_nowait(&self, item: T) -> Result<(), Full<T>> {
-        self.core.put_nowait(item)
+        self.core.put_nowait(item)?;
+        let_getter_run();
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), Full<T>> {
+        // A getter waiting takes the item at once; otherwise park until one
+        // comes (and then it is the getter that runs on first anyway).
+        match self.core.put_nowait(item) {
+            Ok(()) => {
+                let_getter_run();
+                Ok(())
+            }
+            Err(Full(item)) => self.core.put(item, deadline),
+        }
     }
 
     /// Takes an item from a putter, parking until one comes.
@@ -103,6 +124,18 @@ impl<T> Channel<T> {
     pub fn get_nowait(&self) -> Result<T, Empty> {
         self.core.get_nowait()
     }
+}
+
+/// Gives the getter just handed an item its turn before the putter goes on,
+/// as gevent's `Channel.put` does (it returns only once the getter has been
+/// switched to). A kill or [`Timeout`](crate::Timeout) that comes due
+/// meanwhile stays pending until the caller's next blocking call: the put
+/// has succeeded, and must not unwind as if it had failed.
+fn let_getter_run() {
+    let task = hub::current().current_task();
+    let deferred = task.defer_interrupts.replace(true);
+    park::yield_now();
+    task.defer_interrupts.set(deferred);
 }
 
 impl<T> Default for Channel<T> {
