@@ -32,24 +32,6 @@ const POLL_MAX: Duration = Duration::from_millis(64);
 /// an adopted fd was duplicated from) has it in blocking mode.
 pub(crate) const DONTWAIT: libc::c_int = libc::MSG_DONTWAIT;
 
-/// Most buffers one `recvmsg` takes (Linux's `UIO_MAXIOV`).
-const MAX_IOV: usize = 1024;
-
-/// `recvmsg(2)` into up to 1024 buffers, with `flags`: a `readv` that
-/// takes flags.
-fn recvmsg(fd: RawFd, bufs: &mut [IoSliceMut<'_>], flags: libc::c_int) -> io::Result<usize> {
-    // SAFETY: msghdr is a C struct of integers and pointers; all zeroes
-    // (null pointers, zero lengths) is a valid empty message.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = bufs.as_mut_ptr().cast::<libc::iovec>();
-    msg.msg_iovlen = bufs.len().min(MAX_IOV) as _;
-    // SAFETY: `IoSliceMut` is ABI-compatible with `struct iovec` on Unix
-    // (documented by std); each describes a valid, exclusively borrowed
-    // buffer, and the kernel writes into at most `msg_iovlen <= bufs.len()`
-    // of them. `msg` asks for no address and no control data.
-    sys::cvt(unsafe { libc::syscall(libc::SYS_recvmsg, fd, std::ptr::from_mut(&mut msg), flags) })
-}
-
 /// Whether `fd` is a listening socket (`SO_ACCEPTCONN`).
 fn is_listening(fd: RawFd) -> bool {
     sys::getsockopt::<libc::c_int>(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN).is_ok_and(|v| v != 0)
@@ -292,7 +274,7 @@ impl Socket {
         if bufs.iter().all(|b| b.is_empty()) {
             return Ok(0);
         }
-        self.read_with(|fd| recvmsg(fd, bufs, DONTWAIT))
+        self.read_with(|fd| sys::recvmsg(fd, bufs, DONTWAIT))
     }
 
     /// `send` of `buf`, with `MSG_NOSIGNAL`: a write to a closed

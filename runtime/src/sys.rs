@@ -305,13 +305,19 @@ pub fn sendto(
     cvt(unsafe { libc::syscall(libc::SYS_sendto, fd, buf.as_ptr(), buf.len(), flags, ptr::from_ref(addr), len) })
 }
 
-/// `readv(2)` into up to 1024 buffers.
-pub fn readv(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-    let n = bufs.len().min(MAX_IOV);
+/// `recvmsg(2)` into up to 1024 buffers from the connected peer, with
+/// `flags`: a `readv` that takes flags (such as `MSG_DONTWAIT`).
+pub fn recvmsg(fd: RawFd, bufs: &mut [IoSliceMut<'_>], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: msghdr is a C struct of integers and pointers; all zeroes
+    // (null pointers, zero lengths) is a valid empty message.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    msg.msg_iov = bufs.as_mut_ptr().cast::<libc::iovec>();
+    msg.msg_iovlen = bufs.len().min(MAX_IOV) as _;
     // SAFETY: `IoSliceMut` is ABI-compatible with `struct iovec` on Unix
-    // (documented by std), each one describes a valid exclusively borrowed
-    // buffer, and the kernel reads `n <= bufs.len()` of them.
-    cvt(unsafe { libc::syscall(libc::SYS_readv, fd, bufs.as_mut_ptr().cast::<libc::iovec>(), n) })
+    // (documented by std); each describes a valid, exclusively borrowed
+    // buffer, and the kernel writes into at most `msg_iovlen` of them. `msg`
+    // asks for no address and no control data.
+    cvt(unsafe { libc::syscall(libc::SYS_recvmsg, fd, ptr::from_mut(&mut msg), flags) })
 }
 
 /// `sendmsg(2)` of up to 1024 buffers to the connected peer, with `flags`.
