@@ -253,6 +253,18 @@ pub fn yield_now() {
     }
 }
 
+/// [`yield_now`] for a caller whose operation has already taken effect
+/// (an item handed over, a resource released): a kill or
+/// [`Timeout`](crate::Timeout) that comes due during the yield stays
+/// pending until the caller's next blocking call instead of unwinding here,
+/// where it would look as if the operation had failed.
+pub(crate) fn yield_now_deferring_interrupts() {
+    let task = hub::current().current_task();
+    let deferred = task.defer_interrupts.replace(true);
+    yield_now();
+    task.defer_interrupts.set(deferred);
+}
+
 #[cold]
 #[inline(never)]
 fn deliver_interrupt_slow(task: &Header) {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::core::{deadline, QueueCore};
 use super::{Empty, Full};
-use crate::{hub, park};
+use crate::park;
 
 /// A rendezvous queue (gevent's `Channel`): it holds no items, so every
 /// `put` waits until a getter takes the item and every `get` waits for a
@@ -128,14 +128,10 @@ impl<T> Channel<T> {
 
 /// Gives the getter just handed an item its turn before the putter goes on,
 /// as gevent's `Channel.put` does (it returns only once the getter has been
-/// switched to). A kill or [`Timeout`](crate::Timeout) that comes due
-/// meanwhile stays pending until the caller's next blocking call: the put
-/// has succeeded, and must not unwind as if it had failed.
+/// switched to). The put has succeeded, so a kill or Timeout coming due
+/// meanwhile waits for the caller's next blocking call.
 fn let_getter_run() {
-    let task = hub::current().current_task();
-    let deferred = task.defer_interrupts.replace(true);
-    park::yield_now();
-    task.defer_interrupts.set(deferred);
+    park::yield_now_deferring_interrupts();
 }
 
 impl<T> Default for Channel<T> {
