@@ -126,10 +126,18 @@ impl Members {
             return self.spawn_member(f);
         }
         let members = self.clone();
-        crate::spawn(move || {
-            let member = members.spawn(f, true).expect("a blocking spawn gets a slot");
-            member.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload))
-        })
+        crate::spawn(move || members.run_in_member(f))
+    }
+
+    /// Runs `f` in a new member, parking for a slot and then for its
+    /// result; re-raises its panic.
+    pub fn run_in_member<F, T>(self: &Arc<Self>, f: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let member = self.spawn(f, true).expect("a blocking spawn gets a slot");
+        member.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload))
     }
 
     /// This set's identity for [`MEMBER_OF`]: its address, stable while a

@@ -96,8 +96,7 @@ macro_rules! member_set_methods {
             if self.members.is_current_member() {
                 return f();
             }
-            let member = self.members.spawn(f, true).expect("a blocking spawn gets a slot");
-            member.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+            self.members.run_in_member(f)
         }
 
         /// Runs `f` in a member without ever parking the caller, even when
