@@ -95,12 +95,12 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
         }
         if !this.once.is_completed_mut() {
             // Poisoned unless the initializer returns.
-            this.once.set_mut(false, true);
+            this.once.set_poisoned_mut();
             let data = this.data.get_mut();
             // SAFETY: neither completed nor poisoned, so `f` is in the union.
             let f = unsafe { ManuallyDrop::take(&mut data.f) };
             data.value = ManuallyDrop::new(f());
-            this.once.set_mut(true, false);
+            this.once.set_completed_mut();
         }
         // SAFETY: completed, so the value is in the union.
         unsafe { &mut this.data.get_mut().value }

@@ -164,14 +164,19 @@ impl Once {
         *self.state.get_mut() == POISONED
     }
 
-    /// Marks the `Once` through exclusive access: completed, poisoned or
-    /// back to its initial state.
-    pub(crate) fn set_mut(&mut self, completed: bool, poisoned: bool) {
-        *self.state.get_mut() = match (completed, poisoned) {
-            (true, _) => COMPLETE,
-            (false, true) => POISONED,
-            (false, false) => INCOMPLETE,
-        };
+    /// Marks the `Once` completed, through exclusive access.
+    pub(crate) fn set_completed_mut(&mut self) {
+        *self.state.get_mut() = COMPLETE;
+    }
+
+    /// Marks the `Once` poisoned, through exclusive access.
+    pub(crate) fn set_poisoned_mut(&mut self) {
+        *self.state.get_mut() = POISONED;
+    }
+
+    /// Puts the `Once` back in its initial state, through exclusive access.
+    pub(crate) fn reset_mut(&mut self) {
+        *self.state.get_mut() = INCOMPLETE;
     }
 
     #[cold]

@@ -137,7 +137,7 @@ impl<T> OnceLock<T> {
     /// Takes the value out, leaving the cell empty.
     pub fn take(&mut self) -> Option<T> {
         if self.once.is_completed_mut() {
-            self.once.set_mut(false, false);
+            self.once.reset_mut();
             // SAFETY: it was completed, so initialized, and is now marked
             // empty, so the value is read out exactly once.
             Some(unsafe { self.value.get_mut().assume_init_read() })
@@ -201,7 +201,7 @@ impl<T> From<T> for OnceLock<T> {
     fn from(value: T) -> Self {
         let mut cell = OnceLock::new();
         cell.value.get_mut().write(value);
-        cell.once.set_mut(true, false);
+        cell.once.set_completed_mut();
         cell
     }
 }
