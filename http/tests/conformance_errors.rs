@@ -158,10 +158,9 @@ fn unsupported_transfer_codings_get_501() {
 }
 
 #[test]
-fn other_versions_and_expectations_are_refused() {
+fn other_major_versions_and_expectations_are_refused() {
     let server = TestServer::new(echo);
     refused(server.addr(), b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505);
-    refused(server.addr(), b"GET / HTTP/1.2\r\nHost: t\r\n\r\n", 505);
     refused(server.addr(), b"POST / HTTP/1.1\r\nHost: t\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\nx", 417);
     still_serving(server.addr());
     server.stop();
@@ -328,5 +327,26 @@ fn a_refusal_reaches_a_client_that_is_still_sending() {
         writer.join().unwrap();
     }
     still_serving(server.addr());
+    server.stop();
+}
+
+#[test]
+fn a_later_http1_minor_version_is_served_as_http_1_1() {
+    // RFC 9110 section 2.5: a recipient of a higher minor version of a
+    // major version it implements processes the message as its own highest
+    // minor version, so HTTP/1.2 is HTTP/1.1 here, keep-alive included.
+    let server = TestServer::new(echo);
+    let mut c = server.connect();
+    c.send("POST /a HTTP/1.2\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi");
+    c.send("GET /b HTTP/1.9\r\nHost: t\r\n\r\n");
+    let first = c.response();
+    assert_eq!((first.status, first.text().as_str()), (200, "hi"));
+    assert!(!first.says_close(), "{first:?}");
+    assert_eq!(first.version, "HTTP/1.1");
+    let second = c.response();
+    assert_eq!(second.status, 200, "{second:?}");
+    assert!(!second.says_close(), "{second:?}");
+    // Still without Host it is an HTTP/1.1 request without Host.
+    refused(server.addr(), b"GET / HTTP/1.3\r\n\r\n", 400);
     server.stop();
 }

@@ -221,9 +221,7 @@ fn request_line_variants() {
     let server = TestServer::new(echo);
     let addr = server.addr();
     // Versions: another major version is 505; garbage or a missing version
-    // is 400. (HTTP/1.2 is also 505, see conformance_errors: RFC 9110
-    // section 2.5 would rather have it served as HTTP/1.1, a SHOULD this
-    // server does not follow; refusing it is safe.)
+    // is 400. (HTTP/1.2 is served as HTTP/1.1, see conformance_errors.)
     refused(addr, b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505);
     refused(addr, b"GET / HTTP/3.0\r\nHost: t\r\n\r\n", 505);
     refused(addr, b"GET / HTTP/0.9\r\nHost: t\r\n\r\n", 505);

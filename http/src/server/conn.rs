@@ -186,6 +186,10 @@ impl<T: Transport> Conn<'_, T> {
             let data = &self.buf[self.start..self.end];
             match head::parse(data, slots(&mut self.slots), limits) {
                 Parsed::Partial => return Ok(Step::NeedMore),
+                Parsed::LaterMinor(at) => {
+                    self.buf[self.start + at] = b'1';
+                    return self.step();
+                }
                 Parsed::Invalid(r) => {
                     self.reject(r);
                     return Ok(Step::Close);

@@ -54,6 +54,11 @@ pub(crate) enum Parsed<'b> {
     /// More bytes are needed.
     Partial,
     Invalid(Rejection),
+    /// An HTTP/1.x request line with a minor version above 1, whose minor
+    /// digit sits at this offset: RFC 9110 section 2.5 asks a server to
+    /// process it as the highest 1.x version it implements, so the caller
+    /// rewrites the digit to `1` and parses again.
+    LaterMinor(usize),
 }
 
 /// Header storage that needs no initialisation before parsing.
@@ -68,7 +73,7 @@ pub(crate) fn parse<'b>(buf: &'b [u8], storage: &'b mut HeaderSlots<'b>, limits:
         Err(httparse::Error::TooManyHeaders) => {
             return Parsed::Invalid(reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "too many header fields"))
         }
-        Err(httparse::Error::Version) => return Parsed::Invalid(version_rejection(buf)),
+        Err(httparse::Error::Version) => return version_error(buf, limits),
         Err(_) => return Parsed::Invalid(reject(StatusCode::BAD_REQUEST, "malformed request line or header")),
     };
     if len > limits.max_head {
@@ -121,16 +126,31 @@ fn partial(buf: &[u8], limits: &Limits) -> Parsed<'static> {
     }
 }
 
-/// An unparseable version: 505 for a well-formed other HTTP version, 400
-/// for garbage.
-fn version_rejection(buf: &[u8]) -> Rejection {
-    let line = buf.split(|&b| b == b'\n').next().unwrap_or(buf);
+/// A version httparse does not take: HTTP/1.x with x > 1 is served as
+/// HTTP/1.1 once its request line is complete; another well-formed HTTP
+/// version gets 505, garbage 400.
+fn version_error(buf: &[u8], limits: &Limits) -> Parsed<'static> {
+    let Some(line_end) = buf.iter().position(|&b| b == b'\n') else {
+        return partial(buf, limits);
+    };
+    let line = &buf[..line_end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match claimed_version(line) {
+        Ok(version) if version[5] == b'1' => Parsed::LaterMinor(line.len() - 1),
+        Ok(_) => Parsed::Invalid(reject(StatusCode::HTTP_VERSION_NOT_SUPPORTED, "unsupported HTTP version")),
+        Err(r) => Parsed::Invalid(r),
+    }
+}
+
+/// Checks that a request line whose version httparse refused has the shape
+/// of one (exactly three parts, the last `HTTP/d.d`) and returns its
+/// version, or the 400 for a malformed line.
+fn claimed_version(line: &[u8]) -> Result<&[u8], Rejection> {
     // method SP request-target SP HTTP-version, exactly: a line with more
     // or fewer parts is malformed whatever its last word says.
     let mut parts = line.split(|&b| b == b' ');
     let (Some(_), Some(_), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return reject(StatusCode::BAD_REQUEST, "malformed request line");
+        return Err(reject(StatusCode::BAD_REQUEST, "malformed request line"));
     };
     let well_formed = version.len() == 8
         && version.starts_with(b"HTTP/")
@@ -138,9 +158,9 @@ fn version_rejection(buf: &[u8]) -> Rejection {
         && version[6] == b'.'
         && version[7].is_ascii_digit();
     if well_formed {
-        reject(StatusCode::HTTP_VERSION_NOT_SUPPORTED, "unsupported HTTP version")
+        Ok(version)
     } else {
-        reject(StatusCode::BAD_REQUEST, "malformed request line")
+        Err(reject(StatusCode::BAD_REQUEST, "malformed request line"))
     }
 }
 
@@ -294,7 +314,21 @@ mod tests {
             Parsed::Complete(h) => Ok((h.framing, h.keep_alive, h.expect_continue)),
             Parsed::Partial => Err(StatusCode::CONTINUE),
             Parsed::Invalid(r) => Err(r.status),
+            Parsed::LaterMinor(_) => Err(StatusCode::SWITCHING_PROTOCOLS),
         }
+    }
+
+    #[test]
+    fn later_minor_versions_point_at_their_digit() {
+        let mut storage = [MaybeUninit::uninit(); 16];
+        let req = b"GET /x HTTP/1.7\r\nHost: a\r\n\r\n";
+        let Parsed::LaterMinor(at) = parse(req, &mut storage, &Limits::default()) else { panic!("not LaterMinor") };
+        assert_eq!((at, req[at]), (14, b'7'));
+        // Not before the request line is complete, and never for 2.x or
+        // a malformed line.
+        assert_eq!(parse_str("GET /x HTTP/1.7"), Err(StatusCode::CONTINUE));
+        assert_eq!(parse_str("GET /x HTTP/2.1\r\nHost: a\r\n\r\n"), Err(StatusCode::HTTP_VERSION_NOT_SUPPORTED));
+        assert_eq!(parse_str("GET /x HTTP/1.7 y\r\nHost: a\r\n\r\n"), Err(StatusCode::BAD_REQUEST));
     }
 
     #[test]
