@@ -70,8 +70,10 @@
 //!   the user's blocking mode (a listener a `try_clone` still shares stays
 //!   non-blocking). Only an adopted listener is switched to non-blocking
 //!   mode, so std handles sharing an adopted stream or datagram socket's
-//!   file description keep their blocking mode. `as_raw_fd` may expose the
-//!   fd in non-blocking mode whatever the user's setting.
+//!   file description keep their blocking mode. Apart from a listener,
+//!   which verde keeps non-blocking in the kernel whatever the user's
+//!   setting (`accept` has no per-call flag), the fd behind `as_raw_fd` is
+//!   in the user's blocking mode, as std's is.
 //!
 //! verde never calls libc's socket functions by symbol (it uses raw system
 //! calls), so it keeps working when an application interposes them.

@@ -1,8 +1,14 @@
 //! The core every verde socket type is built on: an fd whose calls never
-//! block (they pass `MSG_DONTWAIT`, and listeners and the sockets verde
-//! creates are in non-blocking mode), its readiness [`Registration`], and
+//! block (they pass `MSG_DONTWAIT`, and listeners, and streams while they
+//! connect, are in non-blocking mode), its readiness [`Registration`], and
 //! the settings std keeps in the kernel but verde must apply itself (the
 //! blocking mode the user asked for, and the read and write timeouts).
+//!
+//! Apart from listeners, a socket's `O_NONBLOCK` is always the user's
+//! blocking mode, as with std, so C code handed `as_raw_fd` and std
+//! handles sharing the file description see the mode the user set. A
+//! listener stays non-blocking in the kernel whatever the user's mode,
+//! since `accept` has no per-call flag.
 //!
 //! Every operation tries its system call first. Only when the kernel says
 //! `EAGAIN`, and the user has not asked for non-blocking mode, does it park
@@ -97,21 +103,23 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    /// A new socket of `domain` and `ty`, non-blocking and close-on-exec.
+    /// A new close-on-exec socket of `domain` and `ty`, in blocking mode
+    /// as std's are; pass `SOCK_NONBLOCK` in `ty` for one that will listen
+    /// or connect (see [`connected`](Self::connected)).
     pub(crate) fn new(domain: libc::c_int, ty: libc::c_int) -> io::Result<Socket> {
         let fd = sys::socket(domain, ty, 0)?;
-        Ok(Socket::from_nonblocking(fd))
+        Ok(Socket::from_new(fd))
     }
 
-    /// A connected pair of Unix sockets of type `ty`.
+    /// A connected pair of Unix sockets of type `ty`, in blocking mode.
     pub(crate) fn pair(ty: libc::c_int) -> io::Result<(Socket, Socket)> {
         let (a, b) = sys::socketpair(libc::AF_UNIX, ty, 0)?;
-        Ok((Socket::from_nonblocking(a), Socket::from_nonblocking(b)))
+        Ok((Socket::from_new(a), Socket::from_new(b)))
     }
 
-    /// Wraps an fd verde created in non-blocking mode; the user's mode is
-    /// blocking, with no timeouts, as a new std socket's is.
-    fn from_nonblocking(fd: RawFd) -> Socket {
+    /// Wraps an fd verde just created; the user's mode is blocking, with no
+    /// timeouts, as a new std socket's is.
+    fn from_new(fd: RawFd) -> Socket {
         Socket { reg: Registration::new(fd), fd: Fd(fd), options: Arc::default() }
     }
 
@@ -308,17 +316,25 @@ impl Socket {
         deadline: Option<Instant>,
     ) -> io::Result<()> {
         match sys::connect(self.fd.0, addr, len) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return self.connected(),
             Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EINTR)) => {}
             Err(e) => return Err(e),
         }
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         match self.reg.write_with(timeout, || self.connect_result()) {
+            Ok(()) => self.connected(),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 Err(io::Error::new(io::ErrorKind::TimedOut, "connection timed out"))
             }
-            other => other,
+            Err(e) => Err(e),
         }
+    }
+
+    /// Ends the non-blocking mode a socket was created in to connect
+    /// without blocking: from now on every call passes [`DONTWAIT`], and
+    /// the fd shows the user's mode (blocking), as a std stream's does.
+    pub(crate) fn connected(&self) -> io::Result<()> {
+        sys::set_nonblocking(self.fd.0, self.is_nonblocking())
     }
 
     /// The outcome of a connection in progress: `WouldBlock` while it
@@ -334,12 +350,11 @@ impl Socket {
         }
     }
 
-    /// `accept4`: the new connection (non-blocking, close-on-exec, and in
-    /// the user's blocking mode, as std's accepted sockets are) and the
-    /// peer's raw address.
+    /// `accept4`: the new connection (close-on-exec, and in blocking mode,
+    /// as std's accepted sockets are) and the peer's raw address.
     pub(crate) fn accept(&self) -> io::Result<(Socket, libc::sockaddr_storage, libc::socklen_t)> {
-        let (fd, addr, len) = self.read_with(|fd| sys::accept4(fd, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC))?;
-        Ok((Socket::from_nonblocking(fd), addr, len))
+        let (fd, addr, len) = self.read_with(|fd| sys::accept4(fd, libc::SOCK_CLOEXEC))?;
+        Ok((Socket::from_new(fd), addr, len))
     }
 
     /// A second handle to the same socket: a duplicated fd with its own
@@ -349,10 +364,15 @@ impl Socket {
         Ok(Socket { reg: Registration::new(fd), fd: Fd(fd), options: Arc::clone(&self.options) })
     }
 
-    /// Sets the user's blocking mode. The fd's own `O_NONBLOCK` is left
-    /// alone (calls never block either way); `into_raw` applies the mode
-    /// when the fd is handed back.
+    /// Sets the user's blocking mode, and the fd's `O_NONBLOCK` with it
+    /// (one `ioctl`, as std's `set_nonblocking`), except on a listener,
+    /// which stays non-blocking in the kernel; `into_raw` applies the mode
+    /// to a listener when the fd is handed back. verde's own calls never
+    /// block either way.
     pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        if !is_listening(self.fd.0) {
+            sys::set_nonblocking(self.fd.0, nonblocking)?;
+        }
         self.options.nonblocking.store(nonblocking, Ordering::Relaxed);
         Ok(())
     }

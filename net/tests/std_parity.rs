@@ -1033,3 +1033,46 @@ fn api_surface_matches_std() {
     surface!(std::net; std::os::unix::net);
     surface!(verde_net; verde_net::unix);
 }
+
+parity! {
+    fn the_fd_shows_the_users_blocking_mode(log) {
+        // C code given `as_raw_fd` reads O_NONBLOCK itself: every socket
+        // but a listener shows the mode the user set, from creation on.
+        let l = net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (s, _) = l.accept().unwrap();
+        let u = net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (a, b) = unix::UnixStream::pair().unwrap();
+        let d = unix::UnixDatagram::unbound().unwrap();
+        let (d1, _d2) = unix::UnixDatagram::pair().unwrap();
+        let ul = unix::UnixListener::bind(log.path("mode.sock")).unwrap();
+        let uc = unix::UnixStream::connect(log.path("mode.sock")).unwrap();
+        let (us, _) = ul.accept().unwrap();
+        let streams: [(&str, &dyn AsFd); 9] = [
+            ("connected tcp", &c),
+            ("accepted tcp", &s),
+            ("udp", &u),
+            ("unix pair", &a),
+            ("unix datagram", &d),
+            ("unix datagram pair", &d1),
+            ("connected unix", &uc),
+            ("accepted unix", &us),
+            ("unix pair peer", &b),
+        ];
+        for (name, fd) in streams {
+            log.v(&format!("{name}: O_NONBLOCK when new"), fd_nonblocking(&fd));
+        }
+        c.set_nonblocking(true).unwrap();
+        u.set_nonblocking(true).unwrap();
+        a.set_nonblocking(true).unwrap();
+        d.set_nonblocking(true).unwrap();
+        log.v("tcp after set_nonblocking(true)", fd_nonblocking(&c));
+        log.v("udp after set_nonblocking(true)", fd_nonblocking(&u));
+        log.v("unix after set_nonblocking(true)", fd_nonblocking(&a));
+        log.v("unix datagram after set_nonblocking(true)", fd_nonblocking(&d));
+        let c2 = c.try_clone().unwrap();
+        log.v("a clone shares it", fd_nonblocking(&c2));
+        c2.set_nonblocking(false).unwrap();
+        log.v("tcp after a clone's set_nonblocking(false)", fd_nonblocking(&c));
+    }
+}

@@ -150,16 +150,18 @@ fn storage() -> libc::sockaddr_storage {
     unsafe { mem::zeroed() }
 }
 
-/// `socket(2)`, always with `SOCK_NONBLOCK | SOCK_CLOEXEC` added to `ty`.
+/// `socket(2)`, always with `SOCK_CLOEXEC` added to `ty` (add
+/// `SOCK_NONBLOCK` to `ty` for a non-blocking socket).
 pub fn socket(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> io::Result<RawFd> {
-    let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    let ty = ty | libc::SOCK_CLOEXEC;
     // SAFETY: integer arguments only.
     cvt(unsafe { libc::syscall(libc::SYS_socket, domain, ty, protocol) }).map(|fd| fd as RawFd)
 }
 
-/// `socketpair(2)`, always with `SOCK_NONBLOCK | SOCK_CLOEXEC` added to `ty`.
+/// `socketpair(2)`, always with `SOCK_CLOEXEC` added to `ty` (add
+/// `SOCK_NONBLOCK` to `ty` for non-blocking sockets).
 pub fn socketpair(domain: libc::c_int, ty: libc::c_int, protocol: libc::c_int) -> io::Result<(RawFd, RawFd)> {
-    let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    let ty = ty | libc::SOCK_CLOEXEC;
     let mut fds = [-1 as libc::c_int; 2];
     // SAFETY: the kernel writes two ints into `fds`, which has room for two.
     cvt(unsafe { libc::syscall(libc::SYS_socketpair, domain, ty, protocol, fds.as_mut_ptr()) })?;
@@ -380,6 +382,15 @@ pub fn get_status_flags(fd: RawFd) -> io::Result<libc::c_int> {
 pub fn set_status_flags(fd: RawFd, flags: libc::c_int) -> io::Result<()> {
     // SAFETY: F_SETFL takes an integer argument.
     cvt(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_SETFL, flags) }).map(drop)
+}
+
+/// `ioctl(fd, FIONBIO)`: sets or clears `O_NONBLOCK` in one system call,
+/// as std's `set_nonblocking` does.
+pub fn set_nonblocking(fd: RawFd, nonblocking: bool) -> io::Result<()> {
+    let mut on = libc::c_int::from(nonblocking);
+    // SAFETY: FIONBIO reads one int through the pointer, which points to a
+    // live local.
+    cvt(unsafe { libc::syscall(libc::SYS_ioctl, fd, libc::FIONBIO, ptr::from_mut(&mut on)) }).map(drop)
 }
 
 /// `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: a close-on-exec duplicate of `fd`.

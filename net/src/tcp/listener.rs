@@ -75,7 +75,7 @@ impl TcpListener {
     /// [`local_addr`](Self::local_addr).
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         each_addr(&addr, |a| {
-            let sock = Socket::new(sockaddr::domain(a), libc::SOCK_STREAM)?;
+            let sock = Socket::new(sockaddr::domain(a), libc::SOCK_STREAM | libc::SOCK_NONBLOCK)?;
             sock.set_opt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1 as libc::c_int)?;
             let (raw, len) = sockaddr::to_raw(a);
             verde_runtime::sys::bind(sock.fd(), &raw, len)?;
@@ -97,7 +97,7 @@ impl TcpListener {
     /// assert_eq!(b.local_addr().unwrap(), addr);
     /// ```
     pub fn bind_reuse_port(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
-        let sock = Socket::new(sockaddr::domain(&addr), libc::SOCK_STREAM)?;
+        let sock = Socket::new(sockaddr::domain(&addr), libc::SOCK_STREAM | libc::SOCK_NONBLOCK)?;
         sock.set_opt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1 as libc::c_int)?;
         sock.set_opt(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1 as libc::c_int)?;
         let (raw, len) = sockaddr::to_raw(&addr);

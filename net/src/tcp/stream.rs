@@ -83,7 +83,7 @@ impl TcpStream {
     }
 
     fn connect_to(addr: &SocketAddr, deadline: Option<std::time::Instant>) -> io::Result<TcpStream> {
-        let sock = Socket::new(sockaddr::domain(addr), libc::SOCK_STREAM)?;
+        let sock = Socket::new(sockaddr::domain(addr), libc::SOCK_STREAM | libc::SOCK_NONBLOCK)?;
         let (raw, len) = sockaddr::to_raw(addr);
         sock.connect(&raw, len, deadline)?;
         Ok(TcpStream { sock })

@@ -71,7 +71,7 @@ impl UnixListener {
     }
 
     fn bind_raw(raw: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<UnixListener> {
-        let sock = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
+        let sock = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK)?;
         sys::bind(sock.fd(), raw, len)?;
         sys::listen(sock.fd(), BACKLOG)?;
         Ok(UnixListener::from_socket(sock))

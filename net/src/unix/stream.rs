@@ -62,10 +62,11 @@ impl UnixStream {
     }
 
     fn connect_raw(raw: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<UnixStream> {
-        let sock = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
+        let sock = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK)?;
         // EAGAIN here means the listener's backlog is full; the kernel
         // reports no readiness for that, hence polling.
         sock.poll_with(|fd| sys::connect(fd, raw, len))?;
+        sock.connected()?;
         Ok(UnixStream { sock })
     }
 
