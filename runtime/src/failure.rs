@@ -20,3 +20,15 @@ pub(crate) fn report_unjoined(task: &Header, payload: &(dyn Any + Send)) {
         describe_payload(payload)
     );
 }
+
+/// Logs a link callback (`JoinHandle::rawlink`, or the spawning part of
+/// `link`) that panicked. The other links still run.
+pub(crate) fn report_link_panic(task: &Header, payload: &(dyn Any + Send)) {
+    log::error!(
+        target: "verde",
+        "a link callback of coroutine '{}' (id {}) panicked: {}",
+        task.display_name(),
+        task.id,
+        describe_payload(payload)
+    );
+}

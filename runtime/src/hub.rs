@@ -133,6 +133,9 @@ pub(crate) struct Hub {
     /// Runtime workers skip would-block-forever detection: their main
     /// context waits for a shutdown that comes from another thread.
     is_worker: Cell<bool>,
+    /// Set while the hub runs user callbacks itself, outside any coroutine
+    /// (a finished coroutine's rawlinks): blocking there is refused.
+    in_callback: Cell<bool>,
     /// What this hub tells the monitor.
     pub probe: Arc<crate::monitor::Probe>,
     _altstack: crate::stack_overflow::AltStack,
@@ -226,6 +229,15 @@ pub(crate) fn is_current_hub(shared: &Arc<HubShared>) -> bool {
     try_current().is_some_and(|h| Arc::ptr_eq(&h.shared, shared))
 }
 
+#[cold]
+#[inline(never)]
+fn blocking_in_callback() -> ! {
+    panic!(
+        "verde: a rawlink callback must not block: it runs in the hub, outside any coroutine \
+         (use JoinHandle::link to run blocking code in a coroutine)"
+    );
+}
+
 /// Puts a woken task on its hub's run queue, from any thread.
 #[inline]
 pub(crate) fn schedule(task: TaskRef) {
@@ -279,6 +291,7 @@ impl Hub {
             events: UnsafeCell::new(vec![libc::epoll_event { events: 0, u64: 0 }; 256]),
             switch_target: UnsafeCell::new(None),
             is_worker: Cell::new(false),
+            in_callback: Cell::new(false),
             probe: crate::monitor::Probe::register(config.max_blocking_time),
             _altstack: crate::stack_overflow::AltStack::ensure(),
         })
@@ -380,9 +393,35 @@ impl Hub {
         unsafe { (*self.switch_target.get()).take() }
     }
 
+    /// Runs `f`, a user callback the hub calls itself, outside any
+    /// coroutine. Blocking inside it panics (see `refuse_blocking_in_callback`).
+    pub fn in_callback<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Restore<'a>(&'a Cell<bool>, bool);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _restore = Restore(&self.in_callback, self.in_callback.replace(true));
+        f()
+    }
+
+    /// Panics if the hub is running a callback (`in_callback`). Called
+    /// before the main context would park, yield or switch: inside a hub
+    /// callback that would run the loop from within the loop, with the main
+    /// context's own park (its seq, its interrupt) still pending, and
+    /// corrupt it. gevent refuses it the same way (`BlockingSwitchOutError`).
+    #[inline]
+    pub fn refuse_blocking_in_callback(&self) {
+        if self.in_callback.get() {
+            blocking_in_callback();
+        }
+    }
+
     /// Queues a greenlet switch target from the main context and runs the
     /// loop until main is switched back into.
     pub fn main_switch_to(&self, target: TaskRef) -> Result<(), crate::deadlock::WouldBlockForever> {
+        self.refuse_blocking_in_callback();
         self.push_front(target);
         self.run_main()
     }

@@ -58,6 +58,12 @@ pub(crate) fn unwind(code: u64) -> ! {
     }
 }
 
+/// Whether a panic payload is one of verde's interrupts (a kill or a
+/// `Timeout`) rather than a failure.
+pub(crate) fn is_interrupt(payload: &(dyn Any + Send)) -> bool {
+    payload.is::<Killed>() || payload.is::<TimeoutExpired>()
+}
+
 /// A human-readable description of a panic payload.
 pub fn describe_payload(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&'static str>() {

@@ -1,4 +1,13 @@
 //! [`JoinHandle`], [`joinall`] and [`killall`].
+//!
+//! A handle owns the coroutine's result: the task's result slot is the
+//! coroutine's until the task completes, then the handle's (the
+//! COMPLETE/JOIN_INTEREST protocol in `task.rs`). When the coroutine ends,
+//! its hub first runs its links ([`rawlink`](JoinHandle::rawlink) and
+//! [`link`](JoinHandle::link) and its variants, in `link.rs`) with the
+//! result borrowed, then marks the task complete and wakes its joiners: a
+//! link has always run by the time [`join`](JoinHandle::join) returns or
+//! [`is_finished`](JoinHandle::is_finished) is true.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -18,6 +27,20 @@ use crate::task::{Header, TaskRef, KILL};
 ///
 /// `JoinHandle<T>` is `Send` when `T` is, so a coroutine on one hub (or a
 /// plain thread) can join a coroutine on another.
+///
+/// # gevent's `Greenlet`
+///
+/// | gevent | verde |
+/// | --- | --- |
+/// | `g.join()`, then `g.value` / `g.exception` | [`join`](Self::join) |
+/// | `g.join(timeout)` | [`wait_timeout`](Self::wait_timeout) |
+/// | `g.ready()` | [`is_finished`](Self::is_finished) |
+/// | `g.kill()` / `g.kill(block=False)` | [`kill`](Self::kill) / [`kill_nowait`](Self::kill_nowait) |
+/// | `g.rawlink(cb)` | [`rawlink`](Self::rawlink): `cb` borrows the result, in the hub, before joiners wake |
+/// | `g.link(cb)` | [`link`](Self::link): `cb` gets a [`Linked`](crate::Linked), in a new coroutine |
+/// | `g.link_value(cb)` / `g.link_exception(cb)` | [`link_value`](Self::link_value) / [`link_exception`](Self::link_exception) (a kill counts as a value, as in gevent) |
+/// | `g.unlink(cb)` | [`unlink`](Self::unlink), with the [`LinkId`](crate::LinkId) the link call returned |
+/// | `g.successful()` | [`Linked::successful`](crate::Linked::successful), [`Outcome::is_successful`](crate::Outcome::is_successful) |
 pub struct JoinHandle<T> {
     handle: TaskHandle,
     _result: PhantomData<T>,
@@ -78,6 +101,11 @@ impl<T> JoinHandle<T> {
     /// A type-erased handle to the same coroutine.
     pub(crate) fn task_handle(&self) -> TaskHandle {
         self.handle.clone()
+    }
+
+    /// The coroutine's task.
+    pub(crate) fn task(&self) -> &TaskRef {
+        &self.handle.task
     }
 
     /// Waits for the coroutine to finish and returns its result, or the

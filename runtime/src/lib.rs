@@ -26,8 +26,9 @@
 //!   one hub per core. Coroutines never move between threads, so
 //!   `thread_local!` and non-`Send` data stay sound inside them.
 //! * **Spawning.** [`spawn`], [`spawn_local`], [`spawn_later`], [`Builder`];
-//!   [`JoinHandle`] with `join`, `kill`, `is_finished`; [`joinall`],
-//!   [`killall`].
+//!   [`JoinHandle`] with `join`, `kill`, `is_finished`, and gevent's links
+//!   (`rawlink`, `link`, `link_value`, `link_exception`, `unlink`: see
+//!   [`Linked`]); [`joinall`], [`killall`].
 //! * **Switching.** [`yield_now`] (gevent's `sleep(0)`), [`sleep`], and
 //!   explicit symmetric switching with [`Greenlet`].
 //! * **Time limits.** [`Timeout`] and [`with_timeout`].
@@ -67,6 +68,7 @@ mod hub;
 mod interrupt;
 pub mod io;
 mod join;
+mod link;
 pub mod local;
 pub mod lock;
 pub mod monitor;
@@ -93,6 +95,7 @@ pub use deadlock::MESSAGE as WOULD_BLOCK_FOREVER;
 pub use greenlet::{Greenlet, GreenletExit};
 pub use interrupt::{describe_payload, Killed, TimeoutExpired};
 pub use join::{joinall, killall, JoinHandle};
+pub use link::{LinkId, Linked, Outcome};
 pub use park::{sleep, yield_now, Waker};
 pub use runtime::{EnterGuard, Handle, Runtime, RuntimeBuilder};
 pub use spawn::{spawn, spawn_later, spawn_local, Builder};

@@ -127,6 +127,7 @@ pub fn deadline_after(timeout: Duration) -> Instant {
 }
 
 pub(crate) fn park_inner(hub: &Hub, deadline: Option<Instant>) -> Unparked {
+    hub.refuse_blocking_in_callback();
     let task = hub.current_task();
     deliver_interrupt(task);
     let word = task.state.load(Ordering::Acquire);
@@ -275,6 +276,7 @@ fn deliver_interrupt_slow(task: &Header) {
 #[inline(never)]
 fn yield_main() {
     let hub = hub::current();
+    hub.refuse_blocking_in_callback();
     hub.push_local(hub.main.clone());
     let _ = hub.run_main();
     deliver_interrupt(&hub.main);

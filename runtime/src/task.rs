@@ -29,6 +29,8 @@
 
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -129,6 +131,41 @@ struct Vtable {
     dealloc: unsafe fn(NonNull<Header>),
     drop_result: unsafe fn(NonNull<Header>) -> Option<Box<dyn Any + Send>>,
     write_failure: unsafe fn(NonNull<Header>, Box<dyn Any + Send>),
+    /// The result slot, an `Option<thread::Result<T>>`, as `dyn Any`.
+    result_slot: unsafe fn(NonNull<Header>) -> *const dyn Any,
+}
+
+/// A link added by `JoinHandle::rawlink` (or `link`, built on it), without
+/// its result type: it is called with the task's header and its result
+/// slot, an `Option<thread::Result<T>>` as `&dyn Any`, which it downcasts.
+pub(crate) type LinkFn = Box<dyn FnOnce(&Header, &dyn Any) + Send>;
+
+/// Who waits for a task to complete.
+struct JoinWaiters {
+    /// Parked joiners, woken once the task is complete.
+    wakers: Vec<Waker>,
+    /// The task's links, boxed so that a task without any costs one word
+    /// and no allocation.
+    links: Option<Box<Links>>,
+}
+
+#[derive(Default)]
+struct Links {
+    /// Links not run yet, in registration order, with their ids.
+    queue: VecDeque<(u64, LinkFn)>,
+    /// After completion: some thread is running links added late, with the
+    /// result slot lent to them (see `Header::add_link`).
+    lent: bool,
+}
+
+impl JoinWaiters {
+    fn links(&mut self) -> &mut Links {
+        self.links.get_or_insert_with(Box::default)
+    }
+
+    fn pop_link(&mut self) -> Option<LinkFn> {
+        self.links.as_mut()?.queue.pop_front().map(|(_, link)| link)
+    }
 }
 
 /// Greenlet links of a task used as a [`Greenlet`](crate::Greenlet).
@@ -148,7 +185,7 @@ pub(crate) struct Header {
     pub state: AtomicU64,
     pub interrupt: AtomicU64,
     join: AtomicU8,
-    join_waiters: Mutex<Vec<Waker>>,
+    join_waiters: Mutex<JoinWaiters>,
     pub hub: Arc<HubShared>,
     pub id: u64,
     pub name: Option<Box<str>>,
@@ -219,7 +256,7 @@ pub(crate) struct NewTask {
 impl TaskRef {
     /// Allocates a task whose result is a `T`. The returned reference is the
     /// only one.
-    pub fn new<T>(new: NewTask) -> TaskRef {
+    pub fn new<T: 'static>(new: NewTask) -> TaskRef {
         unsafe fn dealloc<T>(p: NonNull<Header>) {
             // SAFETY: `p` came from `Box::into_raw(Box<TaskCell<T>>)` in
             // `TaskRef::new::<T>` and this is the last reference.
@@ -240,8 +277,17 @@ impl TaskRef {
             // caller (the owner hub, before completion) holds exclusively.
             unsafe { *(*(p.as_ptr() as *const TaskCell<T>)).result.get() = Some(Err(payload)) };
         }
-        let vtable: &'static Vtable =
-            &Vtable { dealloc: dealloc::<T>, drop_result: drop_result::<T>, write_failure: write_failure::<T> };
+        unsafe fn result_slot<T: 'static>(p: NonNull<Header>) -> *const dyn Any {
+            // SAFETY: `p` points to a TaskCell<T>; only the address of the
+            // slot is taken here, the caller decides when it may be read.
+            unsafe { (*(p.as_ptr() as *const TaskCell<T>)).result.get() as *const Option<thread::Result<T>> }
+        }
+        let vtable: &'static Vtable = &Vtable {
+            dealloc: dealloc::<T>,
+            drop_result: drop_result::<T>,
+            write_failure: write_failure::<T>,
+            result_slot: result_slot::<T>,
+        };
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         if let (Some(name), Kind::Coroutine) = (&new.name, new.kind) {
             crate::monitor::remember_name(id, name);
@@ -252,7 +298,7 @@ impl TaskRef {
                 state: AtomicU64::new(new.initial_state),
                 interrupt: AtomicU64::new(NO_INTERRUPT),
                 join: AtomicU8::new(JOIN_INTEREST),
-                join_waiters: Mutex::new(Vec::new()),
+                join_waiters: Mutex::new(JoinWaiters { wakers: Vec::new(), links: None }),
                 hub: new.hub,
                 id,
                 name: new.name,
@@ -453,36 +499,143 @@ impl Header {
         self.join.load(Ordering::Acquire) & COMPLETE != 0
     }
 
+    fn waiters(&self) -> std::sync::MutexGuard<'_, JoinWaiters> {
+        self.join_waiters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Registers a waker to be woken when the task completes. Returns false
     /// (and drops the waker) if it already has.
     pub fn add_join_waiter(&self, waker: Waker) -> bool {
-        let mut waiters = self.join_waiters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut waiters = self.waiters();
         if self.is_complete() {
             return false;
         }
-        waiters.push(waker);
+        waiters.wakers.push(waker);
         true
     }
 
     /// Removes a waker added by `add_join_waiter` whose wait timed out.
     pub fn remove_join_waiter(&self, waker: &Waker) {
-        let mut waiters = self.join_waiters.lock().unwrap_or_else(|e| e.into_inner());
-        waiters.retain(|w| !w.will_wake(waker));
+        self.waiters().wakers.retain(|w| !w.will_wake(waker));
     }
 
-    /// Marks the task complete, wakes its joiners, and reports a failure that
-    /// nobody will join. Called on the owner hub after the result is written
-    /// (or without a result for a coroutine killed before it started).
+    /// Adds a link, to run with the task's result when it ends, after the
+    /// links added before it. If the task is already complete, the link
+    /// runs now, on the calling thread, unless another call is already
+    /// running late links: then that call runs it too before it returns.
+    ///
+    /// A panic in a link is reported and does not stop the others. When the
+    /// links run here, a panic carrying an interrupt (a kill or a `Timeout`
+    /// of the caller, delivered because a link blocked) is resumed once
+    /// they have all run, so the caller still unwinds with it.
+    ///
+    /// # Safety
+    ///
+    /// The caller must hold the task's join handle for the whole call: once
+    /// the task is complete, the result slot is the handle's, and this lends
+    /// it to the links (which is why the handle cannot be consumed by `join`
+    /// or dropped meanwhile).
+    pub unsafe fn add_link(this: &TaskRef, id: u64, link: LinkFn) {
+        let mut waiters = this.waiters();
+        let links = waiters.links();
+        if !this.is_complete() || links.lent {
+            // Not complete: `finish` runs it (it sets COMPLETE only under
+            // this lock, with no link left). Lent: the thread that set
+            // `lent` runs it before clearing `lent` under this lock.
+            links.queue.push_back((id, link));
+            return;
+        }
+        links.lent = true;
+        drop(waiters);
+        // SAFETY: the task is complete and the caller holds its join handle,
+        // so the slot belongs to the handle: `finish` is done with it, and
+        // `take_result` and `drop_join_interest` need the handle, which is
+        // borrowed for this call. Among the handle's borrowers, `lent`
+        // (set above, cleared below, both under the lock) lets only this
+        // call read the slot until it is done, so the shared borrow is
+        // never used from two threads at once, even for a payload that is
+        // not `Sync`.
+        let slot = unsafe { &*(this.vtable.result_slot)(this.0) };
+        let mut interrupt = None;
+        let mut next = link;
+        loop {
+            match run_link(this, next, slot) {
+                Ok(()) => {}
+                Err(payload) if crate::interrupt::is_interrupt(&*payload) => {
+                    interrupt.get_or_insert(payload);
+                }
+                Err(payload) => crate::failure::report_link_panic(this, &*payload),
+            }
+            let mut waiters = this.waiters();
+            match waiters.pop_link() {
+                Some(link) => next = link,
+                None => {
+                    waiters.links().lent = false;
+                    break;
+                }
+            }
+        }
+        if let Some(payload) = interrupt {
+            std::panic::resume_unwind(payload);
+        }
+    }
+
+    /// Removes a link that has not run yet; returns whether there was one.
+    pub fn remove_link(&self, id: u64) -> bool {
+        let removed = self.waiters().links.as_mut().and_then(|links| {
+            let i = links.queue.iter().position(|(l, _)| *l == id)?;
+            links.queue.remove(i)
+        });
+        // The closure is dropped outside the lock: its captures' destructors
+        // may take it again (a JoinHandle of this very task).
+        removed.is_some()
+    }
+
+    /// Runs the task's links, marks it complete, wakes its joiners, and
+    /// reports a failure that nobody will join. Called on the owner hub,
+    /// outside any coroutine, once the result is written.
     pub fn finish(this: &TaskRef) {
-        let old = this.join.fetch_or(COMPLETE, Ordering::AcqRel);
+        let (old, wakers) = loop {
+            let mut waiters = this.waiters();
+            if let Some(link) = waiters.pop_link() {
+                drop(waiters);
+                Header::run_links_at_finish(this, link);
+                continue;
+            }
+            // COMPLETE is set under the lock with no link left, so a link
+            // added concurrently either is seen here or sees COMPLETE.
+            let old = this.join.fetch_or(COMPLETE, Ordering::AcqRel);
+            break (old, std::mem::take(&mut waiters.wakers));
+        };
         if old & JOIN_INTEREST == 0 {
             // SAFETY: nobody can join any more, so the slot is ours.
             unsafe { Header::drop_unjoined_result(this) };
         }
-        let waiters = std::mem::take(&mut *this.join_waiters.lock().unwrap_or_else(|e| e.into_inner()));
-        for w in waiters {
+        for w in wakers {
             w.wake();
         }
+    }
+
+    /// Runs `first` and then every link still queued (those that links add
+    /// included), in the hub's callback context, where blocking is refused.
+    #[cold]
+    #[inline(never)]
+    fn run_links_at_finish(this: &TaskRef, first: LinkFn) {
+        // SAFETY: the task is not complete yet and its coroutine is over (or
+        // never existed), so the slot is the task's own: the join handle can
+        // read it only after COMPLETE, which `finish` sets after the links
+        // ran, and only this thread's `finish` touches it meanwhile. The
+        // links only borrow it.
+        let slot = unsafe { &*(this.vtable.result_slot)(this.0) };
+        crate::hub::current().in_callback(|| {
+            let mut next = Some(first);
+            while let Some(link) = next {
+                if let Err(payload) = run_link(this, link, slot) {
+                    crate::failure::report_link_panic(this, &*payload);
+                }
+                next = this.waiters().pop_link();
+            }
+        });
     }
 
     /// The join handle was dropped: nobody will take the result.
@@ -517,6 +670,11 @@ impl Header {
             None => format!("coroutine-{}", self.id),
         }
     }
+}
+
+/// Runs one link, catching its panic.
+fn run_link(task: &Header, link: LinkFn, slot: &dyn Any) -> std::thread::Result<()> {
+    catch_unwind(AssertUnwindSafe(move || link(task, slot)))
 }
 
 #[cfg(test)]
@@ -569,6 +727,57 @@ mod tests {
         assert_eq!(state_of(task.state.load(Ordering::Acquire)), PARKED);
         handle.kill();
         assert!(handle.join().unwrap_err().is::<crate::Killed>());
+        assert_eq!(task.refs.load(Ordering::Acquire), 1, "only this test's reference is left");
+    }
+
+    #[test]
+    fn links_leave_no_count_behind() {
+        let (to_child, from_main) = crate::sync::mpsc::channel::<()>();
+        let (task, handle) = spawn_reporting(move || {
+            let _ = from_main.recv();
+        });
+        let (tx, rx) = crate::sync::mpsc::channel();
+        let raw_tx = tx.clone();
+        handle.rawlink(move |r| raw_tx.send(r.is_ok()).unwrap());
+        let blocking_tx = tx.clone();
+        handle.link(move |linked| {
+            crate::sleep(std::time::Duration::from_micros(50));
+            drop(linked);
+            blocking_tx.send(true).unwrap();
+        });
+        let unlinked = handle.link(move |_| unreachable!("unlinked"));
+        assert!(handle.unlink(unlinked));
+        handle.link_value(move |linked| tx.send(linked.successful()).unwrap());
+        to_child.send(()).unwrap();
+        // Every sender has been dropped once all three links ran.
+        assert_eq!(rx.iter().collect::<Vec<_>>(), [true, true, true]);
+        handle.join().unwrap();
+        assert_eq!(task.refs.load(Ordering::Acquire), 1, "only this test's reference is left");
+        assert!(task.waiters().pop_link().is_none());
+    }
+
+    #[test]
+    fn link_closures_are_consumed_or_dropped() {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        struct CountDrop(Arc<AtomicUsize>);
+        impl Drop for CountDrop {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let (to_child, from_main) = crate::sync::mpsc::channel::<()>();
+        let (task, handle) = spawn_reporting(move || {
+            let _ = from_main.recv();
+        });
+        let c = CountDrop(dropped.clone());
+        handle.rawlink(move |_| drop(c));
+        let c = CountDrop(dropped.clone());
+        let unlinked = handle.rawlink(move |_| drop(c));
+        assert!(handle.unlink(unlinked));
+        assert_eq!(dropped.load(Ordering::SeqCst), 1, "an unlinked closure is dropped at once");
+        drop(to_child);
+        handle.join().unwrap();
+        assert_eq!(dropped.load(Ordering::SeqCst), 2, "a fired closure is consumed");
         assert_eq!(task.refs.load(Ordering::Acquire), 1, "only this test's reference is left");
     }
 }
