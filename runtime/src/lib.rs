@@ -28,7 +28,8 @@
 //! * **Spawning.** [`spawn`], [`spawn_local`], [`spawn_later`], [`Builder`];
 //!   [`JoinHandle`] with `join`, `kill`, `is_finished`, and gevent's links
 //!   (`rawlink`, `link`, `link_value`, `link_exception`, `unlink`: see
-//!   [`Linked`]); [`joinall`], [`killall`].
+//!   [`Linked`]); [`joinall`], [`killall`], and gevent's [`iwait`] and
+//!   [`wait`], which take coroutines in the order they finish.
 //! * **Switching.** [`yield_now`] (gevent's `sleep(0)`), [`sleep`], and
 //!   explicit symmetric switching with [`Greenlet`].
 //! * **Time limits.** [`Timeout`] and [`with_timeout`].
@@ -87,6 +88,7 @@ pub mod sys;
 mod task;
 mod timeout;
 mod timer;
+mod wait;
 mod waker;
 
 pub use blocking::blocking;
@@ -101,3 +103,4 @@ pub use runtime::{EnterGuard, Handle, Runtime, RuntimeBuilder};
 pub use spawn::{spawn, spawn_later, spawn_local, Builder};
 pub use stack::{DEFAULT_STACK_SIZE, GUARD_SIZE};
 pub use timeout::{with_timeout, Elapsed, Timeout};
+pub use wait::{iwait, wait, IWait};
