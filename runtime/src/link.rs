@@ -312,4 +312,26 @@ impl<T> JoinHandle<T> {
     pub fn unlink(&self, id: LinkId) -> bool {
         self.task().remove_link(id.0)
     }
+
+    /// Removes every link that has not run yet (gevent's `unlink_all`).
+    ///
+    /// ```
+    /// let h = verde_runtime::spawn(|| ());
+    /// h.rawlink(|_| unreachable!("unlinked"));
+    /// h.link(|_| unreachable!("unlinked"));
+    /// assert!(h.has_links());
+    /// h.unlink_all();
+    /// assert!(!h.has_links());
+    /// h.join().unwrap();
+    /// ```
+    pub fn unlink_all(&self) {
+        self.task().remove_all_links();
+    }
+
+    /// Whether the coroutine has links that have not run yet (gevent's
+    /// `has_links`; unlike gevent's, joiners waiting in
+    /// [`join`](JoinHandle::join) are not links and do not count).
+    pub fn has_links(&self) -> bool {
+        self.task().has_links()
+    }
 }

@@ -591,6 +591,18 @@ impl Header {
         removed.is_some()
     }
 
+    /// Removes every link that has not run yet.
+    pub fn remove_all_links(&self) {
+        let removed = self.waiters().links.as_mut().map(|links| std::mem::take(&mut links.queue));
+        // Dropped outside the lock, as in `remove_link`.
+        drop(removed);
+    }
+
+    /// Whether links wait to run.
+    pub fn has_links(&self) -> bool {
+        self.waiters().links.as_ref().is_some_and(|links| !links.queue.is_empty())
+    }
+
     /// Runs the task's links, marks it complete, wakes its joiners, and
     /// reports a failure that nobody will join. Called on the owner hub,
     /// outside any coroutine, once the result is written.

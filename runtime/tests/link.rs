@@ -608,3 +608,28 @@ fn a_kill_delivered_inside_a_late_rawlink_still_unwinds_the_caller() {
     assert!(caller.join().unwrap_err().is::<verde::Killed>());
     assert!(!after.load(Ordering::SeqCst));
 }
+
+/// Greenlet.unlink_all and has_links: every pending link goes, and none
+/// is left once they have all run.
+#[test]
+fn unlink_all_removes_every_pending_link() {
+    let (h, go) = gated(|| ());
+    assert!(!h.has_links());
+    let fired = Arc::new(Mutex::new(0));
+    for _ in 0..3 {
+        let f = fired.clone();
+        h.rawlink(move |_| *f.lock().unwrap() += 1);
+    }
+    let f = fired.clone();
+    h.link(move |_| *f.lock().unwrap() += 1);
+    assert!(h.has_links());
+    h.unlink_all();
+    assert!(!h.has_links());
+    let f = fired.clone();
+    h.rawlink(move |_| *f.lock().unwrap() += 10);
+    go.send(()).unwrap();
+    assert!(h.wait_timeout(Duration::from_secs(3600)));
+    assert!(!h.has_links(), "links that ran are gone");
+    h.join().unwrap();
+    assert_eq!(*fired.lock().unwrap(), 10, "only the link added afterwards ran");
+}
