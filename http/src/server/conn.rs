@@ -7,6 +7,7 @@
 //! write. A GET without a body costs no copy and no allocation besides the
 //! handler's own.
 
+use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
@@ -443,8 +444,32 @@ impl<'a, T: Write> Sender<'a, T> {
     }
 }
 
-fn copy_sized<T: Write>(tx: &mut Sender<'_, T>, mut reader: Box<dyn Read + Send>, len: u64) -> io::Result<()> {
-    let mut chunk = vec![0u8; STREAM_CHUNK];
+thread_local! {
+    /// A buffer for copying streamed bodies, kept between responses so that
+    /// a streamed response allocates nothing. Coroutines of this hub that
+    /// stream at the same time take it in turn: one that finds it taken
+    /// allocates its own, and only one is kept when both are done.
+    static SPARE_CHUNK: Cell<Option<Box<[u8]>>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with a buffer of `STREAM_CHUNK + 32` bytes.
+fn with_chunk<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
+    let mut chunk = SPARE_CHUNK.take().unwrap_or_else(|| vec![0u8; STREAM_CHUNK + 32].into_boxed_slice());
+    let r = f(&mut chunk);
+    SPARE_CHUNK.set(Some(chunk));
+    r
+}
+
+fn copy_sized<T: Write>(tx: &mut Sender<'_, T>, reader: Box<dyn Read + Send>, len: u64) -> io::Result<()> {
+    with_chunk(|chunk| copy_sized_with(tx, reader, len, &mut chunk[..STREAM_CHUNK]))
+}
+
+fn copy_sized_with<T: Write>(
+    tx: &mut Sender<'_, T>,
+    mut reader: Box<dyn Read + Send>,
+    len: u64,
+    chunk: &mut [u8],
+) -> io::Result<()> {
     let mut left = len;
     while left > 0 {
         let want = (chunk.len() as u64).min(left) as usize;
@@ -461,8 +486,18 @@ fn copy_sized<T: Write>(tx: &mut Sender<'_, T>, mut reader: Box<dyn Read + Send>
     Ok(())
 }
 
-fn copy_chunked<T: Write>(tx: &mut Sender<'_, T>, mut reader: Box<dyn Read + Send>) -> io::Result<()> {
-    let mut chunk = vec![0u8; STREAM_CHUNK + 32];
+fn copy_chunked<T: Write>(tx: &mut Sender<'_, T>, reader: Box<dyn Read + Send>) -> io::Result<()> {
+    with_chunk(|chunk| copy_chunked_with(tx, reader, chunk))
+}
+
+/// Sends `reader`'s bytes as chunks, each framed in place in `chunk`
+/// (`STREAM_CHUNK + 32` bytes: 16 before the data for the size line, 2
+/// after it for the CRLF).
+fn copy_chunked_with<T: Write>(
+    tx: &mut Sender<'_, T>,
+    mut reader: Box<dyn Read + Send>,
+    chunk: &mut [u8],
+) -> io::Result<()> {
     loop {
         let n = reader.read(&mut chunk[16..16 + STREAM_CHUNK])?;
         if n == 0 {
