@@ -2,6 +2,7 @@
 //! greenlet's rules.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -9,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::hub::{self, Hub};
-use crate::interrupt::Killed;
+use crate::interrupt::{describe_payload, Killed};
 use crate::park::{deliver_interrupt, suspend};
 use crate::task::{
     pack, reason_of, seq_of, state_of, CoroYielder, GreenletLinks, Header, Kind, NewTask, Reason, Suspend, TaskRef,
@@ -55,6 +56,53 @@ type Transfer = Result<Box<dyn Any>, Box<dyn Any + Send>>;
 /// still suspended in `switch` when its thread exits is unwound then, so
 /// code after that `switch` never runs but destructors do.
 ///
+/// # Dropping the last handle
+///
+/// As in greenlet, a started greenlet that nothing refers to any more is
+/// killed: when the last `Greenlet` handle to it is dropped (parent links
+/// of other greenlets count as references too), [`GreenletExit`] is
+/// thrown into it at the `switch` it is suspended in, with the dropping
+/// greenlet as its parent for the while, so it unwinds (running its
+/// destructors) and control comes back to the dropper. Its value is
+/// discarded; a panic other than `GreenletExit` is logged. A greenlet that
+/// catches `GreenletExit` and switches away instead of finishing is left
+/// suspended until its thread exits (greenlet's "GreenletExit did not
+/// kill"). A greenlet that loses its last handle while running, or while
+/// blocked in a verde call, is killed the same way once it next switches
+/// away. A greenlet that was never started is discarded without running
+/// (its closure is dropped).
+///
+/// A handle the greenlet holds itself counts too, including the temporary
+/// that `Greenlet::getcurrent()` returns: Rust keeps a temporary until the
+/// end of its statement, so a greenlet suspended in
+/// `Greenlet::getcurrent().parent().unwrap().switch(v)` keeps itself alive.
+/// Bind the parent first (`let parent = ...; parent.switch(v)`).
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use verde_runtime::Greenlet;
+///
+/// struct Noisy(Rc<Cell<bool>>);
+/// impl Drop for Noisy {
+///     fn drop(&mut self) {
+///         self.0.set(true);
+///     }
+/// }
+///
+/// let dropped = Rc::new(Cell::new(false));
+/// let d = dropped.clone();
+/// let g = Greenlet::new(move |()| {
+///     let _noisy = Noisy(d);
+///     let parent = Greenlet::<()>::getcurrent().parent().unwrap();
+///     parent.switch(());
+///     unreachable!("killed while suspended");
+/// });
+/// g.switch(());
+/// drop(g);
+/// assert!(dropped.get());
+/// ```
+///
 /// All greenlets that switch values between each other share one value type
 /// `V` (`()` by default).
 ///
@@ -94,7 +142,13 @@ type Marker<V> = PhantomData<(fn(V) -> V, *const ())>;
 
 impl<V> Clone for Greenlet<V> {
     fn clone(&self) -> Self {
-        Greenlet { task: self.task.clone(), _marker: PhantomData }
+        handle(self.task.clone())
+    }
+}
+
+impl<V> Drop for Greenlet<V> {
+    fn drop(&mut self) {
+        release(&self.task);
     }
 }
 
@@ -125,6 +179,151 @@ fn parent_of(task: &Header) -> Option<TaskRef> {
     with_links(task, |l| l.parent.clone())
 }
 
+/// A new handle to `task`, counted as a reference to it.
+fn handle<V>(task: TaskRef) -> Greenlet<V> {
+    retain(&task);
+    Greenlet { task, _marker: PhantomData }
+}
+
+/// Counts one more reference to `task`, if it is a greenlet made by
+/// [`Greenlet::new`].
+fn retain(task: &Header) {
+    with_links(task, |l| {
+        if let Some(n) = &mut l.refs {
+            *n += 1;
+        }
+    });
+}
+
+/// Drops one reference to `task`; the last one disposes of it.
+fn release(task: &TaskRef) {
+    let last = with_links(task, |l| match &mut l.refs {
+        Some(n) => {
+            *n -= 1;
+            *n == 0
+        }
+        None => false,
+    });
+    if last {
+        dispose(task);
+    }
+}
+
+/// Makes `parent` the parent of `task`, counting the new link; returns the
+/// old one, still counted.
+fn replace_parent(task: &Header, parent: TaskRef) -> Option<TaskRef> {
+    retain(&parent);
+    with_links(task, |l| l.parent.replace(parent))
+}
+
+thread_local! {
+    /// Greenlets that lost their last reference while running and have
+    /// since switched away or finished. The next greenlet resumed on this
+    /// thread disposes of them, as greenlet releases the greenlet it
+    /// switched from once the switch is done.
+    static ORPHANS: Cell<Vec<TaskRef>> = const { Cell::new(Vec::new()) };
+}
+
+/// Queues the running greenlet `task` for disposal by the next greenlet
+/// resumed, if nothing refers to it.
+fn orphan_if_unreferenced(task: &Header) {
+    if with_links(task, |l| l.refs == Some(0)) {
+        let task = TaskRef::from_header(task);
+        let _ = ORPHANS.try_with(|o| {
+            let mut v = o.take();
+            v.push(task);
+            o.set(v);
+        });
+    }
+}
+
+/// Disposes of the greenlets queued by [`orphan_if_unreferenced`].
+fn dispose_orphans() {
+    let Ok(orphans) = ORPHANS.try_with(Cell::take) else { return };
+    for task in orphans {
+        if with_links(&task, |l| l.refs == Some(0)) {
+            dispose(&task);
+        }
+    }
+}
+
+/// What greenlet does when a greenlet's last reference goes: kills it if it
+/// is suspended in a switch, then releases its parent link. A greenlet
+/// that is running (or blocked in a verde call) is left to
+/// [`orphan_if_unreferenced`].
+fn dispose(task: &TaskRef) {
+    let Some(hub) = hub::try_current().filter(|h| Arc::ptr_eq(&h.shared, &task.hub)) else {
+        // Its thread's hub is gone (or this is not its thread): it was, or
+        // will be, unwound with that hub.
+        return;
+    };
+    if std::ptr::eq(task.as_ptr(), hub.current_task()) {
+        return;
+    }
+    if !task.is_complete() {
+        // Only a greenlet still on the hub's live list has a coroutine to
+        // switch into (teardown forgets the ones that refused to die).
+        if task.live_index.get() == usize::MAX || !claimable(task) {
+            return;
+        }
+        if !kill_unreferenced(hub, task) {
+            return;
+        }
+    }
+    if let Some(parent) = with_links(task, |l| l.parent.take()) {
+        release(&parent);
+    }
+}
+
+/// Throws [`GreenletExit`] into the unreferenced, suspended greenlet
+/// `task`, with the running task as its parent for the while (greenlet's
+/// `throw_GreenletExit_during_dealloc`). Returns whether it is now dead and
+/// still unreferenced.
+fn kill_unreferenced(hub: &Hub, task: &TaskRef) -> bool {
+    // Resurrected for the duration, so that handles made and dropped inside
+    // do not dispose of it again.
+    with_links(task, |l| l.refs = Some(1));
+    let me = hub.current_task_ref();
+    let old_parent = replace_parent(task, me.clone());
+    // The dropper's own kill or Timeout must not unwind out of here (a
+    // `drop`); it stays pending until its next blocking call.
+    let deferred = me.defer_interrupts.replace(true);
+    let outcome = catch_unwind(AssertUnwindSafe(|| switch_into(task, Err(Box::new(GreenletExit)), false)));
+    me.defer_interrupts.set(deferred);
+    let error = match outcome {
+        Ok(Ok(_value)) => None,
+        Ok(Err(e)) => (!e.is::<GreenletExit>() && !e.is::<Killed>()).then_some(e),
+        Err(e) => Some(e),
+    };
+    if let Some(e) = error {
+        log::error!(
+            target: "verde",
+            "killing unreferenced greenlet (id {}) raised an error, ignored: {}",
+            task.id,
+            describe_payload(&*e)
+        );
+    }
+    let temporary = with_links(task, |l| std::mem::replace(&mut l.parent, old_parent));
+    if let Some(t) = temporary {
+        release(&t);
+    }
+    let left = with_links(task, |l| {
+        let n = l.refs.as_mut().expect("a greenlet made by Greenlet::new");
+        *n -= 1;
+        *n
+    });
+    if left > 0 {
+        return false;
+    }
+    if !task.is_complete() {
+        log::warn!(target: "verde", "GreenletExit did not kill greenlet (id {}); leaking it until its thread exits", task.id);
+        // Leaked, as greenlet does: this reference is never released.
+        with_links(task, |l| l.refs = Some(1));
+        return false;
+    }
+    true
+}
+
 impl<V: 'static> Greenlet<V> {
     /// Creates a greenlet that will run `f` when first switched into. Its
     /// parent is the calling coroutine (or the thread's main context).
@@ -148,8 +347,8 @@ impl<V: 'static> Greenlet<V> {
             initial_state: pack(0, 0, PARKED),
         });
         task.guard.set(stack.guard_range());
-        let me = hub.current_task_ref();
-        with_links(&task, |l| l.parent = Some(me));
+        with_links(&task, |l| l.refs = Some(1));
+        replace_parent(&task, hub.current_task_ref());
         let raw: *const Header = task.as_ptr();
         let coro = crate::task::Coro::with_stack(stack, move |y: &CoroYielder, ()| {
             // SAFETY: the hub's live list keeps the task alive while its
@@ -165,7 +364,7 @@ impl<V: 'static> Greenlet<V> {
     /// The running greenlet: the current coroutine, or the thread's main
     /// context.
     pub fn getcurrent() -> Greenlet<V> {
-        Greenlet { task: hub::current().current_task_ref(), _marker: PhantomData }
+        handle(hub::current().current_task_ref())
     }
 
     /// Switches into this greenlet, passing `value`; returns the value the
@@ -178,7 +377,7 @@ impl<V: 'static> Greenlet<V> {
     /// Like [`switch`](Self::switch), returning an error that reaches the
     /// caller as `Err` instead of unwinding.
     pub fn try_switch(&self, value: V) -> Result<V, Box<dyn Any + Send>> {
-        switch_into(&self.task, Ok(Box::new(value))).map(downcast::<V>)
+        switch_into(&self.task, Ok(Box::new(value)), true).map(downcast::<V>)
     }
 
     /// Raises `error` inside this greenlet, at the `switch` it is suspended
@@ -190,7 +389,8 @@ impl<V: 'static> Greenlet<V> {
     /// use verde_runtime::{Greenlet, GreenletExit};
     ///
     /// let g = Greenlet::new(|()| {
-    ///     Greenlet::<()>::getcurrent().parent().unwrap().switch(());
+    ///     let parent = Greenlet::<()>::getcurrent().parent().unwrap();
+    ///     parent.switch(());
     /// });
     /// g.switch(());
     /// let err = g.throw(GreenletExit).unwrap_err();
@@ -198,12 +398,12 @@ impl<V: 'static> Greenlet<V> {
     /// assert!(g.dead());
     /// ```
     pub fn throw<E: Any + Send>(&self, error: E) -> Result<V, Box<dyn Any + Send>> {
-        switch_into(&self.task, Err(Box::new(error))).map(downcast::<V>)
+        switch_into(&self.task, Err(Box::new(error)), true).map(downcast::<V>)
     }
 
     /// The greenlet its value goes to when it finishes.
     pub fn parent(&self) -> Option<Greenlet<V>> {
-        parent_of(&self.task).map(|task| Greenlet { task, _marker: PhantomData })
+        parent_of(&self.task).map(handle)
     }
 
     /// Changes the parent.
@@ -221,7 +421,9 @@ impl<V: 'static> Greenlet<V> {
             assert!(t.as_ptr() != self.task.as_ptr(), "set_parent would create a cycle of parents");
             p = parent_of(&t);
         }
-        with_links(&self.task, |l| l.parent = Some(parent.task.clone()));
+        if let Some(old) = replace_parent(&self.task, parent.task.clone()) {
+            release(&old);
+        }
     }
 
     /// Whether the greenlet has been switched into at least once.
@@ -240,8 +442,10 @@ fn downcast<V: 'static>(value: Box<dyn Any>) -> V {
 }
 
 /// Switches the running task into `target` with `transfer`, returning what
-/// the running task is later switched back with.
-fn switch_into(target: &TaskRef, transfer: Transfer) -> Transfer {
+/// the running task is later switched back with. With `may_orphan`, a
+/// running greenlet nothing refers to any more is disposed of once it has
+/// switched away (false for the switch that disposes of another one).
+fn switch_into(target: &TaskRef, transfer: Transfer, may_orphan: bool) -> Transfer {
     let hub = hub::current();
     let me = hub.current_task_ref();
     let mut target = target.clone();
@@ -253,15 +457,29 @@ fn switch_into(target: &TaskRef, transfer: Transfer) -> Transfer {
     }
     claim(&target).unwrap_or_else(|e| panic!("{e}"));
     with_links(&target, |l| l.transfer = Some(transfer));
+    if may_orphan {
+        orphan_if_unreferenced(&me);
+    }
     park_in_switch(hub, &me, target)
+}
+
+/// Whether `target` is suspended in a switch (or not yet started) and so
+/// can be switched into.
+fn claimable(target: &Header) -> bool {
+    claimable_in(target, target.state.load(Ordering::Acquire))
+}
+
+/// [`claimable`], for state word `word`.
+fn claimable_in(target: &Header, word: u64) -> bool {
+    let unstarted = target.kind == Kind::Coroutine && seq_of(word) == 0;
+    state_of(word) == PARKED && (unstarted || with_links(target, |l| l.in_switch))
 }
 
 /// Takes `target` out of its switch (or unstarted) park so it can be run
 /// directly.
 fn claim(target: &TaskRef) -> Result<(), &'static str> {
     let word = target.state.load(Ordering::Acquire);
-    let unstarted = target.kind == Kind::Coroutine && seq_of(word) == 0;
-    if state_of(word) != PARKED || !(unstarted || with_links(target, |l| l.in_switch)) {
+    if !claimable_in(target, word) {
         return Err("cannot switch into a greenlet that is running or blocked in a verde call; \
                     only greenlets suspended in switch() (or not yet started) can be switched into");
     }
@@ -294,11 +512,13 @@ fn park_in_switch(hub: &Hub, me: &TaskRef, target: TaskRef) -> Transfer {
     with_links(me, |l| l.in_switch = false);
     let word = me.state.load(Ordering::Acquire);
     me.state.store(pack(seq + 1, 0, RUNNING), Ordering::Release);
-    if reason_of(word) == Reason::Interrupted {
-        with_links(me, |l| l.transfer = None);
+    let interrupted = reason_of(word) == Reason::Interrupted;
+    let transfer = with_links(me, |l| l.transfer.take()).filter(|_| !interrupted);
+    dispose_orphans();
+    if interrupted {
         deliver_interrupt(me);
     }
-    with_links(me, |l| l.transfer.take()).unwrap_or_else(|| Ok(Box::new(())))
+    transfer.unwrap_or_else(|| Ok(Box::new(())))
 }
 
 /// The body of a greenlet's coroutine.
@@ -310,6 +530,7 @@ unsafe fn greenlet_body<V: 'static, F: FnOnce(V) -> V>(task: &Header, y: &CoroYi
     task.yielder.set(y);
     task.state.store(pack(1, 0, RUNNING), Ordering::Release);
     let input = with_links(task, |l| l.transfer.take()).unwrap_or_else(|| Ok(Box::new(())));
+    dispose_orphans();
     let outcome: Transfer = match input {
         Ok(v) => {
             let v = downcast::<V>(v);
@@ -321,6 +542,7 @@ unsafe fn greenlet_body<V: 'static, F: FnOnce(V) -> V>(task: &Header, y: &CoroYi
     };
     // SAFETY: greenlet tasks are created with result type ().
     unsafe { Header::write_result::<()>(task, Ok(())) };
+    orphan_if_unreferenced(task);
     if matches!(&outcome, Err(e) if e.is::<Killed>()) {
         // Killed (thread exit, or an explicit kill): nobody is waiting for
         // this greenlet's value.

@@ -72,6 +72,8 @@ pub fn describe_payload(payload: &(dyn Any + Send)) -> String {
         s.clone()
     } else if payload.is::<Killed>() {
         Killed.to_string()
+    } else if let Some(e) = payload.downcast_ref::<crate::queue::ShutDown>() {
+        e.to_string()
     } else if payload.is::<TimeoutExpired>() {
         "an uncaught Timeout expired".to_string()
     } else if let Some(e) = payload.downcast_ref::<std::io::Error>() {

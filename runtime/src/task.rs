@@ -177,6 +177,10 @@ pub(crate) struct GreenletLinks {
     pub transfer: Option<Result<Box<dyn Any>, Box<dyn Any + Send>>>,
     /// This task is inside `Greenlet::switch` and may be switched into.
     pub in_switch: bool,
+    /// For a greenlet made by `Greenlet::new`, how many `Greenlet` handles
+    /// and parent links of other greenlets refer to it (greenlet's
+    /// refcount); `None` for other tasks, which no handle owns.
+    pub refs: Option<usize>,
 }
 
 /// The type-erased part of every task.

@@ -82,6 +82,30 @@ impl Timeout {
         Timeout { id, timer, task, hub, _not_send: PhantomData }
     }
 
+    /// Whether the timeout is armed and has not expired yet (gevent's
+    /// `Timeout.pending`). It turns false when the deadline passes, as the
+    /// hub fires the timer, even if the coroutine has not been unwound yet
+    /// (it is delivered at its next blocking call). A cancelled timeout
+    /// cannot be asked: [`cancel`](Self::cancel) consumes it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use verde_runtime::Timeout;
+    ///
+    /// let long = Timeout::start(Duration::from_secs(60));
+    /// assert!(long.pending());
+    /// let short = Timeout::start(Duration::from_millis(1));
+    /// assert!(short.pending());
+    /// let r = short.run(|| {
+    ///     verde_runtime::sleep(Duration::from_secs(60));
+    /// });
+    /// assert!(r.is_err());
+    /// assert!(long.pending());
+    /// ```
+    pub fn pending(&self) -> bool {
+        self.hub.with_timers(|t| t.is_armed(self.timer))
+    }
+
     /// Whether `payload` (from `catch_unwind` or a join) is this timeout's
     /// expiry.
     pub fn is_mine(&self, payload: &(dyn Any + Send)) -> bool {

@@ -88,6 +88,11 @@ impl Timers {
         Some(self.remove_at(pos))
     }
 
+    /// Whether timer `id` is still armed: neither fired nor cancelled.
+    pub fn is_armed(&self, id: TimerId) -> bool {
+        self.entries.get(id.index as usize).is_some_and(|e| e.gen == id.gen && e.action.is_some())
+    }
+
     /// The earliest deadline, if any timer is armed.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.heap.first().map(|s| s.key.0)

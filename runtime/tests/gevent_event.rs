@@ -249,3 +249,82 @@ fn an_outer_timeout_is_not_lost_in_a_timed_get() {
     });
     assert_eq!(h.join().unwrap(), (true, true));
 }
+
+// gevent's AbstractLinkable._wait: a wait() that finds the flag up while
+// set() is still delivering to earlier waiters waits for them to run.
+
+/// Spawns `n` coroutines on this hub that wait on `e`, then log their
+/// number.
+fn logging_waiters(e: &Arc<Event>, log: &Arc<std::sync::Mutex<Vec<String>>>, n: usize) -> Vec<verde::JoinHandle<()>> {
+    (0..n)
+        .map(|i| {
+            let (e, log) = (e.clone(), log.clone());
+            verde::spawn_local(move || {
+                assert!(e.wait(None));
+                log.lock().unwrap().push(format!("waiter {i}"));
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_late_wait_on_a_set_event_lets_the_woken_waiters_run_first() {
+    let e = Arc::new(Event::new());
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hs = logging_waiters(&e, &log, 2);
+    verde::yield_now();
+    e.set();
+    assert!(e.wait(None));
+    log.lock().unwrap().push("setter".to_string());
+    assert_eq!(*log.lock().unwrap(), ["waiter 0", "waiter 1", "setter"]);
+    verde::joinall(hs).into_iter().for_each(|r| r.unwrap());
+
+    // The same from a coroutine that sets and then waits.
+    log.lock().unwrap().clear();
+    let e = Arc::new(Event::new());
+    let hs = logging_waiters(&e, &log, 2);
+    let (e2, l) = (e.clone(), log.clone());
+    let setter = verde::spawn_local(move || {
+        e2.set();
+        assert!(e2.wait(None));
+        l.lock().unwrap().push("setter".to_string());
+    });
+    setter.join().unwrap();
+    verde::joinall(hs).into_iter().for_each(|r| r.unwrap());
+    assert_eq!(*log.lock().unwrap(), ["waiter 0", "waiter 1", "setter"]);
+}
+
+#[test]
+fn wait_on_a_set_event_nobody_is_being_woken_for_returns_without_yielding() {
+    let e = Event::new();
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let l = log.clone();
+    let other = verde::spawn_local(move || l.lock().unwrap().push("other"));
+    e.set();
+    assert!(e.wait(None));
+    log.lock().unwrap().push("caller");
+    other.join().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["caller", "other"]);
+}
+
+#[test]
+fn woken_waiters_that_are_killed_still_count_as_delivered() {
+    let e = Arc::new(Event::new());
+    let e1 = e.clone();
+    let doomed = verde::spawn_local(move || {
+        e1.wait(None);
+        verde::sleep(Duration::from_secs(60));
+    });
+    verde::yield_now();
+    e.set();
+    doomed.kill();
+    assert!(doomed.join().unwrap_err().is::<verde::Killed>());
+    // Nobody is left to deliver to: a wait returns without yielding.
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let l = log.clone();
+    let other = verde::spawn_local(move || l.lock().unwrap().push("other"));
+    assert!(e.wait(None));
+    log.lock().unwrap().push("caller");
+    other.join().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["caller", "other"]);
+}

@@ -552,3 +552,73 @@ fn imap_unordered_with_a_pool_of_one_keeps_item_order() {
         .collect();
     assert_eq!(got, [10, 1, 2]);
 }
+
+/// Gives every ready coroutine on this hub turns until the ones that can
+/// make progress have.
+fn settle() {
+    for _ in 0..20 {
+        verde::yield_now();
+    }
+}
+
+#[test]
+fn imap_with_maxsize_keeps_the_feeder_at_most_maxsize_ahead() {
+    // gevent's imap(..., maxsize=n): the feeder blocks once n items are
+    // handed out ahead of the results taken.
+    for unordered in [false, true] {
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        let f = move |x: usize| {
+            s.fetch_add(1, Ordering::SeqCst);
+            x
+        };
+        let group = Group::new();
+        let mut results: Box<dyn Iterator<Item = usize>> = if unordered {
+            Box::new(group.imap_unordered_with_maxsize(f, 0..10, 3))
+        } else {
+            Box::new(group.imap_with_maxsize(f, 0..10, 3))
+        };
+        settle();
+        assert_eq!(started.load(Ordering::SeqCst), 3);
+        let mut got = Vec::new();
+        for taken in 1..=10 {
+            got.push(results.next().unwrap());
+            settle();
+            assert_eq!(started.load(Ordering::SeqCst), (3 + taken).min(10), "after {taken} results");
+        }
+        assert!(results.next().is_none());
+        got.sort_unstable();
+        assert_eq!(got, (0..10).collect::<Vec<_>>());
+    }
+    // Without a bound, the feeder hands out everything at once.
+    let started = Arc::new(AtomicUsize::new(0));
+    let s = started.clone();
+    let results = Group::new().imap(
+        move |x: usize| {
+            s.fetch_add(1, Ordering::SeqCst);
+            x
+        },
+        0..10,
+    );
+    settle();
+    assert_eq!(started.load(Ordering::SeqCst), 10);
+    assert_eq!(results.count(), 10);
+}
+
+#[test]
+fn imap_with_maxsize_in_a_pool_still_returns_every_result_in_order() {
+    let pool = Pool::new(2);
+    let got: Vec<u64> = pool.imap_with_maxsize(|x: u64| x * x, 1..=6, 1).collect();
+    assert_eq!(got, [1, 4, 9, 16, 25, 36]);
+    // Dropping it early stops the feeder, blocked or not.
+    let mut partial = pool.imap_unordered_with_maxsize(|x: u64| x, 0..100, 2);
+    assert!(partial.next().is_some());
+    drop(partial);
+    pool.join();
+}
+
+#[test]
+#[should_panic(expected = "maxsize > 0")]
+fn imap_with_maxsize_zero_is_rejected() {
+    let _ = Group::new().imap_with_maxsize(|x: u32| x, 0..3, 0);
+}

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use verde_runtime as verde;
-use verde_runtime::queue::{Channel, Empty, Full, LifoQueue, PriorityQueue, Queue};
+use verde_runtime::queue::{Channel, Empty, Full, LifoQueue, PriorityQueue, Queue, ShutDown};
 
 mod common;
 use common::DropCounter;
@@ -517,4 +517,177 @@ fn peek_timeout_on_an_empty_queue() {
     let q = Queue::<u8>::new();
     assert_eq!(q.peek_timeout(Duration::from_millis(5)), Err(Empty));
     assert_eq!(q.peek_nowait(), Err(Empty));
+}
+
+// Queue.shutdown (gevent 24.10, Python 3.13).
+
+/// Runs `f`, expecting it to raise `ShutDown`.
+fn raises_shut_down<R>(f: impl FnOnce() -> R) -> bool {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(_) => false,
+        Err(e) => e.is::<ShutDown>(),
+    }
+}
+
+/// test__queue.py's `_shutdown_all_methods_in_one_thread`.
+fn check_shutdown_all_methods_in_one_thread(immediate: bool) {
+    let q = Queue::new();
+    q.put("L");
+    q.put_nowait("O").unwrap();
+    assert!(!q.is_shutdown());
+    if immediate {
+        q.shutdown_immediate();
+    } else {
+        q.shutdown();
+    }
+    assert!(q.is_shutdown());
+    assert!(raises_shut_down(|| q.put("E")));
+    assert!(raises_shut_down(|| q.put_nowait("W")));
+    if immediate {
+        assert!(raises_shut_down(|| q.get()));
+        assert!(raises_shut_down(|| q.get_nowait()));
+        // Each dropped item counted as done.
+        assert!(std::panic::catch_unwind(|| q.task_done()).is_err());
+        q.join();
+    } else {
+        assert_eq!(q.get(), "L");
+        q.task_done();
+        assert_eq!(q.get(), "O");
+        q.task_done();
+        q.join();
+        // Empty now: gets raise.
+        assert!(raises_shut_down(|| q.get()));
+        assert!(raises_shut_down(|| q.get_nowait()));
+        assert!(raises_shut_down(|| q.get_timeout(Duration::from_secs(1))));
+        assert!(raises_shut_down(|| q.peek()));
+        assert!(raises_shut_down(|| q.peek_nowait()));
+    }
+}
+
+#[test]
+fn shutdown_all_methods_in_one_thread() {
+    check_shutdown_all_methods_in_one_thread(false);
+}
+
+#[test]
+fn shutdown_immediate_all_methods_in_one_thread() {
+    check_shutdown_all_methods_in_one_thread(true);
+}
+
+#[test]
+fn shutdown_wakes_blocked_getters_and_peekers_with_shut_down() {
+    let q = Arc::new(Queue::<u32>::new());
+    let getters: Vec<_> = (0..2)
+        .map(|_| {
+            let q = q.clone();
+            verde::spawn_local(move || raises_shut_down(|| q.get()))
+        })
+        .collect();
+    let q2 = q.clone();
+    let peeker = verde::spawn_local(move || raises_shut_down(|| q2.peek()));
+    verde::yield_now();
+    q.shutdown();
+    for g in getters {
+        assert!(g.join().unwrap());
+    }
+    assert!(peeker.join().unwrap());
+}
+
+#[test]
+fn shutdown_wakes_blocked_putters_with_shut_down_and_drops_their_items() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let q = Arc::new(Queue::bounded(1));
+    q.put(DropCounter(drops.clone()));
+    let putters: Vec<_> = (0..2)
+        .map(|_| {
+            let (q, d) = (q.clone(), drops.clone());
+            verde::spawn_local(move || raises_shut_down(|| q.put(DropCounter(d))))
+        })
+        .collect();
+    verde::yield_now();
+    q.shutdown();
+    for p in putters {
+        assert!(p.join().unwrap());
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), 2, "the blocked putters' items were dropped");
+    // The queued item is still there; then the queue is empty for good.
+    drop(q.get());
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+    assert!(raises_shut_down(|| q.get()));
+}
+
+#[test]
+fn shutdown_immediate_drops_the_items_and_releases_join() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let q = Arc::new(Queue::new());
+    for _ in 0..3 {
+        q.put(DropCounter(drops.clone()));
+    }
+    let q2 = q.clone();
+    let joiner = verde::spawn_local(move || q2.join());
+    verde::yield_now();
+    assert_eq!(q.unfinished_tasks(), 3);
+    q.shutdown_immediate();
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+    assert_eq!((q.qsize(), q.unfinished_tasks()), (0, 0));
+    joiner.join().unwrap();
+}
+
+#[test]
+fn shutdown_immediate_counts_only_unfinished_tasks() {
+    // Tasks already marked done are not marked again (CPython only
+    // decrements while unfinished_tasks > 0).
+    let q = Queue::new();
+    q.put(1);
+    q.put(2);
+    q.task_done();
+    q.task_done();
+    q.shutdown_immediate();
+    assert_eq!(q.unfinished_tasks(), 0);
+    q.join();
+}
+
+#[test]
+fn shutdown_applies_to_lifo_and_priority_queues() {
+    let lifo = LifoQueue::new();
+    lifo.put(1);
+    lifo.put(2);
+    lifo.shutdown();
+    assert!(raises_shut_down(|| lifo.put(3)));
+    assert_eq!((lifo.get(), lifo.get()), (2, 1));
+    assert!(raises_shut_down(|| lifo.get()));
+
+    let prio = PriorityQueue::new();
+    prio.put(5);
+    prio.put(1);
+    prio.shutdown();
+    assert!(raises_shut_down(|| prio.put_nowait(0)));
+    assert_eq!(prio.peek(), 1);
+    assert_eq!((prio.get(), prio.get()), (1, 5));
+    assert!(raises_shut_down(|| prio.get_nowait()));
+
+    let prio = PriorityQueue::new();
+    prio.put(5);
+    prio.shutdown_immediate();
+    assert!(raises_shut_down(|| prio.peek_nowait()));
+}
+
+#[test]
+fn an_uncaught_shut_down_ends_a_coroutine_with_it() {
+    let q = Arc::new(Queue::<u32>::new());
+    let q2 = q.clone();
+    let consumer = verde::spawn(move || {
+        let mut got = Vec::new();
+        loop {
+            got.push(q2.get());
+            if got.len() == 10 {
+                return got;
+            }
+        }
+    });
+    q.put(1);
+    q.put(2);
+    q.shutdown();
+    assert!(consumer.join().unwrap_err().is::<ShutDown>());
+    assert_eq!(verde::describe_payload(&ShutDown), "queue is shut down");
 }

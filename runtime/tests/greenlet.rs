@@ -135,8 +135,13 @@ fn greenlets_inside_a_coroutine() {
 
 /// Switches back to the running greenlet's parent (greenlet's
 /// `getcurrent().parent.switch()`).
+///
+/// The parent is bound first so that the temporary handle `getcurrent()`
+/// returns is gone during the switch: held there, it would keep the
+/// greenlet alive.
 fn resume_parent() {
-    Greenlet::<()>::getcurrent().parent().unwrap().switch(());
+    let parent = Greenlet::<()>::getcurrent().parent().unwrap();
+    parent.switch(());
 }
 
 #[test]
@@ -367,4 +372,239 @@ fn greenlet_exit_ends_a_greenlet_and_comes_back_as_an_error_not_a_failure() {
     g.switch(());
     assert!(g.throw(GreenletExit).is_ok());
     assert!(g.dead());
+}
+
+// Dropping the last reference to a greenlet kills it (greenlet's
+// `green_dealloc`).
+
+/// Sets its flag when dropped.
+struct DropFlag(Rc<RefCell<Vec<&'static str>>>, &'static str);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.borrow_mut().push(self.1);
+    }
+}
+
+#[test]
+fn dropping_the_last_handle_of_a_suspended_greenlet_unwinds_it() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    let g = Greenlet::new(move |()| {
+        let _guard = DropFlag(l.clone(), "destructor");
+        resume_parent();
+        l.borrow_mut().push("after switch");
+    });
+    g.switch(());
+    assert!(log.borrow().is_empty());
+    drop(g);
+    // The dropper got control back, after the greenlet's destructors ran
+    // and without the code after its switch running.
+    assert_eq!(*log.borrow(), ["destructor"]);
+}
+
+#[test]
+fn dropping_one_of_two_clones_does_nothing() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    let g = Greenlet::new(move |()| {
+        let _guard = DropFlag(l.clone(), "destructor");
+        resume_parent();
+        l.borrow_mut().push("resumed");
+    });
+    g.switch(());
+    let other = g.clone();
+    drop(g);
+    assert!(log.borrow().is_empty());
+    assert!(other.started() && !other.dead());
+    other.switch(());
+    assert_eq!(*log.borrow(), ["resumed", "destructor"]);
+    assert!(other.dead());
+}
+
+#[test]
+fn dealloc_raises_greenlet_exit_in_each_greenlet() {
+    // greenlet's test_dealloc.
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let g1 = Greenlet::new(fmain(seen.clone()));
+    let g2 = Greenlet::new(fmain(seen.clone()));
+    g1.switch(());
+    g2.switch(());
+    assert!(seen.borrow().is_empty());
+    drop(g1);
+    assert_eq!(seen.borrow().len(), 1);
+    drop(g2);
+    assert_eq!(seen.borrow().len(), 2);
+    let exit = verde_runtime::describe_payload(&GreenletExit);
+    assert!(seen.borrow().iter().all(|s| *s == exit), "{:?}", seen.borrow());
+}
+
+#[test]
+fn dealloc_of_a_greenlet_that_raises_another_error_returns_normally() {
+    // greenlet's test_dealloc_catches_GreenletExit_throws_other: the error
+    // is reported, not raised in the dropper.
+    let g = Greenlet::new(|()| {
+        let parent = Greenlet::<()>::getcurrent().parent().unwrap();
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parent.switch(()))).is_err() {
+            std::panic::panic_any("SomeError");
+        }
+    });
+    g.switch(());
+    drop(g);
+}
+
+#[test]
+fn the_killed_greenlet_runs_with_the_dropper_as_parent_which_is_restored() {
+    // greenlet's test_parent_restored_on_kill: the killed greenlet sees the
+    // dropper as its parent, resurrects itself, and switches to another
+    // greenlet, which returns to the dropper.
+    let main = Greenlet::<()>::getcurrent();
+    let hub = Greenlet::new(|()| ());
+    let result: Rc<RefCell<Vec<Greenlet>>> = Rc::default();
+    let (r, h) = (result.clone(), hub.clone());
+    let worker = Greenlet::new(move |()| {
+        let main = Greenlet::<()>::getcurrent().parent().unwrap();
+        let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| main.switch(())));
+        assert!(killed.unwrap_err().is::<GreenletExit>());
+        r.borrow_mut().push(Greenlet::getcurrent().parent().unwrap());
+        r.borrow_mut().push(Greenlet::getcurrent());
+        h.switch(());
+    });
+    worker.set_parent(&hub);
+    worker.switch(());
+    drop(worker);
+    let result = std::mem::take(&mut *result.borrow_mut());
+    assert_eq!(result.len(), 2);
+    assert!(result[0] == main, "the dropper was the parent during the kill");
+    assert!(result[1].parent().unwrap() == hub, "the parent is restored");
+    assert!(hub.dead());
+    // Resurrected: still suspended in its switch to `hub`.
+    assert!(result[1].started() && !result[1].dead());
+}
+
+#[test]
+fn a_greenlet_that_keeps_switching_while_being_killed_is_left_suspended() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    let g = Greenlet::new(move |()| {
+        let _guard = DropFlag(l.clone(), "destructor");
+        loop {
+            let parent = Greenlet::<()>::getcurrent().parent().unwrap();
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parent.switch(()))) {
+                Ok(()) => l.borrow_mut().push("switched back"),
+                Err(e) if e.is::<GreenletExit>() => l.borrow_mut().push("swallowed GreenletExit"),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+    });
+    g.switch(());
+    g.switch(());
+    drop(g);
+    // It swallowed the GreenletExit and switched back to the dropper: it
+    // is not dead, so it stays suspended (greenlet's "GreenletExit did not
+    // kill") and nothing else is thrown into it.
+    assert_eq!(*log.borrow(), ["switched back", "swallowed GreenletExit"]);
+}
+
+#[test]
+fn an_unstarted_greenlet_dropped_never_runs_and_its_closure_is_dropped() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let guard = DropFlag(log.clone(), "closure dropped");
+    let l = log.clone();
+    let g = Greenlet::new(move |()| {
+        let _keep = &guard;
+        l.borrow_mut().push("ran");
+    });
+    drop(g);
+    assert_eq!(*log.borrow(), ["closure dropped"]);
+}
+
+#[test]
+fn a_parent_link_keeps_a_suspended_greenlet_alive() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    let parent = Greenlet::new(move |()| {
+        let _guard = DropFlag(l.clone(), "parent destructor");
+        resume_parent();
+        l.borrow_mut().push("parent resumed");
+    });
+    parent.switch(());
+    let l = log.clone();
+    let child = Greenlet::new(move |()| l.borrow_mut().push("child ran"));
+    child.set_parent(&parent);
+    let c = child.clone();
+    drop(parent);
+    assert!(log.borrow().is_empty(), "the child's parent link still refers to it");
+    // The child finishes into its parent, which finishes into its own
+    // parent: us.
+    c.switch(());
+    assert_eq!(*log.borrow(), ["child ran", "parent resumed", "parent destructor"]);
+
+    // Dropping the last handle of a child releases its parent link: the
+    // parent is killed then.
+    log.borrow_mut().clear();
+    let l = log.clone();
+    let parent = Greenlet::new(move |()| {
+        let _guard = DropFlag(l.clone(), "parent destructor");
+        resume_parent();
+        l.borrow_mut().push("parent resumed");
+    });
+    parent.switch(());
+    let child = Greenlet::new(|()| ());
+    child.set_parent(&parent);
+    drop(parent);
+    assert!(log.borrow().is_empty());
+    drop(child);
+    assert_eq!(*log.borrow(), ["parent destructor"]);
+    drop(c);
+}
+
+#[test]
+fn a_greenlet_that_loses_its_last_handle_while_blocked_is_killed_once_it_switches_away() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let t_slot: Rc<RefCell<Option<Greenlet>>> = Rc::default();
+    let join_slot: Rc<RefCell<Option<verde_runtime::JoinHandle<()>>>> = Rc::default();
+    let (l, ts, js) = (log.clone(), t_slot.clone(), join_slot.clone());
+    let g = Greenlet::new(move |()| {
+        let _guard = DropFlag(l.clone(), "destructor");
+        // A coroutine switches our parent (the test) back out of its
+        // switch into us while we are blocked, so it can drop its handle.
+        let main = Greenlet::<()>::getcurrent().parent().unwrap();
+        let (l2, ts2) = (l.clone(), ts.clone());
+        *js.borrow_mut() = Some(verde_runtime::spawn_local(move || {
+            *ts2.borrow_mut() = Some(Greenlet::getcurrent());
+            main.switch(());
+            l2.borrow_mut().push("coroutine resumed");
+        }));
+        verde_runtime::sleep(std::time::Duration::from_millis(1));
+        let t_greenlet = ts.borrow_mut().take().unwrap();
+        t_greenlet.switch(());
+        l.borrow_mut().push("after switch");
+    });
+    g.switch(());
+    drop(g);
+    assert!(log.borrow().is_empty(), "blocked in a verde call: not killed yet");
+    // Once it wakes up and switches into the coroutine, it is killed there,
+    // and the coroutine goes on.
+    let t = join_slot.borrow_mut().take().unwrap();
+    t.join().unwrap();
+    assert_eq!(*log.borrow(), ["destructor", "coroutine resumed"]);
+}
+
+#[test]
+fn dropping_from_a_coroutine_kills_the_greenlet_and_returns_to_it() {
+    let h = verde_runtime::spawn_local(|| {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let l = log.clone();
+        let g = Greenlet::new(move |()| {
+            let _guard = DropFlag(l.clone(), "destructor");
+            resume_parent();
+            l.borrow_mut().push("after switch");
+        });
+        g.switch(());
+        drop(g);
+        log.borrow_mut().push("dropper resumed");
+        Rc::try_unwrap(log).unwrap().into_inner()
+    });
+    assert_eq!(h.join().unwrap(), ["destructor", "dropper resumed"]);
 }

@@ -136,3 +136,20 @@ fn a_zero_timeout_lets_code_that_never_blocks_finish() {
     assert_eq!(with_timeout(Duration::ZERO, || 5), Ok(5));
     assert!(with_timeout(Duration::ZERO, || verde_runtime::sleep(Duration::from_secs(30))).is_err());
 }
+
+#[test]
+fn pending_while_armed_and_not_once_expired() {
+    // gevent's Timeout.pending.
+    let long = Timeout::start(Duration::from_secs(60));
+    let short = Timeout::start(Duration::from_millis(1));
+    assert!(long.pending() && short.pending());
+    let r = std::panic::catch_unwind(|| verde::sleep(Duration::from_secs(60)));
+    assert!(short.is_mine(&*r.unwrap_err()));
+    assert!(!short.pending(), "it fired");
+    assert!(long.pending(), "the other one is still armed");
+    drop(short);
+    long.cancel();
+    // A new timeout after those is armed again.
+    let again = Timeout::start(Duration::from_secs(60));
+    assert!(again.pending());
+}

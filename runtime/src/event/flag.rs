@@ -1,12 +1,12 @@
 //! [`Event`]: gevent's `Event`.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::park;
-use crate::sync::wait_list::{lock, wake_all, WaitList, WaitSite, Woke};
+use crate::sync::wait_list::{lock, wake_all, Exit, WaitList, WaitSite, Woke};
 
 /// A flag that coroutines wait for (gevent's `Event`).
 ///
@@ -14,6 +14,14 @@ use crate::sync::wait_list::{lock, wake_all, WaitList, WaitSite, Woke};
 /// [`clear`](Self::clear) lowers it; [`wait`](Self::wait) returns at once
 /// while it is up. A waiter woken by `set` returns `true` even if the flag
 /// was cleared again before it ran, as in gevent.
+///
+/// As in gevent, `wait` on a flag that is up returns at once unless `set`
+/// is still delivering to earlier waiters: then the late caller lets them
+/// run first (it yields once, and the woken waiters are ahead of it on its
+/// hub's run queue), so waiters return in the order they came, even one
+/// that calls `wait` right after its own `set`. Earlier waiters on other
+/// hubs or threads run on their own schedule; the late caller does not
+/// wait for them.
 ///
 /// ```
 /// use std::time::Duration;
@@ -27,26 +35,38 @@ use crate::sync::wait_list::{lock, wake_all, WaitList, WaitSite, Woke};
 /// assert!(!e.is_set());
 /// ```
 pub struct Event {
-    flag: AtomicBool,
+    /// `SET`, plus `WOKEN` for each waiter `set` woke that has not yet
+    /// returned from `wait`: one word, so the uncontended `wait` is still
+    /// one load.
+    state: AtomicUsize,
     waiters: Mutex<WaitList<()>>,
 }
+
+/// The flag is up.
+const SET: usize = 1;
+/// One woken waiter that has not run yet.
+const WOKEN: usize = 2;
 
 impl Event {
     /// A lowered flag.
     pub const fn new() -> Event {
-        Event { flag: AtomicBool::new(false), waiters: Mutex::new(WaitList::new()) }
+        Event { state: AtomicUsize::new(0), waiters: Mutex::new(WaitList::new()) }
     }
 
     /// Whether the flag is up.
     #[inline]
     pub fn is_set(&self) -> bool {
-        self.flag.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) & SET != 0
     }
 
     /// Raises the flag and wakes every waiter.
     pub fn set(&self) {
         let mut waiters = lock(&self.waiters);
-        self.flag.store(true, Ordering::Release);
+        // Counted before they are notified: one may return at once.
+        if !waiters.is_empty() {
+            self.state.fetch_add(waiters.len() * WOKEN, Ordering::Relaxed);
+        }
+        self.state.fetch_or(SET, Ordering::Release);
         let wakers = waiters.notify_all(|_| {});
         drop(waiters);
         wake_all(wakers);
@@ -54,23 +74,50 @@ impl Event {
 
     /// Lowers the flag.
     pub fn clear(&self) {
-        self.flag.store(false, Ordering::Release);
+        self.state.fetch_and(!SET, Ordering::Release);
     }
 
     /// Parks until the flag is up, for at most `timeout` (`None`: no
     /// limit). Returns `true` if the flag was up or was raised while
-    /// waiting, `false` if the time ran out first.
+    /// waiting, `false` if the time ran out first. A caller that finds the
+    /// flag up while earlier waiters are still being woken lets them run
+    /// first (see the type's docs).
+    #[inline]
     pub fn wait(&self, timeout: Option<Duration>) -> bool {
-        if self.is_set() {
+        if self.state.load(Ordering::Acquire) == SET {
             return true;
         }
+        self.wait_slow(timeout)
+    }
+
+    #[cold]
+    fn wait_slow(&self, timeout: Option<Duration>) -> bool {
         let waiters = lock(&self.waiters);
-        if self.is_set() {
+        let state = self.state.load(Ordering::Acquire);
+        if state & SET != 0 {
+            drop(waiters);
+            if state != SET {
+                // gevent's `__wait_to_be_notified` for a late arrival.
+                park::yield_now();
+            }
             return true;
         }
-        let site = WaitSite { lock: &self.waiters, list: |w| w, on_exit: |_: &mut WaitList<()>, _| None };
+        let site = WaitSite {
+            lock: &self.waiters,
+            list: |w| w,
+            // A woken waiter unwinding before it returns has run all the same.
+            on_exit: |_: &mut WaitList<()>, exit| {
+                if let Exit::Abandoned(_) = exit {
+                    self.state.fetch_sub(WOKEN, Ordering::Release);
+                }
+                None
+            },
+        };
         match site.wait(waiters, None, timeout.map(park::deadline_after), || {}) {
-            Woke::Notified(_) => true,
+            Woke::Notified(_) => {
+                self.state.fetch_sub(WOKEN, Ordering::Release);
+                true
+            }
             Woke::TimedOut(_) => self.is_set(),
         }
     }

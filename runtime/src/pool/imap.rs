@@ -4,6 +4,11 @@
 //! A feeder coroutine (not itself a member) walks the items and spawns one
 //! member per item, parking whenever the pool is full, so the iterator can
 //! be consumed while work is still being handed out.
+//!
+//! With a `maxsize` (gevent's `imap(..., maxsize=n)`), the feeder also
+//! takes a permit of a semaphore of `maxsize` before each spawn, and each
+//! `next` gives one back before it waits for its result, so the feeder
+//! never gets more than `maxsize` items ahead of the results taken.
 
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -12,6 +17,7 @@ use std::thread;
 
 use super::members::Members;
 use crate::join::JoinHandle;
+use crate::lock::Semaphore;
 use crate::sync::mpsc;
 
 /// Results of [`Pool::imap`](super::Pool::imap) or
@@ -27,6 +33,7 @@ use crate::sync::mpsc;
 pub struct IMap<R> {
     members: mpsc::Receiver<JoinHandle<R>>,
     feeder: Option<JoinHandle<()>>,
+    ahead: Option<Arc<Semaphore>>,
 }
 
 /// Results of [`Pool::imap_unordered`](super::Pool::imap_unordered) or
@@ -35,9 +42,36 @@ pub struct IMap<R> {
 pub struct IMapUnordered<R> {
     results: mpsc::Receiver<thread::Result<R>>,
     feeder: Option<JoinHandle<()>>,
+    ahead: Option<Arc<Semaphore>>,
 }
 
-pub(super) fn ordered<I, F, R>(members: &Arc<Members>, f: F, items: I) -> IMap<R>
+/// The semaphore bounding how far the feeder runs ahead, for `maxsize`.
+///
+/// # Panics
+///
+/// If `maxsize` is `Some(0)`.
+fn ahead_bound(maxsize: Option<usize>) -> Option<Arc<Semaphore>> {
+    maxsize.map(|n| {
+        assert!(n > 0, "imap needs maxsize > 0; use imap for no bound");
+        Arc::new(Semaphore::new(n))
+    })
+}
+
+/// The feeder may hand out one more item.
+fn take_permit(ahead: &Option<Arc<Semaphore>>) {
+    if let Some(s) = ahead {
+        s.acquire(true, None);
+    }
+}
+
+/// The consumer takes one more result.
+fn give_permit(ahead: &Option<Arc<Semaphore>>) {
+    if let Some(s) = ahead {
+        s.release();
+    }
+}
+
+pub(super) fn ordered<I, F, R>(members: &Arc<Members>, f: F, items: I, maxsize: Option<usize>) -> IMap<R>
 where
     I: IntoIterator,
     I::IntoIter: Send + 'static,
@@ -45,10 +79,12 @@ where
     F: Fn(I::Item) -> R + Send + Sync + 'static,
     R: Send + 'static,
 {
+    let ahead = ahead_bound(maxsize);
     let (tx, rx) = mpsc::channel();
-    let (members, f, items) = (members.clone(), Arc::new(f), items.into_iter());
+    let (members, f, items, permits) = (members.clone(), Arc::new(f), items.into_iter(), ahead.clone());
     let feeder = crate::spawn(move || {
         for item in items {
+            take_permit(&permits);
             let f = f.clone();
             let member = members.spawn(move || f(item), true).expect("a blocking spawn gets a slot");
             if tx.send(member).is_err() {
@@ -56,10 +92,10 @@ where
             }
         }
     });
-    IMap { members: rx, feeder: Some(feeder) }
+    IMap { members: rx, feeder: Some(feeder), ahead }
 }
 
-pub(super) fn unordered<I, F, R>(members: &Arc<Members>, f: F, items: I) -> IMapUnordered<R>
+pub(super) fn unordered<I, F, R>(members: &Arc<Members>, f: F, items: I, maxsize: Option<usize>) -> IMapUnordered<R>
 where
     I: IntoIterator,
     I::IntoIter: Send + 'static,
@@ -67,10 +103,12 @@ where
     F: Fn(I::Item) -> R + Send + Sync + 'static,
     R: Send + 'static,
 {
+    let ahead = ahead_bound(maxsize);
     let (tx, rx) = mpsc::channel();
-    let (members, f, items) = (members.clone(), Arc::new(f), items.into_iter());
+    let (members, f, items, permits) = (members.clone(), Arc::new(f), items.into_iter(), ahead.clone());
     let feeder = crate::spawn(move || {
         for item in items {
+            take_permit(&permits);
             let (f, tx) = (f.clone(), tx.clone());
             // The member reports its own outcome, panic included, so results
             // come out in finishing order.
@@ -84,7 +122,7 @@ where
                 .expect("a blocking spawn gets a slot");
         }
     });
-    IMapUnordered { results: rx, feeder: Some(feeder) }
+    IMapUnordered { results: rx, feeder: Some(feeder), ahead }
 }
 
 /// The feeder is done: re-raise its panic, if any.
@@ -105,6 +143,7 @@ impl<R> Iterator for IMap<R> {
     type Item = R;
 
     fn next(&mut self) -> Option<R> {
+        give_permit(&self.ahead);
         match self.members.recv() {
             Ok(member) => Some(member.join().unwrap_or_else(|payload| resume_unwind(payload))),
             Err(_) => {
@@ -119,6 +158,7 @@ impl<R> Iterator for IMapUnordered<R> {
     type Item = R;
 
     fn next(&mut self) -> Option<R> {
+        give_permit(&self.ahead);
         match self.results.recv() {
             Ok(result) => Some(result.unwrap_or_else(|payload| resume_unwind(payload))),
             Err(_) => {

@@ -39,8 +39,8 @@
 
 /// The methods [`Group`] and [`Pool`] share, written once over the
 /// `members: Arc<Members>` field both have: `len`, `is_empty`, `join`,
-/// `join_timeout`, `kill`, `apply`, `apply_async`, `map`, `imap` and
-/// `imap_unordered`.
+/// `join_timeout`, `kill`, `apply`, `apply_async`, `map`, `imap`,
+/// `imap_unordered` and their `_with_maxsize` forms.
 macro_rules! member_set_methods {
     () => {
         /// The number of members still running (or not started yet).
@@ -149,7 +149,33 @@ macro_rules! member_set_methods {
             F: Fn(I::Item) -> R + Send + Sync + 'static,
             R: Send + 'static,
         {
-            crate::pool::imap::ordered(&self.members, f, items)
+            crate::pool::imap::ordered(&self.members, f, items, None)
+        }
+
+        /// Like [`imap`](Self::imap), handing out items at most `maxsize`
+        /// ahead of the results taken (gevent's `imap(..., maxsize=n)`):
+        /// the feeder waits before spawning the member for an item while
+        /// `maxsize` items it handed out have not had their results taken
+        /// by `next` yet. That bounds how many results pile up unread when
+        /// the consumer is slower than the members.
+        ///
+        /// As in gevent, each `next` lets the feeder go on before it waits
+        /// for its own result, so the feeder is at most `maxsize` items
+        /// ahead of the `next` calls made so far.
+        ///
+        /// # Panics
+        ///
+        /// If `maxsize` is 0 (gevent reads 0 as "no bound": that is
+        /// [`imap`](Self::imap)).
+        pub fn imap_with_maxsize<I, F, R>(&self, f: F, items: I, maxsize: usize) -> crate::pool::IMap<R>
+        where
+            I: IntoIterator,
+            I::IntoIter: Send + 'static,
+            I::Item: Send + 'static,
+            F: Fn(I::Item) -> R + Send + Sync + 'static,
+            R: Send + 'static,
+        {
+            crate::pool::imap::ordered(&self.members, f, items, Some(maxsize))
         }
 
         /// Like [`imap`](Self::imap), yielding results in the order they
@@ -162,7 +188,30 @@ macro_rules! member_set_methods {
             F: Fn(I::Item) -> R + Send + Sync + 'static,
             R: Send + 'static,
         {
-            crate::pool::imap::unordered(&self.members, f, items)
+            crate::pool::imap::unordered(&self.members, f, items, None)
+        }
+
+        /// Like [`imap_unordered`](Self::imap_unordered), handing out items
+        /// at most `maxsize` ahead of the results taken, as
+        /// [`imap_with_maxsize`](Self::imap_with_maxsize) does.
+        ///
+        /// # Panics
+        ///
+        /// If `maxsize` is 0.
+        pub fn imap_unordered_with_maxsize<I, F, R>(
+            &self,
+            f: F,
+            items: I,
+            maxsize: usize,
+        ) -> crate::pool::IMapUnordered<R>
+        where
+            I: IntoIterator,
+            I::IntoIter: Send + 'static,
+            I::Item: Send + 'static,
+            F: Fn(I::Item) -> R + Send + Sync + 'static,
+            R: Send + 'static,
+        {
+            crate::pool::imap::unordered(&self.members, f, items, Some(maxsize))
         }
     };
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{Empty, Full};
+use super::{Empty, Full, ShutDown};
 use crate::park;
 use crate::sync::exchange::{self, Buffer, Exchange, GetError, HasExchange, PutError};
 use crate::sync::wait_list::{lock, wake_all, wake_one, WaitList, WaitSite, Woke};
@@ -61,7 +61,8 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
     #[inline(always)]
     pub fn put(&self, item: T, deadline: Option<Instant>) -> Result<(), Full<T>> {
         exchange::put(&self.state, item, deadline).map_err(|e| match e {
-            PutError::Full(item) | PutError::Closed(item) => Full(item),
+            PutError::Full(item) => Full(item),
+            PutError::Closed(item) => raise_shut_down(item),
         })
     }
 
@@ -72,13 +73,17 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
                 wake_one(waker);
                 Ok(())
             }
-            Err(PutError::Full(item) | PutError::Closed(item)) => Err(Full(item)),
+            Err(PutError::Full(item)) => Err(Full(item)),
+            Err(PutError::Closed(item)) => raise_shut_down(item),
         }
     }
 
     #[inline(always)]
     pub fn get(&self, deadline: Option<Instant>) -> Result<T, Empty> {
-        exchange::get(&self.state, deadline).map_err(|_| Empty)
+        exchange::get(&self.state, deadline).map_err(|e| match e {
+            GetError::Empty => Empty,
+            GetError::Finished => raise_shut_down(()),
+        })
     }
 
     pub fn get_nowait(&self) -> Result<T, Empty> {
@@ -88,7 +93,8 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
                 wake_one(waker);
                 Ok(item)
             }
-            Err(_) => Err(Empty),
+            Err(GetError::Empty) => Err(Empty),
+            Err(GetError::Finished) => raise_shut_down(()),
         }
     }
 
@@ -96,14 +102,44 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
     where
         T: Clone,
     {
-        exchange::peek(&self.state, deadline).map_err(|_: GetError| Empty)
+        exchange::peek(&self.state, deadline).map_err(|e| match e {
+            GetError::Empty => Empty,
+            GetError::Finished => raise_shut_down(()),
+        })
     }
 
     pub fn peek_nowait(&self) -> Result<T, Empty>
     where
         T: Clone,
     {
-        lock(&self.state).exchange.peek().cloned().ok_or(Empty)
+        let state = lock(&self.state);
+        match state.exchange.peek() {
+            Some(item) => Ok(item.clone()),
+            None if state.exchange.is_shut_down() => {
+                drop(state);
+                raise_shut_down(())
+            }
+            None => Err(Empty),
+        }
+    }
+
+    /// gevent's `shutdown(immediate)`; with `immediate`, each item dropped
+    /// counts as a task done.
+    pub fn shutdown(&self, immediate: bool) {
+        let mut state = lock(&self.state);
+        let (drained, mut wakers) = state.exchange.shut_down(immediate);
+        let done = (drained.len() as u64).min(state.unfinished());
+        state.done = state.done.wrapping_add(done);
+        if done > 0 && state.unfinished() == 0 {
+            wakers.extend(state.joiners.notify_all(|_| {}));
+        }
+        drop(state);
+        wake_all(wakers);
+        drop(drained);
+    }
+
+    pub fn is_shutdown(&self) -> bool {
+        lock(&self.state).exchange.is_shut_down()
     }
 
     pub fn unfinished_tasks(&self) -> usize {
@@ -148,6 +184,15 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
     }
 }
 
+/// Raises gevent's `ShutDown`: unwinds with a [`ShutDown`] payload (after
+/// dropping the item a put could not put).
+#[cold]
+#[inline(never)]
+fn raise_shut_down<T>(item: T) -> ! {
+    drop(item);
+    std::panic::resume_unwind(Box::new(ShutDown))
+}
+
 fn joiners<T, B>(state: &mut State<T, B>) -> &mut WaitList<()> {
     &mut state.joiners
 }
@@ -187,6 +232,10 @@ macro_rules! queue_methods {
 
             /// Puts an item, parking while the queue is full. Blocked
             /// putters are served in FIFO order.
+            ///
+            /// Unwinds with [`ShutDown`](super::ShutDown) (and drops the
+            /// item) if the queue is, or while waiting becomes,
+            /// [shut down](Self::shutdown).
             #[inline(always)]
             pub fn put(&self, item: T) {
                 let put = self.core.put(item, None);
@@ -198,7 +247,8 @@ macro_rules! queue_methods {
             /// # Errors
             ///
             /// [`Full`](super::Full) holding the item if there was no room
-            /// in time.
+            /// in time. Unwinds with [`ShutDown`](super::ShutDown) as
+            /// [`put`](Self::put) does.
             pub fn put_timeout(&self, item: T, timeout: std::time::Duration) -> Result<(), super::Full<T>> {
                 self.core.put(item, super::core::deadline(timeout))
             }
@@ -207,13 +257,18 @@ macro_rules! queue_methods {
             ///
             /// # Errors
             ///
-            /// [`Full`](super::Full) holding the item.
+            /// [`Full`](super::Full) holding the item. Unwinds with
+            /// [`ShutDown`](super::ShutDown) as [`put`](Self::put) does.
             pub fn put_nowait(&self, item: T) -> Result<(), super::Full<T>> {
                 self.core.put_nowait(item)
             }
 
             /// Removes and returns the next item, parking until there is
             /// one. Blocked getters are served in FIFO order.
+            ///
+            /// Unwinds with [`ShutDown`](super::ShutDown) if the queue is
+            /// [shut down](Self::shutdown) and empty (or becomes so while
+            /// waiting).
             #[inline(always)]
             pub fn get(&self) -> T {
                 self.core.get(None).expect("a get without deadline completes")
@@ -223,7 +278,8 @@ macro_rules! queue_methods {
             ///
             /// # Errors
             ///
-            /// [`Empty`](super::Empty) if no item came in time.
+            /// [`Empty`](super::Empty) if no item came in time. Unwinds with
+            /// [`ShutDown`](super::ShutDown) as [`get`](Self::get) does.
             pub fn get_timeout(&self, timeout: std::time::Duration) -> Result<T, super::Empty> {
                 self.core.get(super::core::deadline(timeout))
             }
@@ -232,14 +288,16 @@ macro_rules! queue_methods {
             ///
             /// # Errors
             ///
-            /// [`Empty`](super::Empty).
+            /// [`Empty`](super::Empty). Unwinds with
+            /// [`ShutDown`](super::ShutDown) as [`get`](Self::get) does.
             pub fn get_nowait(&self) -> Result<T, super::Empty> {
                 self.core.get_nowait()
             }
 
             /// A clone of the next item, left in the queue; parks until
             /// there is one. (The clone is made under the queue's internal
-            /// lock: `T::clone` must not use this queue.)
+            /// lock: `T::clone` must not use this queue.) Unwinds with
+            /// [`ShutDown`](super::ShutDown) as [`get`](Self::get) does.
             pub fn peek(&self) -> T
             where
                 T: Clone,
@@ -251,7 +309,8 @@ macro_rules! queue_methods {
             ///
             /// # Errors
             ///
-            /// [`Empty`](super::Empty) if no item came in time.
+            /// [`Empty`](super::Empty) if no item came in time. Unwinds with
+            /// [`ShutDown`](super::ShutDown) as [`get`](Self::get) does.
             pub fn peek_timeout(&self, timeout: std::time::Duration) -> Result<T, super::Empty>
             where
                 T: Clone,
@@ -263,7 +322,8 @@ macro_rules! queue_methods {
             ///
             /// # Errors
             ///
-            /// [`Empty`](super::Empty).
+            /// [`Empty`](super::Empty). Unwinds with
+            /// [`ShutDown`](super::ShutDown) as [`get`](Self::get) does.
             pub fn peek_nowait(&self) -> Result<T, super::Empty>
             where
                 T: Clone,
@@ -296,6 +356,30 @@ macro_rules! queue_methods {
             /// whether every task was done.
             pub fn join_timeout(&self, timeout: std::time::Duration) -> bool {
                 self.core.join(super::core::deadline(timeout))
+            }
+
+            /// Shuts the queue down (gevent's and Python 3.13's
+            /// `shutdown()`): from now on every put unwinds with
+            /// [`ShutDown`](super::ShutDown), and so does every get or peek
+            /// once the queue is empty; the items already queued can still
+            /// be got. Blocked putters (whose items are dropped) and blocked
+            /// getters and peekers are woken and unwind with `ShutDown`.
+            pub fn shutdown(&self) {
+                self.core.shutdown(false);
+            }
+
+            /// [`shutdown`](Self::shutdown), also dropping every queued
+            /// item now, each counted as a [`task_done`](Self::task_done)
+            /// so that [`join`](Self::join) returns (gevent's
+            /// `shutdown(immediate=True)`).
+            pub fn shutdown_immediate(&self) {
+                self.core.shutdown(true);
+            }
+
+            /// Whether [`shutdown`](Self::shutdown) was called (gevent's
+            /// `is_shutdown`).
+            pub fn is_shutdown(&self) -> bool {
+                self.core.is_shutdown()
             }
         }
 

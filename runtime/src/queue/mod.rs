@@ -28,6 +28,15 @@
 //!   [`task_done`](Queue::task_done) marks one finished and
 //!   [`join`](Queue::join) waits until none is left, as in gevent (and
 //!   Python's `queue`). [`Channel`] has no task accounting, like gevent's.
+//! * **Shutdown.** [`shutdown`](Queue::shutdown) (gevent 24.10's and
+//!   Python 3.13's `shutdown()`) makes puts, and gets once the queue is
+//!   empty, raise gevent's `ShutDown`: they unwind with a [`ShutDown`]
+//!   payload, as a [`Timeout`](crate::Timeout) does, rather than return an
+//!   error, so the `Full`/`Empty` results keep their meaning. A coroutine
+//!   that lets it propagate ends with it, like a greenlet with an uncaught
+//!   exception; catch it with `std::panic::catch_unwind`, or check
+//!   [`is_shutdown`](Queue::is_shutdown). [`Channel`] cannot be shut down,
+//!   as in gevent.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -102,3 +111,31 @@ impl fmt::Display for Empty {
 }
 
 impl std::error::Error for Empty {}
+
+/// gevent's (and Python 3.13's) `ShutDown`: the payload a put, or a get
+/// from an empty queue, unwinds with once the queue is
+/// [shut down](Queue::shutdown).
+///
+/// ```
+/// use std::panic::{catch_unwind, AssertUnwindSafe};
+/// use verde_runtime::queue::{Queue, ShutDown};
+///
+/// let q = Queue::new();
+/// q.put(1);
+/// q.shutdown();
+/// let put = catch_unwind(AssertUnwindSafe(|| q.put(2)));
+/// assert!(put.unwrap_err().is::<ShutDown>());
+/// assert_eq!(q.get(), 1); // what was queued can still be got
+/// let get = catch_unwind(AssertUnwindSafe(|| q.get()));
+/// assert!(get.unwrap_err().is::<ShutDown>());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShutDown;
+
+impl fmt::Display for ShutDown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("queue is shut down")
+    }
+}
+
+impl std::error::Error for ShutDown {}

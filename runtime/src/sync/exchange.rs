@@ -206,6 +206,29 @@ impl<T, B: Buffer<T>> Exchange<T, B> {
         self.getters.notify_all(|_| {})
     }
 
+    /// gevent's (and Python 3.13's) `Queue.shutdown`: every put fails from
+    /// now on, and gets fail once the buffer is empty. With `immediate`,
+    /// the buffer is emptied now; its items are returned, to be dropped once
+    /// the mutex is released. Blocked putters get their items back, blocked
+    /// getters and peekers look again; their wakers are returned, getters'
+    /// first.
+    pub fn shut_down(&mut self, immediate: bool) -> (B, Vec<Waker>) {
+        self.closed = true;
+        self.finished = true;
+        let mut wakers = self.getters.notify_all(|_| {});
+        wakers.extend(self.putters.notify_all(|_| {}));
+        wakers.extend(self.watchers.notify_all(|_| {}));
+        let drained = if immediate { std::mem::take(&mut self.buffer) } else { B::default() };
+        (drained, wakers)
+    }
+
+    /// Whether [`shut_down`](Self::shut_down) was called (or, for an
+    /// mpsc channel, both [`close`](Self::close) and
+    /// [`finish`](Self::finish)).
+    pub fn is_shut_down(&self) -> bool {
+        self.closed && self.finished
+    }
+
     /// Moves the oldest blocked putter's item into the buffer if there is
     /// room now.
     fn admit_putter(&mut self) -> Option<Waker> {
@@ -334,7 +357,8 @@ pub(crate) fn get<S: HasExchange>(state: &Mutex<S>, deadline: Option<Instant>) -
     }
 }
 
-/// A clone of the next item, waiting for one until `deadline`.
+/// A clone of the next item, waiting for one until `deadline`; fails at
+/// once if the buffer is empty and the producer side is gone.
 pub(crate) fn peek<S>(state: &Mutex<S>, deadline: Option<Instant>) -> Result<S::Item, GetError>
 where
     S: HasExchange,
@@ -344,6 +368,9 @@ where
     loop {
         if let Some(item) = guard.exchange().peek() {
             return Ok(item.clone());
+        }
+        if guard.exchange().finished {
+            return Err(GetError::Finished);
         }
         let site = WaitSite { lock: state, list: watchers::<S>, on_exit: |_: &mut S, _| None };
         match site.wait(guard, None, deadline, || {}) {
