@@ -643,7 +643,12 @@ impl Hub {
     }
 
     fn drain_remote(&self) {
-        if !self.shared.remote_pending.swap(false, Ordering::AcqRel) {
+        // A plain load first: a busy hub polls every `EVENT_INTERVAL` runs,
+        // and the flag is almost always clear, so the swap's locked
+        // read-modify-write is paid only when there is work.
+        if !self.shared.remote_pending.load(Ordering::Acquire)
+            || !self.shared.remote_pending.swap(false, Ordering::AcqRel)
+        {
             return;
         }
         let tasks = std::mem::take(&mut self.shared.remote.lock().unwrap_or_else(|e| e.into_inner()).tasks);
