@@ -691,3 +691,37 @@ fn an_uncaught_shut_down_ends_a_coroutine_with_it() {
     assert!(consumer.join().unwrap_err().is::<ShutDown>());
     assert_eq!(verde::describe_payload(&ShutDown), "queue is shut down");
 }
+
+#[test]
+fn iterating_a_queue_ends_at_shutdown_without_unwinding() {
+    // Two consumers on two hubs drain a queue with `for item in &q` and
+    // stop when it is shut down and empty: every item is taken once.
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let q = Arc::new(Queue::<u32>::bounded(4));
+    let consumers: Vec<_> = (0..2)
+        .map(|w| {
+            let q = q.clone();
+            rt.spawn_on(w, move || (&*q).into_iter().collect::<Vec<u32>>())
+        })
+        .collect();
+    for i in 0..1000 {
+        q.put(i);
+    }
+    q.shutdown();
+    let mut all: Vec<u32> = consumers.into_iter().flat_map(|c| c.join().unwrap()).collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..1000).collect::<Vec<_>>());
+    // An iterator over a queue already shut down and empty ends at once.
+    assert_eq!(q.iter().next(), None);
+    // LIFO and priority queues drain in their own order.
+    let lifo = LifoQueue::new();
+    let prio = PriorityQueue::new();
+    for i in [2, 3, 1] {
+        lifo.put(i);
+        prio.put(i);
+    }
+    lifo.shutdown();
+    prio.shutdown();
+    assert_eq!(lifo.iter().collect::<Vec<_>>(), [1, 3, 2]);
+    assert_eq!(prio.iter().collect::<Vec<_>>(), [1, 2, 3]);
+}

@@ -78,6 +78,16 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
         }
     }
 
+    /// The next item, parking until there is one; `None` once the queue
+    /// is shut down and drained.
+    pub fn get_unless_shut_down(&self) -> Option<T> {
+        match exchange::get(&self.state, None) {
+            Ok(item) => Some(item),
+            Err(GetError::Finished) => None,
+            Err(GetError::Empty) => unreachable!("a get without deadline completes"),
+        }
+    }
+
     #[inline(always)]
     pub fn get(&self, deadline: Option<Instant>) -> Result<T, Empty> {
         exchange::get(&self.state, deadline).map_err(|e| match e {
@@ -193,6 +203,49 @@ fn raise_shut_down<T>(item: T) -> ! {
     std::panic::resume_unwind(Box::new(ShutDown))
 }
 
+/// A queue an [`Iter`] takes items from.
+trait Source<T> {
+    fn next_unless_shut_down(&self) -> Option<T>;
+}
+
+impl<T, B: Buffer<T>> Source<T> for QueueCore<T, B> {
+    fn next_unless_shut_down(&self) -> Option<T> {
+        self.get_unless_shut_down()
+    }
+}
+
+/// An iterator that takes a queue's items, parking for each, and ends once
+/// the queue is [shut down](super::Queue::shutdown) and drained: the
+/// non-unwinding way for a consumer to see a shutdown. Made by the queues'
+/// `iter` (or `&queue`'s `IntoIterator`).
+pub struct Iter<'a, T> {
+    queue: &'a dyn Source<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.queue.next_unless_shut_down()
+    }
+}
+
+impl<T> fmt::Debug for Iter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter").finish_non_exhaustive()
+    }
+}
+
+impl<T, B: Buffer<T>> QueueCore<T, B> {
+    pub fn iter<'a>(&'a self) -> Iter<'a, T>
+    where
+        T: 'a,
+        B: 'a,
+    {
+        Iter { queue: self }
+    }
+}
+
 fn joiners<T, B>(state: &mut State<T, B>) -> &mut WaitList<()> {
     &mut state.joiners
 }
@@ -207,6 +260,16 @@ pub(super) fn deadline(timeout: Duration) -> Option<Instant> {
 /// `QueueCore` in its `core` field.
 macro_rules! queue_methods {
     ($queue:ident $(, $bound:path)?) => {
+        impl<'a, T $(: $bound)?> IntoIterator for &'a $queue<T> {
+            type Item = T;
+            type IntoIter = super::Iter<'a, T>;
+
+            /// [`iter`]($queue::iter).
+            fn into_iter(self) -> super::Iter<'a, T> {
+                self.iter()
+            }
+        }
+
         impl<T $(: $bound)?> $queue<T> {
             /// The bound given to [`bounded`](Self::bounded), or `None` if
             /// unbounded.
@@ -261,6 +324,24 @@ macro_rules! queue_methods {
             /// [`ShutDown`](super::ShutDown) as [`put`](Self::put) does.
             pub fn put_nowait(&self, item: T) -> Result<(), super::Full<T>> {
                 self.core.put_nowait(item)
+            }
+
+            /// An iterator that [`get`](Self::get)s items, parking for
+            /// each, and ends (instead of unwinding with
+            /// [`ShutDown`](super::ShutDown)) once the queue is
+            /// [shut down](Self::shutdown) and drained.
+            ///
+            /// ```
+            #[doc = concat!("let q = verde_runtime::queue::", stringify!($queue), "::new();")]
+            /// q.put(1);
+            /// q.put(2);
+            /// q.shutdown();
+            /// let mut got: Vec<i32> = q.iter().collect();
+            /// got.sort();
+            /// assert_eq!(got, [1, 2]);
+            /// ```
+            pub fn iter(&self) -> super::Iter<'_, T> {
+                self.core.iter()
             }
 
             /// Removes and returns the next item, parking until there is

@@ -69,6 +69,7 @@ mod priority;
 use std::fmt;
 
 pub use channel::Channel;
+pub use core::Iter;
 pub use fifo::Queue;
 pub use lifo::LifoQueue;
 pub use priority::PriorityQueue;
