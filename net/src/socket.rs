@@ -132,9 +132,10 @@ impl Socket {
     pub(crate) fn from_foreign(fd: RawFd) -> Socket {
         let options = Options::default();
         if let Ok(flags) = sys::get_status_flags(fd) {
-            options.nonblocking.store(flags & libc::O_NONBLOCK != 0, Ordering::Relaxed);
-            if flags & libc::O_NONBLOCK == 0 && is_listening(fd) {
-                let _ = sys::set_status_flags(fd, flags | libc::O_NONBLOCK);
+            let nonblocking = flags & libc::O_NONBLOCK != 0;
+            options.nonblocking.store(nonblocking, Ordering::Relaxed);
+            if !nonblocking && is_listening(fd) {
+                let _ = sys::set_nonblocking(fd, true);
             }
         }
         for interest in [Interest::Read, Interest::Write] {
@@ -146,20 +147,17 @@ impl Socket {
     }
 
     /// Gives up the fd, in the blocking mode the user asked for, so std
-    /// code that adopts it behaves as it would have with a std socket. The
-    /// one exception is a listener a clone made by `try_clone` still
-    /// shares: it stays non-blocking, since the clone's `accept` relies on
-    /// it. (Other clones pass [`DONTWAIT`] on every call and need nothing.)
+    /// code that adopts it behaves as it would have with a std socket. Only
+    /// a listener's `O_NONBLOCK` can differ from that mode (every other
+    /// socket's follows it, see [`set_nonblocking`](Self::set_nonblocking)),
+    /// and a listener a clone made by `try_clone` still shares stays
+    /// non-blocking, since the clone's `accept` relies on it.
     pub(crate) fn into_raw(self) -> RawFd {
         let Socket { reg, fd, options } = self;
         drop(reg);
-        let nonblocking = options.nonblocking.load(Ordering::Relaxed);
-        if let Ok(flags) = sys::get_status_flags(fd.0) {
-            let wanted = if nonblocking { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
-            let shared_listener = Arc::strong_count(&options) > 1 && is_listening(fd.0);
-            if wanted != flags && (nonblocking || !shared_listener) {
-                let _ = sys::set_status_flags(fd.0, wanted);
-            }
+        let blocking = !options.nonblocking.load(Ordering::Relaxed);
+        if blocking && Arc::strong_count(&options) == 1 && is_listening(fd.0) {
+            let _ = sys::set_nonblocking(fd.0, false);
         }
         fd.into_raw()
     }

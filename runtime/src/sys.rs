@@ -378,12 +378,6 @@ pub fn get_status_flags(fd: RawFd) -> io::Result<libc::c_int> {
     cvt(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_GETFL) }).map(|f| f as libc::c_int)
 }
 
-/// `fcntl(fd, F_SETFL, flags)`.
-pub fn set_status_flags(fd: RawFd, flags: libc::c_int) -> io::Result<()> {
-    // SAFETY: F_SETFL takes an integer argument.
-    cvt(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_SETFL, flags) }).map(drop)
-}
-
 /// `ioctl(fd, FIONBIO)`: sets or clears `O_NONBLOCK` in one system call,
 /// as std's `set_nonblocking` does.
 pub fn set_nonblocking(fd: RawFd, nonblocking: bool) -> io::Result<()> {
