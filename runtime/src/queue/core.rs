@@ -78,16 +78,6 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
         }
     }
 
-    /// The next item, parking until there is one; `None` once the queue
-    /// is shut down and drained.
-    pub fn get_unless_shut_down(&self) -> Option<T> {
-        match exchange::get(&self.state, None) {
-            Ok(item) => Some(item),
-            Err(GetError::Finished) => None,
-            Err(GetError::Empty) => unreachable!("a get without deadline completes"),
-        }
-    }
-
     #[inline(always)]
     pub fn get(&self, deadline: Option<Instant>) -> Result<T, Empty> {
         exchange::get(&self.state, deadline).map_err(|e| match e {
@@ -203,14 +193,20 @@ fn raise_shut_down<T>(item: T) -> ! {
     std::panic::resume_unwind(Box::new(ShutDown))
 }
 
-/// A queue an [`Iter`] takes items from.
+/// A queue an [`Iter`] takes items from, whatever its order.
 trait Source<T> {
+    /// The next item, parking until there is one; `None` once the queue
+    /// is shut down and drained.
     fn next_unless_shut_down(&self) -> Option<T>;
 }
 
 impl<T, B: Buffer<T>> Source<T> for QueueCore<T, B> {
     fn next_unless_shut_down(&self) -> Option<T> {
-        self.get_unless_shut_down()
+        match exchange::get(&self.state, None) {
+            Ok(item) => Some(item),
+            Err(GetError::Finished) => None,
+            Err(GetError::Empty) => unreachable!("a get without deadline completes"),
+        }
     }
 }
 
