@@ -457,16 +457,14 @@ fn framing(method: &Method, status: StatusCode, version: Version, headers: &Head
 }
 
 /// The response's Content-Length: digits only, and every value (in one
-/// field or several) the same (RFC 9110 section 8.6). Anything else leaves
-/// the body's end unknown, an error.
+/// field or several, a list of no empty elements) the same (RFC 9110
+/// section 8.6). Anything else leaves the body's end unknown, an error.
 fn content_length(headers: &HeaderMap) -> io::Result<Option<u64>> {
     let invalid = || invalid_data("invalid Content-Length");
     let mut length = None;
     for value in headers.get_all(CONTENT_LENGTH) {
-        let mut any = false;
-        for part in value.to_str().map_err(|_| invalid())?.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            any = true;
-            if !part.bytes().all(|b| b.is_ascii_digit()) {
+        for part in value.to_str().map_err(|_| invalid())?.split(',').map(str::trim) {
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(invalid());
             }
             let n: u64 = part.parse().map_err(|_| invalid())?;
@@ -474,9 +472,6 @@ fn content_length(headers: &HeaderMap) -> io::Result<Option<u64>> {
                 return Err(invalid_data("conflicting Content-Length values"));
             }
             length = Some(n);
-        }
-        if !any {
-            return Err(invalid());
         }
     }
     Ok(length)
@@ -522,5 +517,30 @@ impl RequestBuilder<'_> {
     pub fn send(self) -> io::Result<ClientResponse> {
         let target = self.url?;
         self.client.execute(self.method, target, self.headers, self.body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn length_of(values: &[&str]) -> io::Result<Option<u64>> {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(CONTENT_LENGTH, HeaderValue::from_str(v).unwrap());
+        }
+        content_length(&headers)
+    }
+
+    #[test]
+    fn content_length_values() {
+        assert_eq!(length_of(&[]).unwrap(), None);
+        assert_eq!(length_of(&["5"]).unwrap(), Some(5));
+        assert_eq!(length_of(&["5, 5"]).unwrap(), Some(5));
+        assert_eq!(length_of(&["5", "5"]).unwrap(), Some(5));
+        for bad in [&["5, 6"][..], &["5", "6"], &["5,"], &[",5"], &["5,,5"], &[""], &["+5"], &["-1"], &["0x5"]] {
+            let e = length_of(bad).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{bad:?}");
+        }
     }
 }
