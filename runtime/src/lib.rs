@@ -29,7 +29,8 @@
 //!   [`JoinHandle`] with `join`, `kill`, `is_finished`, and gevent's links
 //!   (`rawlink`, `link`, `link_value`, `link_exception`, `unlink`: see
 //!   [`Linked`]); [`joinall`], [`killall`], and gevent's [`iwait`] and
-//!   [`wait`], which take coroutines in the order they finish.
+//!   [`wait`], which take coroutines, events and async results in the
+//!   order they finish or are set ([`Waitable`]).
 //! * **Switching.** [`yield_now`] (gevent's `sleep(0)`), [`sleep`], and
 //!   explicit symmetric switching with [`Greenlet`].
 //! * **Time limits.** [`Timeout`] and [`with_timeout`].
@@ -103,4 +104,4 @@ pub use runtime::{EnterGuard, Handle, Runtime, RuntimeBuilder};
 pub use spawn::{spawn, spawn_later, spawn_local, Builder};
 pub use stack::{DEFAULT_STACK_SIZE, GUARD_SIZE};
 pub use timeout::{with_timeout, Elapsed, Timeout};
-pub use wait::{iwait, wait, IWait};
+pub use wait::{iwait, wait, IWait, Waitable};

@@ -1,43 +1,123 @@
-//! gevent's `iwait` and `wait` over join handles: coroutines in the order
-//! they finish.
+//! gevent's `iwait` and `wait`: objects in the order they become ready.
 //!
-//! Both are built on [`JoinHandle::rawlink`]: each handle gets a link that
-//! sends its index on a channel when its coroutine ends, and the caller
-//! receives from that channel, so the order is the order of finishing
-//! (coroutines already finished come first, in slice order). Links the
-//! caller no longer needs are removed when the iterator is dropped.
+//! What can be waited on is a [`Waitable`]: a coroutine's [`JoinHandle`]
+//! (ready when the coroutine ends), an [`Event`] (ready when set) and an
+//! [`AsyncResult`] (ready when a value or an error is set), also behind a
+//! `&` or an `Arc`, or mixed in one slice as `&dyn Waitable`. Each object
+//! gets a one-shot callback (gevent's `rawlink`) that sends its index on a
+//! channel when it becomes ready, and the caller receives from that
+//! channel, so the order is the order of readiness (objects already ready
+//! come first, in slice order). Callbacks the caller no longer needs are
+//! removed when the iterator is dropped.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::event::{AsyncResult, Event};
 use crate::join::JoinHandle;
-use crate::link::LinkId;
 use crate::park;
 use crate::sync::mpsc::{self, Receiver};
 
-/// The iterator [`iwait`] returns: yields the index in `handles` of each
-/// coroutine as it finishes.
+/// Something [`iwait`] and [`wait`] can wait for: a [`JoinHandle`], an
+/// [`Event`] or an [`AsyncResult`] (gevent's "linkable" objects), or a
+/// reference or `Arc` to one. To wait for different kinds at once, make a
+/// slice of `&dyn Waitable`.
 ///
-/// Dropping it unlinks the coroutines it has not yielded yet.
+/// The trait is sealed: its methods are verde's own.
+pub trait Waitable: sealed::Linkable {}
+
+mod sealed {
+    /// The one-shot readiness callback behind [`Waitable`](super::Waitable).
+    pub trait Linkable {
+        /// Calls `notify` once the object is ready: at once if it already
+        /// is, else from whatever makes it ready, on that thread or hub.
+        /// `notify` must not block. Returns an id for `unlink_ready`, or
+        /// `None` if `notify` has run already.
+        fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64>;
+        /// Removes the callback `id`, unless it has run.
+        fn unlink_ready(&self, id: u64);
+    }
+}
+
+impl<T: 'static> sealed::Linkable for JoinHandle<T> {
+    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
+        Some(self.rawlink(move |_| notify()).into_raw())
+    }
+    fn unlink_ready(&self, id: u64) {
+        self.unlink(crate::link::LinkId::from_raw(id));
+    }
+}
+impl<T: 'static> Waitable for JoinHandle<T> {}
+
+impl sealed::Linkable for Event {
+    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
+        Event::link_ready(self, notify)
+    }
+    fn unlink_ready(&self, id: u64) {
+        Event::unlink_ready(self, id);
+    }
+}
+impl Waitable for Event {}
+
+impl<T, E> sealed::Linkable for AsyncResult<T, E> {
+    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
+        AsyncResult::link_ready(self, notify)
+    }
+    fn unlink_ready(&self, id: u64) {
+        AsyncResult::unlink_ready(self, id);
+    }
+}
+impl<T, E> Waitable for AsyncResult<T, E> {}
+
+impl<W: Waitable + ?Sized> sealed::Linkable for &W {
+    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
+        (**self).link_ready(notify)
+    }
+    fn unlink_ready(&self, id: u64) {
+        (**self).unlink_ready(id);
+    }
+}
+impl<W: Waitable + ?Sized> Waitable for &W {}
+
+impl<W: Waitable + ?Sized> sealed::Linkable for Arc<W> {
+    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
+        (**self).link_ready(notify)
+    }
+    fn unlink_ready(&self, id: u64) {
+        (**self).unlink_ready(id);
+    }
+}
+impl<W: Waitable + ?Sized> Waitable for Arc<W> {}
+
+/// The iterator [`iwait`] returns: yields the index in `objects` of each
+/// object as it becomes ready.
+///
+/// Dropping it removes the callbacks of the objects it has not yielded yet.
 #[must_use = "iterators are lazy and do nothing unless consumed"]
-#[derive(Debug)]
-pub struct IWait<'a, T> {
-    handles: &'a [JoinHandle<T>],
-    /// The link of each handle not yielded yet (`None` once yielded).
-    links: Vec<Option<LinkId>>,
+pub struct IWait<'a, W: Waitable> {
+    objects: &'a [W],
+    /// The callback of each object not yielded yet (`None` once yielded,
+    /// or when it ran at once).
+    links: Vec<Option<u64>>,
     ready: Receiver<usize>,
     remaining: usize,
     deadline: Option<Instant>,
 }
 
-/// Iterates over `handles` as their coroutines finish, yielding each one's
-/// index in `handles` (gevent's `iwait`, which yields the objects; an
-/// index lets the caller then `join` the handle, which consumes it).
+/// Iterates over `objects` as they become ready, yielding each one's index
+/// in `objects` (gevent's `iwait`, which yields the objects themselves; an
+/// index lets the caller then `join` a handle, which consumes it).
 ///
-/// Coroutines that have already finished come first, in slice order; the
-/// rest come in the order they finish, whichever hub they run on. With a
+/// A [`JoinHandle`] is ready when its coroutine ends (returns, panics or is
+/// killed), an [`Event`] when it is set, an [`AsyncResult`] when a value or
+/// an error is set. Objects that are ready already come first, in slice
+/// order; the rest come in the order they become ready, whichever hub or
+/// thread makes them so. An `Event` that is set and cleared again while
+/// the iteration runs still counts as ready, as in gevent. With a
 /// `timeout`, the iteration as a whole ends when it passes, even if some
-/// coroutines are still running (as gevent's does: the timeout is for the
-/// whole loop, not for each step).
+/// objects are not ready (as gevent's does: the timeout is for the whole
+/// loop, not for each step).
 ///
 /// ```
 /// use verde_runtime::{iwait, spawn};
@@ -53,25 +133,41 @@ pub struct IWait<'a, T> {
 /// assert_eq!(finished.next(), Some(0));
 /// assert_eq!(finished.next(), None);
 /// ```
-pub fn iwait<T: 'static>(handles: &[JoinHandle<T>], timeout: Option<Duration>) -> IWait<'_, T> {
+///
+/// Different kinds of objects at once:
+///
+/// ```
+/// use std::sync::Arc;
+/// use verde_runtime::event::{AsyncResult, Event};
+/// use verde_runtime::{iwait, spawn, Waitable};
+///
+/// let stop = Arc::new(Event::new());
+/// let answer: Arc<AsyncResult<u32, String>> = Arc::new(AsyncResult::new());
+/// let a = answer.clone();
+/// let worker = spawn(move || a.set(42));
+/// let objects: [&dyn Waitable; 3] = [&stop, &answer, &worker];
+/// let ready: Vec<usize> = iwait(&objects, None).take(2).collect();
+/// assert!(ready.contains(&1) && ready.contains(&2)); // `stop` is not set
+/// ```
+pub fn iwait<W: Waitable>(objects: &[W], timeout: Option<Duration>) -> IWait<'_, W> {
     let deadline = timeout.map(park::deadline_after);
     let (tx, ready) = mpsc::channel();
-    let links = handles
+    let links = objects
         .iter()
         .enumerate()
-        .map(|(i, h)| {
+        .map(|(i, object)| {
             let tx = tx.clone();
-            Some(h.rawlink(move |_| {
+            object.link_ready(Box::new(move || {
                 // A send fails only once the iterator (the receiver) is
                 // gone, and then nobody needs the index.
                 let _ = tx.send(i);
             }))
         })
         .collect();
-    IWait { handles, links, ready, remaining: handles.len(), deadline }
+    IWait { objects, links, ready, remaining: objects.len(), deadline }
 }
 
-impl<T> Iterator for IWait<'_, T> {
+impl<W: Waitable> Iterator for IWait<'_, W> {
     type Item = usize;
 
     fn next(&mut self) -> Option<usize> {
@@ -90,7 +186,7 @@ impl<T> Iterator for IWait<'_, T> {
                 self.remaining -= 1;
                 self.links[i] = None;
             }
-            // Timed out, or the links were dropped unfired (their
+            // Timed out, or the callbacks were dropped unrun (their
             // coroutines were torn down with a hub): the iteration ends.
             None => self.remaining = 0,
         }
@@ -102,32 +198,80 @@ impl<T> Iterator for IWait<'_, T> {
     }
 }
 
-impl<T> Drop for IWait<'_, T> {
+impl<W: Waitable> Drop for IWait<'_, W> {
     fn drop(&mut self) {
-        for (h, link) in self.handles.iter().zip(&self.links) {
+        for (object, link) in self.objects.iter().zip(&self.links) {
             if let Some(id) = link {
-                h.unlink(*id);
+                object.unlink_ready(*id);
             }
         }
     }
 }
 
-/// Waits until `count` of the coroutines behind `handles` have finished
-/// (all of them with `None`), or `timeout` passes, and returns the indices
-/// of those that finished, in the order they did (gevent's `wait` with
-/// `objects`, `timeout` and `count`).
+impl<W: Waitable> fmt::Debug for IWait<'_, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IWait")
+            .field("objects", &self.objects.len())
+            .field("remaining", &self.remaining)
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+/// Waits until `count` of `objects` are ready (all of them with `None`),
+/// or `timeout` passes, and returns the indices of those that became
+/// ready, in the order they did (gevent's `wait` with `objects`, `timeout`
+/// and `count`). See [`iwait`] for what "ready" means.
 ///
 /// ```
-/// use verde_runtime::{spawn, wait};
+/// use verde_runtime::event::Event;
 /// use verde_runtime::sync::mpsc;
+/// use verde_runtime::{spawn, wait, Waitable};
 ///
 /// let (_never, blocked) = mpsc::channel::<()>();
 /// let handles = vec![spawn(move || drop(blocked.recv())), spawn(|| ())];
 /// // Only the second one can finish: wait for any one of them.
 /// assert_eq!(wait(&handles, None, Some(1)), [1]);
+///
+/// // A coroutine, or a shutdown signal, whichever comes first.
+/// let shutdown = Event::new();
+/// shutdown.set();
+/// let either: [&dyn Waitable; 2] = [&handles[0], &shutdown];
+/// assert_eq!(wait(&either, None, Some(1)), [1]);
 /// handles[0].kill();
 /// ```
-pub fn wait<T: 'static>(handles: &[JoinHandle<T>], timeout: Option<Duration>, count: Option<usize>) -> Vec<usize> {
-    let count = count.unwrap_or(handles.len());
-    iwait(handles, timeout).take(count).collect()
+pub fn wait<W: Waitable>(objects: &[W], timeout: Option<Duration>, count: Option<usize>) -> Vec<usize> {
+    let count = count.unwrap_or(objects.len());
+    iwait(objects, timeout).take(count).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_iteration_dropped_early_removes_its_callbacks() {
+        let events = [Event::new(), Event::new(), Event::new()];
+        events[0].set();
+        let mut it = iwait(&events, None);
+        assert_eq!(events.iter().map(Event::ready_links).collect::<Vec<_>>(), [0, 1, 1]);
+        assert_eq!(it.next(), Some(0));
+        drop(it);
+        assert_eq!(events.iter().map(Event::ready_links).collect::<Vec<_>>(), [0, 0, 0]);
+        // Setting one now runs nothing and breaks nothing.
+        events[1].set();
+        assert!(events[1].wait(None));
+    }
+
+    #[test]
+    fn a_set_runs_its_callbacks_once() {
+        let e = Event::new();
+        let mut it = iwait(std::slice::from_ref(&e), None);
+        e.set();
+        assert_eq!(e.ready_links(), 0);
+        e.clear();
+        e.set();
+        assert_eq!(it.next(), Some(0));
+        assert_eq!(it.next(), None);
+    }
 }

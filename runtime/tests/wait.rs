@@ -1,12 +1,15 @@
-//! gevent's `iwait` and `wait` over join handles (test__iwait.py and
-//! test__wait's cases that apply to greenlets): finishing order, already
-//! finished coroutines, timeouts, counts, other hubs, and an iterator
-//! dropped early.
+//! gevent's `iwait` and `wait` (test__iwait.py and test__wait's cases):
+//! finishing order, already finished coroutines, timeouts, counts, other
+//! hubs, an iterator dropped early, and events and async results, alone
+//! and mixed with coroutines.
 
+use std::sync::Arc;
+use std::thread;
 use std::time::Duration;
 
+use verde_runtime::event::{AsyncResult, Event};
 use verde_runtime::sync::mpsc;
-use verde_runtime::{iwait, spawn, wait, JoinHandle, Runtime};
+use verde_runtime::{iwait, spawn, wait, JoinHandle, Runtime, Waitable};
 
 /// `n` coroutines, each finishing when its own sender is used.
 fn gated(n: usize) -> (Vec<mpsc::Sender<()>>, Vec<JoinHandle<usize>>) {
@@ -120,4 +123,105 @@ fn a_killed_or_panicking_coroutine_counts_as_finished() {
     let mut got: Vec<usize> = iwait(&handles, None).collect();
     got.sort_unstable();
     assert_eq!(got, [0, 1]);
+}
+
+#[test]
+fn events_come_in_the_order_they_are_set() {
+    let events: Vec<Arc<Event>> = (0..4).map(|_| Arc::new(Event::new())).collect();
+    events[2].set();
+    let mut it = iwait(&events, None);
+    assert_eq!(it.next(), Some(2), "a set event is ready at once");
+    for i in [3, 0, 1] {
+        let e = events[i].clone();
+        spawn(move || e.set()).join().unwrap();
+        assert_eq!(it.next(), Some(i));
+    }
+    assert_eq!(it.next(), None);
+}
+
+#[test]
+fn an_event_set_then_cleared_still_counts() {
+    let events = [Event::new(), Event::new()];
+    thread::scope(|s| {
+        let mut it = iwait(&events, None);
+        s.spawn(|| {
+            events[1].set();
+            events[1].clear();
+        });
+        assert_eq!(it.next(), Some(1));
+        assert!(!events[1].is_set());
+    });
+}
+
+#[test]
+fn async_results_are_ready_on_a_value_or_an_error() {
+    let results: Vec<Arc<AsyncResult<u32, String>>> = (0..3).map(|_| Arc::new(AsyncResult::new())).collect();
+    let mut it = iwait(&results, Some(Duration::from_secs(60)));
+    let (a, b) = (results[2].clone(), results[0].clone());
+    spawn(move || a.set_error("failed".into())).join().unwrap();
+    assert_eq!(it.next(), Some(2));
+    thread::spawn(move || b.set(7)).join().unwrap();
+    assert_eq!(it.next(), Some(0));
+    drop(it);
+    assert_eq!(results[0].get(None), Ok(7));
+    assert_eq!(wait(&results, Some(Duration::from_millis(20)), None), [0, 2], "the unset one times out");
+}
+
+#[test]
+fn coroutines_events_and_results_mixed() {
+    let (gates, handles) = gated(1);
+    let stop = Event::new();
+    let answer: AsyncResult<u32, String> = AsyncResult::new();
+    let objects: [&dyn Waitable; 3] = [&handles[0], &stop, &answer];
+    thread::scope(|s| {
+        let mut it = iwait(&objects, None);
+        s.spawn(|| answer.set(42));
+        assert_eq!(it.next(), Some(2));
+        gates[0].send(()).unwrap();
+        assert_eq!(it.next(), Some(0));
+        s.spawn(|| stop.set());
+        assert_eq!(it.next(), Some(1));
+        assert_eq!(it.next(), None);
+    });
+}
+
+#[test]
+fn the_first_of_a_coroutine_and_a_shutdown_event() {
+    // gevent's `wait([server, shutdown], count=1)`.
+    let shutdown = Arc::new(Event::new());
+    let s = shutdown.clone();
+    let server = spawn(move || s.wait(None));
+    let trigger = shutdown.clone();
+    let setter = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        trigger.set();
+    });
+    let either: [&dyn Waitable; 2] = [&server, &shutdown];
+    let first = wait(&either, None, Some(1));
+    assert_eq!(first.len(), 1);
+    // Both become ready; which callback runs first is up to the setter.
+    assert!(first[0] == 0 || first[0] == 1);
+    setter.join().unwrap();
+    assert!(server.join().unwrap());
+}
+
+#[test]
+fn an_event_on_another_hub_wakes_the_iteration() {
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    let events: Vec<Arc<Event>> = (0..10).map(|_| Arc::new(Event::new())).collect();
+    let setters: Vec<_> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let e = e.clone();
+            rt.spawn(move || {
+                verde_runtime::sleep(Duration::from_millis(i as u64));
+                e.set();
+            })
+        })
+        .collect();
+    let mut seen: Vec<usize> = iwait(&events, None).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..10).collect::<Vec<_>>());
+    verde_runtime::joinall(setters);
 }

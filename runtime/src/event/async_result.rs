@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::ready_links::{notify_all, Notify, ReadyLinks};
 use crate::park;
 use crate::sync::wait_list::{lock, wake_all, WaitList, WaitSite, Woke};
 
@@ -44,6 +45,8 @@ pub struct AsyncResult<T, E = Arc<dyn Error + Send + Sync>> {
 struct State<T, E> {
     outcome: Option<Arc<Result<T, E>>>,
     waiters: WaitList<()>,
+    /// Callbacks of [`iwait`](crate::iwait) and [`wait`](crate::wait).
+    links: ReadyLinks,
 }
 
 /// Why [`AsyncResult::get`] returned no value.
@@ -71,7 +74,7 @@ impl<T, E> AsyncResult<T, E> {
     pub const fn new() -> Self {
         AsyncResult {
             ready: AtomicBool::new(false),
-            state: Mutex::new(State { outcome: None, waiters: WaitList::new() }),
+            state: Mutex::new(State { outcome: None, waiters: WaitList::new(), links: ReadyLinks::new() }),
         }
     }
 
@@ -106,9 +109,32 @@ impl<T, E> AsyncResult<T, E> {
         let previous = state.outcome.replace(Arc::new(outcome));
         self.ready.store(true, Ordering::Release);
         let wakers = state.waiters.notify_all(|_| {});
+        let links = state.links.take();
         drop(state);
         wake_all(wakers);
+        notify_all(links);
         drop(previous);
+    }
+
+    /// Calls `notify` once a value or an error is set: at once (on the
+    /// calling thread) if one is, else from the next `set` or `set_error`,
+    /// on the setter's thread. Returns an id for
+    /// [`unlink_ready`](Self::unlink_ready), or `None` if `notify` has run
+    /// already.
+    pub(crate) fn link_ready(&self, notify: Notify) -> Option<u64> {
+        let mut state = lock(&self.state);
+        if state.outcome.is_some() {
+            drop(state);
+            notify();
+            return None;
+        }
+        Some(state.links.add(notify))
+    }
+
+    /// Removes a callback [`link_ready`](Self::link_ready) added, unless it
+    /// has run.
+    pub(crate) fn unlink_ready(&self, id: u64) {
+        lock(&self.state).links.remove(id);
     }
 
     /// The outcome, waiting for it for at most `timeout`.

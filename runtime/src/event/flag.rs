@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::ready_links::{notify_all, Notify, ReadyLinks};
 use crate::park;
 use crate::sync::wait_list::{lock, wake_all, Exit, WaitList, WaitSite, Woke};
 
@@ -39,7 +40,14 @@ pub struct Event {
     /// returned from `wait`: one word, so the uncontended `wait` is still
     /// one load.
     state: AtomicUsize,
-    waiters: Mutex<WaitList<()>>,
+    waiters: Mutex<Waiters>,
+}
+
+/// Who waits for the flag: parked coroutines and threads, and the
+/// callbacks of [`iwait`](crate::iwait) and [`wait`](crate::wait).
+struct Waiters {
+    parked: WaitList<()>,
+    links: ReadyLinks,
 }
 
 /// The flag is up.
@@ -50,7 +58,10 @@ const WOKEN: usize = 2;
 impl Event {
     /// A lowered flag.
     pub const fn new() -> Event {
-        Event { state: AtomicUsize::new(0), waiters: Mutex::new(WaitList::new()) }
+        Event {
+            state: AtomicUsize::new(0),
+            waiters: Mutex::new(Waiters { parked: WaitList::new(), links: ReadyLinks::new() }),
+        }
     }
 
     /// Whether the flag is up.
@@ -63,13 +74,15 @@ impl Event {
     pub fn set(&self) {
         let mut waiters = lock(&self.waiters);
         // Counted before they are notified: one may return at once.
-        if !waiters.is_empty() {
-            self.state.fetch_add(waiters.len() * WOKEN, Ordering::Relaxed);
+        if !waiters.parked.is_empty() {
+            self.state.fetch_add(waiters.parked.len() * WOKEN, Ordering::Relaxed);
         }
         self.state.fetch_or(SET, Ordering::Release);
-        let wakers = waiters.notify_all(|_| {});
+        let wakers = waiters.parked.notify_all(|_| {});
+        let links = waiters.links.take();
         drop(waiters);
         wake_all(wakers);
+        notify_all(links);
     }
 
     /// Lowers the flag.
@@ -104,9 +117,9 @@ impl Event {
         }
         let site = WaitSite {
             lock: &self.waiters,
-            list: |w| w,
+            list: |w: &mut Waiters| &mut w.parked,
             // A woken waiter unwinding before it returns has run all the same.
-            on_exit: |_: &mut WaitList<()>, exit| {
+            on_exit: |_: &mut Waiters, exit| {
                 if let Exit::Abandoned(_) = exit {
                     self.state.fetch_sub(WOKEN, Ordering::Release);
                 }
@@ -120,6 +133,34 @@ impl Event {
             }
             Woke::TimedOut(_) => self.is_set(),
         }
+    }
+}
+
+impl Event {
+    /// Calls `notify` once the flag is up: at once (on the calling thread)
+    /// if it is, else from the next [`set`](Self::set), on the setter's
+    /// thread. Returns an id for [`unlink_ready`](Self::unlink_ready), or
+    /// `None` if `notify` has run already.
+    pub(crate) fn link_ready(&self, notify: Notify) -> Option<u64> {
+        let mut waiters = lock(&self.waiters);
+        if self.is_set() {
+            drop(waiters);
+            notify();
+            return None;
+        }
+        Some(waiters.links.add(notify))
+    }
+
+    /// Removes a callback [`link_ready`](Self::link_ready) added, unless it
+    /// has run.
+    pub(crate) fn unlink_ready(&self, id: u64) {
+        lock(&self.waiters).links.remove(id);
+    }
+
+    /// How many callbacks wait for the flag.
+    #[cfg(test)]
+    pub(crate) fn ready_links(&self) -> usize {
+        lock(&self.waiters).links.len()
     }
 }
 

@@ -7,6 +7,10 @@
 //! killed, or whose [`Timeout`](crate::Timeout) expires, unwinds out of the
 //! wait and leaves the waiter list; the others are unaffected.
 //!
+//! Both are [`Waitable`](crate::Waitable): [`iwait`](crate::iwait) and
+//! [`wait`](crate::wait) take them, alone or mixed with coroutines'
+//! `JoinHandle`s, in the order they are set.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use verde_runtime::event::Event;
@@ -20,6 +24,7 @@
 
 mod async_result;
 mod flag;
+mod ready_links;
 
 pub use async_result::{AsyncResult, GetError};
 pub use flag::Event;
