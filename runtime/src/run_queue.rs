@@ -28,6 +28,16 @@ impl RunQueue {
         self.buf.len() - 1
     }
 
+    /// The slot at position `i` of the ring (taken modulo the capacity).
+    #[inline(always)]
+    fn slot(&mut self, i: usize) -> &mut MaybeUninit<TaskRef> {
+        let i = i & self.mask();
+        // SAFETY: the capacity is a power of two (64, doubled by `grow`),
+        // so `i & (capacity - 1)` is below it; this only spares the bounds
+        // check, which the hot path (every switch) would otherwise pay.
+        unsafe { self.buf.get_unchecked_mut(i) }
+    }
+
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
@@ -38,8 +48,7 @@ impl RunQueue {
         if self.len == self.buf.len() {
             self.grow();
         }
-        let i = (self.head + self.len) & self.mask();
-        self.buf[i].write(task);
+        self.slot(self.head + self.len).write(task);
         self.len += 1;
     }
 
@@ -49,7 +58,7 @@ impl RunQueue {
             self.grow();
         }
         self.head = self.head.wrapping_sub(1) & self.mask();
-        self.buf[self.head].write(task);
+        self.slot(self.head).write(task);
         self.len += 1;
     }
 
@@ -60,7 +69,7 @@ impl RunQueue {
         }
         // SAFETY: slots head..head+len (masked) are initialised, and this
         // one is taken out before `head` moves past it.
-        let task = unsafe { self.buf[self.head].assume_init_read() };
+        let task = unsafe { self.slot(self.head).assume_init_read() };
         self.head = (self.head + 1) & self.mask();
         self.len -= 1;
         Some(task)
@@ -73,14 +82,12 @@ impl RunQueue {
         if self.len == 0 {
             return task;
         }
-        let mask = self.mask();
         // SAFETY: the queue is non-empty, so slot `head` is initialised; it
         // is read out and the same slot position at the tail end is
         // rewritten, keeping exactly `len` slots initialised.
-        let front = unsafe { self.buf[self.head].assume_init_read() };
-        let tail = (self.head + self.len) & mask;
-        self.buf[tail].write(task);
-        self.head = (self.head + 1) & mask;
+        let front = unsafe { self.slot(self.head).assume_init_read() };
+        self.slot(self.head + self.len).write(task);
+        self.head = (self.head + 1) & self.mask();
         front
     }
 
