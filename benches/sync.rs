@@ -29,127 +29,20 @@
 //! * `std_threads`: `std::sync::Mutex`, 100 OS threads,
 //!   `std::thread::yield_now`.
 
+#[path = "common/hand_off.rs"]
+mod hand_off;
 #[path = "common/may_go.rs"]
 mod may_go;
 #[path = "common/yield_round_trip.rs"]
 mod yield_round_trip;
 
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use may_go::may_go;
-use verde::park::{self, Waker};
 
 const CONTENDERS: u64 = 100;
-
-/// A one-value mailbox on the bare park/wake protocol, for coroutines of
-/// one hub only.
-#[derive(Default)]
-struct Mailbox {
-    value: Cell<Option<u64>>,
-    waiter: Cell<Option<Waker>>,
-}
-
-// Inlined, as verde's own channels are, so that the park switches in the
-// loop's frame (see `exchange::put` in the runtime).
-impl Mailbox {
-    #[inline(always)]
-    fn put(&self, v: u64) {
-        self.value.set(Some(v));
-        if let Some(w) = self.waiter.take() {
-            w.wake();
-        }
-    }
-
-    #[inline(always)]
-    fn take(&self) -> u64 {
-        loop {
-            if let Some(v) = self.value.take() {
-                return v;
-            }
-            self.waiter.set(Some(park::waker()));
-            park::park();
-        }
-    }
-}
-
-fn verde_park_wake(iters: u64) -> Duration {
-    verde::spawn(move || {
-        let boxes = std::rc::Rc::new((Mailbox::default(), Mailbox::default()));
-        let b = boxes.clone();
-        let partner = verde::spawn_local(move || loop {
-            let v = b.0.take();
-            b.1.put(v);
-            if v == u64::MAX {
-                return;
-            }
-        });
-        let start = Instant::now();
-        for i in 0..iters {
-            boxes.0.put(i);
-            boxes.1.take();
-        }
-        let elapsed = start.elapsed();
-        boxes.0.put(u64::MAX);
-        boxes.1.take();
-        partner.join().unwrap();
-        elapsed
-    })
-    .join()
-    .unwrap()
-}
-
-fn verde_mpsc(iters: u64) -> Duration {
-    verde::spawn(move || {
-        let (to_b, from_a) = verde::sync::mpsc::channel::<u64>();
-        let (to_a, from_b) = verde::sync::mpsc::channel::<u64>();
-        let partner = verde::spawn(move || {
-            for v in from_a {
-                to_a.send(v).unwrap();
-            }
-        });
-        let start = Instant::now();
-        for i in 0..iters {
-            to_b.send(i).unwrap();
-            from_b.recv().unwrap();
-        }
-        let elapsed = start.elapsed();
-        drop(to_b);
-        partner.join().unwrap();
-        elapsed
-    })
-    .join()
-    .unwrap()
-}
-
-fn verde_queue_channel(iters: u64) -> Duration {
-    verde::spawn(move || {
-        let ab = Arc::new(verde::queue::Channel::<u64>::new());
-        let ba = Arc::new(verde::queue::Channel::<u64>::new());
-        let (a, b) = (ab.clone(), ba.clone());
-        let partner = verde::spawn(move || loop {
-            let v = a.get();
-            b.put(v);
-            if v == u64::MAX {
-                return;
-            }
-        });
-        let start = Instant::now();
-        for i in 0..iters {
-            ab.put(i);
-            ba.get();
-        }
-        let elapsed = start.elapsed();
-        ab.put(u64::MAX);
-        ba.get();
-        partner.join().unwrap();
-        elapsed
-    })
-    .join()
-    .unwrap()
-}
 
 fn may_mpsc(iters: u64) -> Duration {
     let (result_tx, result_rx) = std::sync::mpsc::channel();
@@ -333,9 +226,9 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("channel_round_trip");
     g.bench_function("verde_yield", |b| b.iter_custom(yield_round_trip::verde_yield));
-    g.bench_function("verde_park_wake", |b| b.iter_custom(verde_park_wake));
-    g.bench_function("verde_mpsc", |b| b.iter_custom(verde_mpsc));
-    g.bench_function("verde_queue_channel", |b| b.iter_custom(verde_queue_channel));
+    g.bench_function("verde_park_wake", |b| b.iter_custom(hand_off::verde_park_wake));
+    g.bench_function("verde_mpsc", |b| b.iter_custom(hand_off::verde_mpsc));
+    g.bench_function("verde_queue_channel", |b| b.iter_custom(hand_off::verde_queue_channel));
     g.bench_function("may_mpsc", |b| b.iter_custom(may_mpsc));
     g.bench_function("tokio_mpsc", |b| b.iter_custom(|n| tokio_mpsc(&tokio_rt, n)));
     g.bench_function("std_mpsc_threads", |b| b.iter_custom(std_mpsc_threads));
