@@ -29,8 +29,8 @@
 //!   [`JoinHandle`] with `join`, `kill`, `is_finished`, and gevent's links
 //!   (`rawlink`, `link`, `link_value`, `link_exception`, `unlink`: see
 //!   [`Linked`]); [`joinall`], [`killall`], and gevent's [`iwait`] and
-//!   [`wait`], which take coroutines, events and async results in the
-//!   order they finish or are set ([`Waitable`]).
+//!   [`wait`], which take coroutines, events, async results and
+//!   semaphores in the order they become ready ([`Waitable`]).
 //! * **Switching.** [`yield_now`] (gevent's `sleep(0)`), [`sleep`], and
 //!   explicit symmetric switching with [`Greenlet`].
 //! * **Time limits.** [`Timeout`] and [`with_timeout`].

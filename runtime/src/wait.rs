@@ -1,9 +1,11 @@
 //! gevent's `iwait` and `wait`: objects in the order they become ready.
 //!
 //! What can be waited on is a [`Waitable`]: a coroutine's [`JoinHandle`]
-//! (ready when the coroutine ends), an [`Event`] (ready when set) and an
-//! [`AsyncResult`] (ready when a value or an error is set), also behind a
-//! `&` or an `Arc`, or mixed in one slice as `&dyn Waitable`. Each object
+//! (ready when the coroutine ends), an [`Event`] (ready when set), an
+//! [`AsyncResult`] (ready when a value or an error is set) and a
+//! [`Semaphore`] or [`BoundedSemaphore`] (ready when a permit is free),
+//! also behind a `&` or an `Arc`, or mixed in one slice as
+//! `&dyn Waitable`. Each object
 //! gets a one-shot callback (gevent's `rawlink`) that sends its index on a
 //! channel when it becomes ready, and the caller receives from that
 //! channel, so the order is the order of readiness (objects already ready
@@ -16,12 +18,14 @@ use std::time::{Duration, Instant};
 
 use crate::event::{AsyncResult, Event};
 use crate::join::JoinHandle;
+use crate::lock::{BoundedSemaphore, Semaphore};
 use crate::park;
 use crate::sync::mpsc::{self, Receiver};
 
 /// Something [`iwait`] and [`wait`] can wait for: a [`JoinHandle`], an
-/// [`Event`] or an [`AsyncResult`] (gevent's "linkable" objects), or a
-/// reference or `Arc` to one. To wait for different kinds at once, make a
+/// [`Event`], an [`AsyncResult`], a [`Semaphore`] or a
+/// [`BoundedSemaphore`] (gevent's "linkable" objects), or a reference or
+/// `Arc` to one. To wait for different kinds at once, make a
 /// slice of `&dyn Waitable`.
 ///
 /// The trait is sealed: its methods are verde's own.
@@ -70,6 +74,26 @@ impl<T, E> sealed::Linkable for AsyncResult<T, E> {
 }
 impl<T, E> Waitable for AsyncResult<T, E> {}
 
+impl sealed::Linkable for Semaphore {
+    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
+        self.permits().link_ready(notify)
+    }
+    fn unlink_ready(&self, id: u64) {
+        self.permits().unlink_ready(id);
+    }
+}
+impl Waitable for Semaphore {}
+
+impl sealed::Linkable for BoundedSemaphore {
+    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
+        self.permits().link_ready(notify)
+    }
+    fn unlink_ready(&self, id: u64) {
+        self.permits().unlink_ready(id);
+    }
+}
+impl Waitable for BoundedSemaphore {}
+
 impl<W: Waitable + ?Sized> sealed::Linkable for &W {
     fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
         (**self).link_ready(notify)
@@ -111,7 +135,9 @@ pub struct IWait<'a, W: Waitable> {
 ///
 /// A [`JoinHandle`] is ready when its coroutine ends (returns, panics or is
 /// killed), an [`Event`] when it is set, an [`AsyncResult`] when a value or
-/// an error is set. Objects that are ready already come first, in slice
+/// an error is set, a semaphore when a permit is free (as with
+/// [`Semaphore::wait`], nothing is taken: another coroutine may take the
+/// permit first). Objects that are ready already come first, in slice
 /// order; the rest come in the order they become ready, whichever hub or
 /// thread makes them so. An `Event` that is set and cleared again while
 /// the iteration runs still counts as ready, as in gevent. With a

@@ -1,13 +1,14 @@
 //! gevent's `iwait` and `wait` (test__iwait.py and test__wait's cases):
 //! finishing order, already finished coroutines, timeouts, counts, other
-//! hubs, an iterator dropped early, and events and async results, alone
-//! and mixed with coroutines.
+//! hubs, an iterator dropped early, and events, async results and
+//! semaphores, alone and mixed with coroutines.
 
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use verde_runtime::event::{AsyncResult, Event};
+use verde_runtime::lock::{BoundedSemaphore, Semaphore};
 use verde_runtime::sync::mpsc;
 use verde_runtime::{iwait, spawn, wait, JoinHandle, Runtime, Waitable};
 
@@ -224,4 +225,38 @@ fn an_event_on_another_hub_wakes_the_iteration() {
     seen.sort_unstable();
     assert_eq!(seen, (0..10).collect::<Vec<_>>());
     verde_runtime::joinall(setters);
+}
+
+#[test]
+fn a_semaphore_is_ready_when_a_permit_is_free() {
+    let free = Semaphore::new(1);
+    let taken = Arc::new(Semaphore::new(0));
+    let objects: [&dyn Waitable; 2] = [&taken, &free];
+    assert_eq!(wait(&objects, None, Some(1)), [1], "a free permit is ready at once");
+
+    // A permit handed straight to a blocked acquirer never becomes free.
+    let t = taken.clone();
+    let acquirer = spawn(move || t.acquire(true, None));
+    verde_runtime::yield_now();
+    let mut it = iwait(std::slice::from_ref(&taken), Some(Duration::from_secs(60)));
+    taken.release();
+    assert!(acquirer.join().unwrap());
+    assert_eq!(taken.counter(), 0);
+    // The next release frees one: now it is ready, and nothing was taken.
+    let t = taken.clone();
+    spawn(move || t.release()).join().unwrap();
+    assert_eq!(it.next(), Some(0));
+    assert_eq!(taken.counter(), 1);
+}
+
+#[test]
+fn a_bounded_semaphore_too() {
+    let sem = BoundedSemaphore::new(1);
+    assert!(sem.acquire(true, None));
+    thread::scope(|s| {
+        let mut it = iwait(std::slice::from_ref(&sem), Some(Duration::from_secs(60)));
+        s.spawn(|| sem.release());
+        assert_eq!(it.next(), Some(0));
+    });
+    assert_eq!(wait(std::slice::from_ref(&sem), Some(Duration::from_millis(1)), None), [0]);
 }

@@ -24,7 +24,7 @@
 
 mod async_result;
 mod flag;
-mod ready_links;
+pub(crate) mod ready_links;
 
 pub use async_result::{AsyncResult, GetError};
 pub use flag::Event;

@@ -1,6 +1,7 @@
-//! One-shot "tell me when you are ready" callbacks, kept by [`Event`] and
-//! [`AsyncResult`] for [`iwait`](crate::iwait) and [`wait`](crate::wait)
-//! (gevent's `rawlink`, the protocol its `iwait` is built on).
+//! One-shot "tell me when you are ready" callbacks, kept by [`Event`],
+//! [`AsyncResult`] and the semaphores for [`iwait`](crate::iwait) and
+//! [`wait`](crate::wait) (gevent's `rawlink`, the protocol its `iwait` is
+//! built on).
 //!
 //! The list lives under its owner's mutex. The owner takes the callbacks
 //! out while it holds the mutex and calls them after releasing it, so a

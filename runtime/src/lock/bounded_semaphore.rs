@@ -40,6 +40,11 @@ impl fmt::Display for OverReleased {
 impl std::error::Error for OverReleased {}
 
 impl BoundedSemaphore {
+    /// The permits, for [`Waitable`](crate::Waitable).
+    pub(crate) fn permits(&self) -> &Permits {
+        &self.permits
+    }
+
     /// A semaphore with `value` free permits, never more.
     pub const fn new(value: usize) -> BoundedSemaphore {
         BoundedSemaphore { permits: Permits::new(value), bound: value }

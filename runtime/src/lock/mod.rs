@@ -13,6 +13,9 @@
 //! it holds when its holder unwinds; a permit taken with `acquire` and
 //! never released stays taken, as in gevent.
 //!
+//! Both semaphores are [`Waitable`](crate::Waitable): [`iwait`](crate::iwait)
+//! and [`wait`](crate::wait) report them ready when a permit is free.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use verde_runtime::lock::Semaphore;

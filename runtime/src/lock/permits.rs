@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::event::ready_links::{notify_all, Notify, ReadyLinks};
 use crate::park::Waker;
 use crate::sync::wait_list::{lock, wake_all, wake_one, Exit, WaitList, WaitSite, Woke};
 
@@ -17,11 +18,21 @@ struct State {
     waiters: WaitList<()>,
     /// Blocked in `wait`: woken whenever a permit becomes free.
     watchers: WaitList<()>,
+    /// Callbacks of [`iwait`](crate::iwait) and [`wait`](crate::wait), run
+    /// when a permit becomes free, as the watchers are woken.
+    links: ReadyLinks,
 }
 
 impl Permits {
     pub const fn new(available: usize) -> Self {
-        Permits { state: Mutex::new(State { available, waiters: WaitList::new(), watchers: WaitList::new() }) }
+        Permits {
+            state: Mutex::new(State {
+                available,
+                waiters: WaitList::new(),
+                watchers: WaitList::new(),
+                links: ReadyLinks::new(),
+            }),
+        }
     }
 
     /// Free permits.
@@ -48,9 +59,7 @@ impl Permits {
             on_exit: |s: &mut State, exit| {
                 // Handed a permit, then unwound: pass it on.
                 if let Exit::Abandoned(_) = exit {
-                    let (waiter, watchers) = s.release();
-                    wake_one(waiter);
-                    wake_all(watchers);
+                    s.release().wake();
                 }
                 None
             },
@@ -80,23 +89,59 @@ impl Permits {
         if state.waiters.is_empty() && bound.is_some_and(|b| state.available >= b) {
             return false;
         }
-        let (waiter, watchers) = state.release();
+        let released = state.release();
         drop(state);
-        wake_one(waiter);
-        wake_all(watchers);
+        released.wake();
         true
+    }
+
+    /// Calls `notify` once a permit is free: at once if one is, else when
+    /// one is released and no acquirer is waiting for it. Returns an id for
+    /// [`unlink_ready`](Self::unlink_ready), or `None` if `notify` has run
+    /// already.
+    pub fn link_ready(&self, notify: Notify) -> Option<u64> {
+        let mut state = lock(&self.state);
+        if state.available > 0 {
+            drop(state);
+            notify();
+            return None;
+        }
+        Some(state.links.add(notify))
+    }
+
+    /// Removes a callback [`link_ready`](Self::link_ready) added, unless it
+    /// has run.
+    pub fn unlink_ready(&self, id: u64) {
+        lock(&self.state).links.remove(id);
+    }
+}
+
+/// Whom a release wakes, once the mutex is released.
+#[must_use = "the waiters must be woken"]
+struct Released {
+    waiter: Option<Waker>,
+    watchers: Vec<Waker>,
+    links: Vec<Notify>,
+}
+
+impl Released {
+    fn wake(self) {
+        wake_one(self.waiter);
+        wake_all(self.watchers);
+        notify_all(self.links);
     }
 }
 
 impl State {
     /// Hands a permit to the oldest waiter, or frees it and wakes the
-    /// watchers. Returns whom to wake once the mutex is released.
-    fn release(&mut self) -> (Option<Waker>, Vec<Waker>) {
-        let waker = self.waiters.notify_front(|_| {});
-        if waker.is_some() {
-            return (waker, Vec::new());
+    /// watchers and runs the readiness callbacks. Returns whom to wake once
+    /// the mutex is released.
+    fn release(&mut self) -> Released {
+        let waiter = self.waiters.notify_front(|_| {});
+        if waiter.is_some() {
+            return Released { waiter, watchers: Vec::new(), links: Vec::new() };
         }
         self.available += 1;
-        (None, self.watchers.notify_all(|_| {}))
+        Released { waiter: None, watchers: self.watchers.notify_all(|_| {}), links: self.links.take() }
     }
 }

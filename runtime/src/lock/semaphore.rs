@@ -36,6 +36,11 @@ pub struct SemaphoreGuard<'a> {
 }
 
 impl Semaphore {
+    /// The permits, for [`Waitable`](crate::Waitable).
+    pub(crate) fn permits(&self) -> &Permits {
+        &self.permits
+    }
+
     /// A semaphore with `value` free permits.
     pub const fn new(value: usize) -> Semaphore {
         Semaphore { permits: Permits::new(value) }
