@@ -17,11 +17,14 @@ pub trait Transport: Read + Write {
     /// Shuts down the reading, writing or both halves, as
     /// `TcpStream::shutdown`. The server shuts its writing half before it
     /// lingers on a connection it closes (see
-    /// [`Timeouts::linger`](crate::Timeouts::linger)). The default does
-    /// nothing, for transports with no half-close.
+    /// [`Timeouts::linger`](crate::Timeouts::linger)). The default, for
+    /// transports with no half-close, fails with `Unsupported`, and the
+    /// server then closes at once: lingering without a shut-down writing
+    /// half would only keep a client that waits for the end of the stream
+    /// waiting for the whole linger time.
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         let _ = how;
-        Ok(())
+        Err(io::ErrorKind::Unsupported.into())
     }
 }
 
