@@ -23,19 +23,7 @@ use crate::task::{Header, LinkFn, TaskRef};
 /// Identifies a link added to a coroutine, for
 /// [`unlink`](JoinHandle::unlink).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct LinkId(u64);
-
-impl LinkId {
-    /// The id as a number, for a type-erased list of callbacks.
-    pub(crate) fn into_raw(self) -> u64 {
-        self.0
-    }
-
-    /// The id [`into_raw`](Self::into_raw) gave.
-    pub(crate) fn from_raw(raw: u64) -> LinkId {
-        LinkId(raw)
-    }
-}
+pub struct LinkId(pub(crate) u64);
 
 static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
 

@@ -11,14 +11,17 @@
 //! channel, so the order is the order of readiness (objects already ready
 //! come first, in slice order). Callbacks the caller no longer needs are
 //! removed when the iterator is dropped.
+//!
+//! [`Event`]: crate::event::Event
+//! [`AsyncResult`]: crate::event::AsyncResult
+//! [`Semaphore`]: crate::lock::Semaphore
+//! [`BoundedSemaphore`]: crate::lock::BoundedSemaphore
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::event::{AsyncResult, Event};
 use crate::join::JoinHandle;
-use crate::lock::{BoundedSemaphore, Semaphore};
 use crate::park;
 use crate::sync::mpsc::{self, Receiver};
 
@@ -29,9 +32,14 @@ use crate::sync::mpsc::{self, Receiver};
 /// slice of `&dyn Waitable`.
 ///
 /// The trait is sealed: its methods are verde's own.
+///
+/// [`Event`]: crate::event::Event
+/// [`AsyncResult`]: crate::event::AsyncResult
+/// [`Semaphore`]: crate::lock::Semaphore
+/// [`BoundedSemaphore`]: crate::lock::BoundedSemaphore
 pub trait Waitable: sealed::Linkable {}
 
-mod sealed {
+pub(crate) mod sealed {
     /// The one-shot readiness callback behind [`Waitable`](super::Waitable).
     pub trait Linkable {
         /// Calls `notify` once the object is ready: at once if it already
@@ -46,53 +54,13 @@ mod sealed {
 
 impl<T: 'static> sealed::Linkable for JoinHandle<T> {
     fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
-        Some(self.rawlink(move |_| notify()).into_raw())
+        Some(self.rawlink(move |_| notify()).0)
     }
     fn unlink_ready(&self, id: u64) {
-        self.unlink(crate::link::LinkId::from_raw(id));
+        self.unlink(crate::link::LinkId(id));
     }
 }
 impl<T: 'static> Waitable for JoinHandle<T> {}
-
-impl sealed::Linkable for Event {
-    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
-        Event::link_ready(self, notify)
-    }
-    fn unlink_ready(&self, id: u64) {
-        Event::unlink_ready(self, id);
-    }
-}
-impl Waitable for Event {}
-
-impl<T, E> sealed::Linkable for AsyncResult<T, E> {
-    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
-        AsyncResult::link_ready(self, notify)
-    }
-    fn unlink_ready(&self, id: u64) {
-        AsyncResult::unlink_ready(self, id);
-    }
-}
-impl<T, E> Waitable for AsyncResult<T, E> {}
-
-impl sealed::Linkable for Semaphore {
-    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
-        self.permits().link_ready(notify)
-    }
-    fn unlink_ready(&self, id: u64) {
-        self.permits().unlink_ready(id);
-    }
-}
-impl Waitable for Semaphore {}
-
-impl sealed::Linkable for BoundedSemaphore {
-    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
-        self.permits().link_ready(notify)
-    }
-    fn unlink_ready(&self, id: u64) {
-        self.permits().unlink_ready(id);
-    }
-}
-impl Waitable for BoundedSemaphore {}
 
 impl<W: Waitable + ?Sized> sealed::Linkable for &W {
     fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
@@ -175,6 +143,10 @@ pub struct IWait<'a, W: Waitable> {
 /// let ready: Vec<usize> = iwait(&objects, None).take(2).collect();
 /// assert!(ready.contains(&1) && ready.contains(&2)); // `stop` is not set
 /// ```
+///
+/// [`Event`]: crate::event::Event
+/// [`AsyncResult`]: crate::event::AsyncResult
+/// [`Semaphore::wait`]: crate::lock::Semaphore::wait
 pub fn iwait<W: Waitable>(objects: &[W], timeout: Option<Duration>) -> IWait<'_, W> {
     let deadline = timeout.map(park::deadline_after);
     let (tx, ready) = mpsc::channel();
@@ -274,6 +246,7 @@ pub fn wait<W: Waitable>(objects: &[W], timeout: Option<Duration>, count: Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Event;
 
     #[test]
     fn an_iteration_dropped_early_removes_its_callbacks() {

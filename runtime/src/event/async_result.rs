@@ -116,27 +116,6 @@ impl<T, E> AsyncResult<T, E> {
         drop(previous);
     }
 
-    /// Calls `notify` once a value or an error is set: at once (on the
-    /// calling thread) if one is, else from the next `set` or `set_error`,
-    /// on the setter's thread. Returns an id for
-    /// [`unlink_ready`](Self::unlink_ready), or `None` if `notify` has run
-    /// already.
-    pub(crate) fn link_ready(&self, notify: Notify) -> Option<u64> {
-        let mut state = lock(&self.state);
-        if state.outcome.is_some() {
-            drop(state);
-            notify();
-            return None;
-        }
-        Some(state.links.add(notify))
-    }
-
-    /// Removes a callback [`link_ready`](Self::link_ready) added, unless it
-    /// has run.
-    pub(crate) fn unlink_ready(&self, id: u64) {
-        lock(&self.state).links.remove(id);
-    }
-
     /// The outcome, waiting for it for at most `timeout`.
     fn outcome(&self, timeout: Option<Duration>) -> Option<Arc<Result<T, E>>> {
         let state = lock(&self.state);
@@ -149,6 +128,27 @@ impl<T, E> AsyncResult<T, E> {
         }
     }
 }
+
+impl<T, E> crate::wait::sealed::Linkable for AsyncResult<T, E> {
+    /// Calls `notify` once a value or an error is set: at once (on the
+    /// calling thread) if one is, else from the next `set` or `set_error`,
+    /// on the setter's thread.
+    fn link_ready(&self, notify: Notify) -> Option<u64> {
+        let mut state = lock(&self.state);
+        if state.outcome.is_some() {
+            drop(state);
+            notify();
+            return None;
+        }
+        Some(state.links.add(notify))
+    }
+
+    fn unlink_ready(&self, id: u64) {
+        lock(&self.state).links.remove(id);
+    }
+}
+
+impl<T, E> crate::Waitable for AsyncResult<T, E> {}
 
 impl<T: Clone, E: Clone> AsyncResult<T, E> {
     /// A clone of the value, parking until the result is set, for at most

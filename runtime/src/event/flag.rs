@@ -136,12 +136,11 @@ impl Event {
     }
 }
 
-impl Event {
+impl crate::wait::sealed::Linkable for Event {
     /// Calls `notify` once the flag is up: at once (on the calling thread)
-    /// if it is, else from the next [`set`](Self::set), on the setter's
-    /// thread. Returns an id for [`unlink_ready`](Self::unlink_ready), or
-    /// `None` if `notify` has run already.
-    pub(crate) fn link_ready(&self, notify: Notify) -> Option<u64> {
+    /// if it is, else from the next [`set`](Event::set), on the setter's
+    /// thread.
+    fn link_ready(&self, notify: Notify) -> Option<u64> {
         let mut waiters = lock(&self.waiters);
         if self.is_set() {
             drop(waiters);
@@ -151,14 +150,16 @@ impl Event {
         Some(waiters.links.add(notify))
     }
 
-    /// Removes a callback [`link_ready`](Self::link_ready) added, unless it
-    /// has run.
-    pub(crate) fn unlink_ready(&self, id: u64) {
+    fn unlink_ready(&self, id: u64) {
         lock(&self.waiters).links.remove(id);
     }
+}
 
+impl crate::Waitable for Event {}
+
+#[cfg(test)]
+impl Event {
     /// How many callbacks wait for the flag.
-    #[cfg(test)]
     pub(crate) fn ready_links(&self) -> usize {
         lock(&self.waiters).links.len()
     }

@@ -39,12 +39,20 @@ impl fmt::Display for OverReleased {
 
 impl std::error::Error for OverReleased {}
 
-impl BoundedSemaphore {
-    /// The permits, for [`Waitable`](crate::Waitable).
-    pub(crate) fn permits(&self) -> &Permits {
-        &self.permits
+/// Ready for [`iwait`](crate::iwait) when a permit is free.
+impl crate::wait::sealed::Linkable for BoundedSemaphore {
+    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
+        self.permits.link_ready(notify)
     }
 
+    fn unlink_ready(&self, id: u64) {
+        self.permits.unlink_ready(id);
+    }
+}
+
+impl crate::Waitable for BoundedSemaphore {}
+
+impl BoundedSemaphore {
     /// A semaphore with `value` free permits, never more.
     pub const fn new(value: usize) -> BoundedSemaphore {
         BoundedSemaphore { permits: Permits::new(value), bound: value }

@@ -35,12 +35,20 @@ pub struct SemaphoreGuard<'a> {
     permits: &'a Permits,
 }
 
-impl Semaphore {
-    /// The permits, for [`Waitable`](crate::Waitable).
-    pub(crate) fn permits(&self) -> &Permits {
-        &self.permits
+/// Ready for [`iwait`](crate::iwait) when a permit is free.
+impl crate::wait::sealed::Linkable for Semaphore {
+    fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
+        self.permits.link_ready(notify)
     }
 
+    fn unlink_ready(&self, id: u64) {
+        self.permits.unlink_ready(id);
+    }
+}
+
+impl crate::Waitable for Semaphore {}
+
+impl Semaphore {
     /// A semaphore with `value` free permits.
     pub const fn new(value: usize) -> Semaphore {
         Semaphore { permits: Permits::new(value) }
