@@ -284,9 +284,7 @@ fn valid_host(value: &[u8]) -> bool {
     let (host, port) = if value.first() == Some(&b'[') {
         let Some(close) = value.iter().position(|&b| b == b']') else { return false };
         let literal = &value[1..close];
-        if literal.is_empty()
-            || !literal.iter().all(|&b| b.is_ascii_alphanumeric() || b":.-_~%!$&'()*+,;=".contains(&b))
-        {
+        if literal.is_empty() || !literal.iter().all(|&b| IP_LITERAL[usize::from(b)]) {
             return false;
         }
         (&b""[..], &value[close + 1..])
@@ -296,13 +294,37 @@ fn valid_host(value: &[u8]) -> bool {
             None => (value, &b""[..]),
         }
     };
-    let host_ok = host.iter().all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b));
+    let host_ok = host.iter().all(|&b| REG_NAME[usize::from(b)]);
     let port_ok = match port.split_first() {
         None => true,
         Some((b':', digits)) => digits.iter().all(u8::is_ascii_digit),
         Some(_) => false,
     };
     host_ok && port_ok
+}
+
+/// The bytes of a reg-name or IPv4 address: unreserved, `%` of
+/// percent-encoding, and sub-delims. A table, because the Host check runs
+/// on every request.
+static REG_NAME: [bool; 256] = byte_class(b"-._~%!$&'()*+,;=");
+
+/// The bytes of a bracketed IP literal: a reg-name's and `:`.
+static IP_LITERAL: [bool; 256] = byte_class(b":.-_~%!$&'()*+,;=");
+
+/// A table of the ASCII letters and digits plus `extra`.
+const fn byte_class(extra: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    table
 }
 
 #[cfg(test)]
