@@ -114,10 +114,6 @@ impl<'a> Request<'a> {
         }
         req.body(body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
-
-    pub(crate) fn into_body(self) -> Body<'a> {
-        self.body
-    }
 }
 
 impl fmt::Debug for Request<'_> {

@@ -87,11 +87,13 @@ pub struct Response {
 
 impl Response {
     /// An empty response with `status`.
+    #[inline]
     pub fn new(status: StatusCode) -> Response {
         Response { status, headers: HeaderList::new(), body: ResponseBody::Empty }
     }
 
     /// A `200 OK` with a `text/plain; charset=utf-8` body.
+    #[inline]
     pub fn text(body: impl Into<Cow<'static, str>>) -> Response {
         let body = match body.into() {
             Cow::Borrowed(s) => ResponseBody::Bytes(Cow::Borrowed(s.as_bytes())),
@@ -112,6 +114,7 @@ impl Response {
     }
 
     /// Sets the status.
+    #[inline]
     pub fn with_status(mut self, status: StatusCode) -> Response {
         self.status = status;
         self
@@ -124,6 +127,7 @@ impl Response {
     ///
     /// Panics if the name or value is not valid in HTTP (a handler that
     /// panics gets a 500).
+    #[inline]
     pub fn with_header<K, V>(mut self, name: K, value: V) -> Response
     where
         K: TryInto<HeaderName>,
@@ -137,12 +141,14 @@ impl Response {
     }
 
     /// Sets the body.
+    #[inline]
     pub fn with_body(mut self, body: impl Into<ResponseBody>) -> Response {
         self.body = body.into();
         self
     }
 
     /// Streams the body from `reader`, chunked.
+    #[inline]
     pub fn with_stream(mut self, reader: impl Read + Send + 'static) -> Response {
         self.body = ResponseBody::Reader { reader: Box::new(reader), len: None };
         self

@@ -324,7 +324,7 @@ impl<'a> Body<'a> {
     }
 
     /// Ends the body's use of the connection buffer.
-    pub(crate) fn finish(self) -> Leftover {
+    pub(crate) fn finish(&self) -> Leftover {
         Leftover { pos: self.pos, end: self.end, failed: self.failed, read_timeout_set: self.timeout_set }
     }
 }

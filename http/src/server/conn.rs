@@ -18,14 +18,13 @@ use std::time::{Duration, Instant};
 use http::{Method, StatusCode};
 
 use crate::body::{Body, BodyPolicy, Leftover};
-use crate::date::HttpDate;
 use crate::handler::Handler;
 use crate::limits::{Limits, Timeouts};
 use crate::rate::RateFloor;
 use crate::request::Request;
 use crate::response::Response;
 use crate::server::access_log;
-use crate::server::encode::{self, Plan};
+use crate::server::encode::{self, Plan, Preamble};
 use crate::server::head::{self, Framing, Head, HeaderSlots, Parsed, Rejection};
 use crate::transport::{is_timeout, Transport};
 
@@ -62,7 +61,7 @@ pub(crate) fn serve<T: Transport>(stream: T, peer: Option<SocketAddr>, shared: &
         peer,
         read_timeout: None,
         write_timeout: None,
-        date: crate::date::now(),
+        preamble: Preamble::new(shared.server_name.as_deref(), &crate::date::now()),
         unread_input: false,
     };
     conn.slots.resize_with(shared.limits.max_headers, MaybeUninit::uninit);
@@ -84,8 +83,8 @@ struct Conn<'s, T> {
     peer: Option<SocketAddr>,
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
-    /// The `Date` value for the requests of the current read batch.
-    date: HttpDate,
+    /// The `Server` and `Date` lines, dated once per read batch.
+    preamble: Preamble,
     /// The client may still be sending input the server will not read (a
     /// refused request, a body left unread): closing must linger.
     unread_input: bool,
@@ -127,7 +126,7 @@ impl<T: Transport> Conn<'_, T> {
         let mut head_started: Option<Instant> = None;
         loop {
             // One clock read per batch of requests, not one per request.
-            self.date = crate::date::now();
+            self.preamble.set_date(&crate::date::now());
             loop {
                 if self.start == self.end {
                     self.start = 0;
@@ -198,7 +197,7 @@ impl<T: Transport> Conn<'_, T> {
                 Parsed::Complete(h) if h.framing == Framing::Empty => {
                     let consumed = h.len;
                     let body = Body::new(Framing::Empty, &mut [], 0, &mut self.stream, BodyPolicy::EMPTY, false);
-                    let (answered, _) = answer(h, body, &mut self.out, shared, self.peer, &self.date);
+                    let (answered, _) = answer(h, body, &mut self.out, shared, self.peer, &self.preamble);
                     self.start += consumed;
                     return self.finish(answered);
                 }
@@ -236,7 +235,7 @@ impl<T: Transport> Conn<'_, T> {
         let t = &shared.timeouts;
         let policy = BodyPolicy { timeout: t.body, limit: limits.max_body, min_rate: t.min_rate };
         let body = Body::new(h.framing, tail, buffered, &mut self.stream, policy, expect_continue);
-        let (answered, leftover) = answer(h, body, &mut self.out, shared, self.peer, &self.date);
+        let (answered, leftover) = answer(h, body, &mut self.out, shared, self.peer, &self.preamble);
         self.start = base + leftover.pos;
         self.end = base + leftover.end;
         if leftover.read_timeout_set {
@@ -287,8 +286,7 @@ impl<T: Transport> Conn<'_, T> {
             head_request: false,
             version: http::Version::HTTP_11,
             keep_alive: false,
-            date: &self.date,
-            server: self.shared.server_name.as_deref(),
+            preamble: &self.preamble,
         };
         let res = Response::error(r.status, r.reason);
         let (status, headers, body) = res.into_parts();
@@ -523,7 +521,7 @@ fn answer<'a>(
     out: &mut Vec<u8>,
     shared: &Shared,
     peer: Option<SocketAddr>,
-    date: &HttpDate,
+    preamble: &Preamble,
 ) -> (Answered, Leftover) {
     let is_head = h.method == Method::HEAD;
     let version = h.version;
@@ -548,7 +546,7 @@ fn answer<'a>(
             Response::error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
         }
     };
-    let mut body = req.into_body();
+    let body = req.body();
     let mut unread_input = false;
     if !body.drain(shared.limits.max_drain) {
         keep_alive = false;
@@ -568,8 +566,7 @@ fn answer<'a>(
     if shared.draining.load(Ordering::Acquire) {
         keep_alive = false;
     }
-    let ctx =
-        encode::Context { head_request: is_head, version, keep_alive, date, server: shared.server_name.as_deref() };
+    let ctx = encode::Context { head_request: is_head, version, keep_alive, preamble };
     let (status, headers, body) = response.into_parts();
     // For the access log, the body bytes actually sent.
     let log_line = log_line.map(|line| {

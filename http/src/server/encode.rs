@@ -22,20 +22,69 @@ pub(crate) enum Plan {
 /// Bodies up to this size are copied next to the head: one write.
 const INLINE_BODY: usize = 16 * 1024;
 
+/// The `Server` and `Date` lines every response starts with, kept ready to
+/// copy in one piece: the server name is fixed for the server's life and
+/// the date changes once a second, so a connection rewrites the date in
+/// place once per batch of requests ([`set_date`](Self::set_date)).
+pub(crate) struct Preamble {
+    /// `Server: <name>\r\n` (when the server sends one), then
+    /// `Date: <date>\r\n`.
+    lines: Vec<u8>,
+    /// Where the `Date` line starts.
+    date_line: usize,
+}
+
+impl Preamble {
+    const DATE: &'static [u8] = b"Date: ";
+
+    pub fn new(server: Option<&[u8]>, date: &HttpDate) -> Preamble {
+        let mut lines = Vec::new();
+        if let Some(server) = server {
+            lines.extend_from_slice(b"Server: ");
+            lines.extend_from_slice(server);
+            lines.extend_from_slice(b"\r\n");
+        }
+        let date_line = lines.len();
+        lines.extend_from_slice(Self::DATE);
+        lines.extend_from_slice(date);
+        lines.extend_from_slice(b"\r\n");
+        Preamble { lines, date_line }
+    }
+
+    /// Puts `date` in the `Date` line.
+    pub fn set_date(&mut self, date: &HttpDate) {
+        let at = self.date_line + Self::DATE.len();
+        self.lines[at..at + date.len()].copy_from_slice(date);
+    }
+
+    fn server_line(&self) -> &[u8] {
+        &self.lines[..self.date_line]
+    }
+
+    fn date_line(&self) -> &[u8] {
+        &self.lines[self.date_line..]
+    }
+}
+
 /// What the encoder needs to know about the request and the server.
 pub(crate) struct Context<'a> {
     /// The request was a HEAD: send the head only.
     pub head_request: bool,
     pub version: Version,
     pub keep_alive: bool,
-    pub date: &'a HttpDate,
-    pub server: Option<&'a [u8]>,
+    pub preamble: &'a Preamble,
 }
 
 /// Whether a response with this status (to a HEAD request or not) carries
 /// no body.
 pub(crate) fn bodiless(status: StatusCode, head_request: bool) -> bool {
     status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED || head_request
+}
+
+/// A header the encoder writes itself, or lets the handler's value replace
+/// its own (`Server`, `Date`), or reads (`Connection`).
+fn is_managed(name: &HeaderName) -> bool {
+    *name == SERVER || *name == DATE || *name == CONTENT_LENGTH || *name == TRANSFER_ENCODING || *name == CONNECTION
 }
 
 /// Appends the head to `out`, and the body when small. Returns how the rest
@@ -50,34 +99,14 @@ pub(crate) fn encode(
     ctx: &Context<'_>,
 ) -> (Option<Plan>, bool) {
     let mut keep_alive = ctx.keep_alive;
-    out.extend_from_slice(b"HTTP/1.1 ");
-    put_status(out, status);
-    if let Some(server) = ctx.server {
-        if !headers.iter().any(|(n, _)| *n == SERVER) {
-            out.extend_from_slice(b"Server: ");
-            out.extend_from_slice(server);
-            out.extend_from_slice(b"\r\n");
+    put_status_line(out, status);
+    if headers.iter().any(|(name, _)| is_managed(name)) {
+        keep_alive &= put_headers_managed(out, headers, ctx.preamble);
+    } else {
+        out.extend_from_slice(&ctx.preamble.lines);
+        for (name, value) in headers {
+            put_header(out, name, value);
         }
-    }
-    if !headers.iter().any(|(n, _)| *n == DATE) {
-        out.extend_from_slice(b"Date: ");
-        out.extend_from_slice(ctx.date);
-        out.extend_from_slice(b"\r\n");
-    }
-    for (name, value) in headers {
-        if *name == CONTENT_LENGTH || *name == TRANSFER_ENCODING {
-            continue;
-        }
-        if *name == CONNECTION {
-            if value.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close")) {
-                keep_alive = false;
-            }
-            continue;
-        }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
     }
     let no_body = bodiless(status, ctx.head_request);
     let plan = match body {
@@ -132,6 +161,41 @@ pub(crate) fn encode(
     (plan, keep_alive)
 }
 
+/// Writes the handler's headers when some are ones the encoder manages: a
+/// `Server` or `Date` of the handler's replaces the server's own, framing
+/// headers are dropped (the encoder frames the body), and `Connection` is
+/// read, not copied. Returns false if the handler asked to close.
+#[cold]
+fn put_headers_managed(out: &mut Vec<u8>, headers: &[(HeaderName, HeaderValue)], preamble: &Preamble) -> bool {
+    if !headers.iter().any(|(n, _)| *n == SERVER) {
+        out.extend_from_slice(preamble.server_line());
+    }
+    if !headers.iter().any(|(n, _)| *n == DATE) {
+        out.extend_from_slice(preamble.date_line());
+    }
+    let mut keep_alive = true;
+    for (name, value) in headers {
+        if *name == CONTENT_LENGTH || *name == TRANSFER_ENCODING {
+            continue;
+        }
+        if *name == CONNECTION {
+            if value.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close")) {
+                keep_alive = false;
+            }
+            continue;
+        }
+        put_header(out, name, value);
+    }
+    keep_alive
+}
+
+fn put_header(out: &mut Vec<u8>, name: &HeaderName, value: &HeaderValue) {
+    out.extend_from_slice(name.as_str().as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
 fn finish_head(out: &mut Vec<u8>, keep_alive: bool, version: Version) {
     out.extend_from_slice(match (keep_alive, version) {
         (false, _) => b"Connection: close\r\n\r\n" as &[u8],
@@ -140,10 +204,11 @@ fn finish_head(out: &mut Vec<u8>, keep_alive: bool, version: Version) {
     });
 }
 
-fn put_status(out: &mut Vec<u8>, status: StatusCode) {
+fn put_status_line(out: &mut Vec<u8>, status: StatusCode) {
     match status {
-        StatusCode::OK => out.extend_from_slice(b"200 OK\r\n"),
+        StatusCode::OK => out.extend_from_slice(b"HTTP/1.1 200 OK\r\n"),
         _ => {
+            out.extend_from_slice(b"HTTP/1.1 ");
             out.extend_from_slice(status.as_str().as_bytes());
             out.push(b' ');
             out.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
@@ -159,18 +224,8 @@ fn put_length(out: &mut Vec<u8>, n: u64) {
 }
 
 /// Appends `n` in decimal.
-pub(crate) fn put_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+pub(crate) fn put_decimal(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 #[cfg(test)]
@@ -178,8 +233,8 @@ mod tests {
     use super::*;
 
     fn head(status: StatusCode, body: ResponseBody, head_request: bool, version: Version, ka: bool) -> (String, bool) {
-        let date = *b"Thu, 01 Jan 1970 00:00:00 GMT";
-        let ctx = Context { head_request, version, keep_alive: ka, date: &date, server: Some(b"verde") };
+        let preamble = Preamble::new(Some(b"verde"), b"Thu, 01 Jan 1970 00:00:00 GMT");
+        let ctx = Context { head_request, version, keep_alive: ka, preamble: &preamble };
         let mut out = Vec::new();
         let (_, keep) = encode(&mut out, status, &[], body, &ctx);
         (String::from_utf8(out).unwrap(), keep)
@@ -219,6 +274,58 @@ mod tests {
         assert!(s.contains("Transfer-Encoding: chunked\r\n") && ka);
         let (s, ka) = head(StatusCode::OK, reader(), false, Version::HTTP_10, true);
         assert!(s.contains("Connection: close\r\n") && !ka);
+    }
+
+    fn with_headers(headers: &[(HeaderName, HeaderValue)], server: Option<&[u8]>) -> (String, bool) {
+        let mut preamble = Preamble::new(server, b"Thu, 01 Jan 1970 00:00:00 GMT");
+        preamble.set_date(b"Sun, 06 Nov 1994 08:49:37 GMT");
+        let ctx = Context { head_request: false, version: Version::HTTP_11, keep_alive: true, preamble: &preamble };
+        let mut out = Vec::new();
+        let (_, keep) = encode(&mut out, StatusCode::OK, headers, "hi".into(), &ctx);
+        (String::from_utf8(out).unwrap(), keep)
+    }
+
+    #[test]
+    fn handler_headers_follow_the_preamble_in_order() {
+        let headers = [
+            (http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain")),
+            (HeaderName::from_static("x-a"), HeaderValue::from_static("1")),
+        ];
+        let (s, ka) = with_headers(&headers, Some(b"verde"));
+        assert_eq!(
+            s,
+            "HTTP/1.1 200 OK\r\nServer: verde\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+             content-type: text/plain\r\nx-a: 1\r\nContent-Length: 2\r\n\r\nhi"
+        );
+        assert!(ka);
+        let (s, _) = with_headers(&headers, None);
+        assert!(s.starts_with("HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\ncontent-type"), "{s}");
+    }
+
+    #[test]
+    fn handler_server_and_date_replace_the_servers_own() {
+        let headers = [
+            (SERVER, HeaderValue::from_static("mine")),
+            (DATE, HeaderValue::from_static("Mon, 07 Nov 1994 00:00:00 GMT")),
+        ];
+        let (s, _) = with_headers(&headers, Some(b"verde"));
+        assert_eq!(s.matches("server: mine").count() + s.matches("Server:").count(), 1, "{s}");
+        assert_eq!(s.matches("date: Mon").count() + s.matches("Date:").count(), 1, "{s}");
+        let (s, _) = with_headers(&headers[..1], Some(b"verde"));
+        assert!(s.contains("server: mine\r\n") && s.contains("Date: Sun, 06 Nov 1994") && !s.contains("verde"), "{s}");
+    }
+
+    #[test]
+    fn framing_headers_are_the_encoders_and_connection_close_is_honoured() {
+        let headers = [
+            (CONTENT_LENGTH, HeaderValue::from_static("99")),
+            (TRANSFER_ENCODING, HeaderValue::from_static("chunked")),
+            (CONNECTION, HeaderValue::from_static("keep-alive, Close")),
+        ];
+        let (s, ka) = with_headers(&headers, Some(b"verde"));
+        assert!(!ka);
+        assert!(s.contains("Content-Length: 2\r\n") && s.contains("Connection: close\r\n"), "{s}");
+        assert!(!s.contains(": 99") && !s.contains("chunked") && !s.contains("keep-alive"), "{s}");
     }
 
     #[test]
