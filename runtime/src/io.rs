@@ -32,6 +32,8 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use smallvec::SmallVec;
+
 use crate::hub::{self, HubShared};
 use crate::park::{self, Unparked, Waker};
 use crate::sys;
@@ -404,7 +406,10 @@ pub(crate) fn dispatch(token: u64, events: u32) {
     if slot.gen.load(Ordering::Acquire) != gen {
         return;
     }
-    let mut woken = Vec::new();
+    // Usually one reader, or one reader and one writer: collected on the
+    // stack, to wake once the slot's lock is released, with no allocation
+    // per event.
+    let mut woken: SmallVec<[Waker; 4]> = SmallVec::new();
     {
         let mut inner = slot.lock();
         if events & HANG_UP_EVENTS != 0 {
@@ -412,11 +417,15 @@ pub(crate) fn dispatch(token: u64, events: u32) {
         }
         if events & READ_EVENTS != 0 {
             slot.read_tick.fetch_add(1, Ordering::AcqRel);
-            woken.append(&mut inner.readers);
+            for w in inner.readers.drain(..) {
+                woken.push(w);
+            }
         }
         if events & WRITE_EVENTS != 0 {
             slot.write_tick.fetch_add(1, Ordering::AcqRel);
-            woken.append(&mut inner.writers);
+            for w in inner.writers.drain(..) {
+                woken.push(w);
+            }
         }
     }
     for w in woken {
