@@ -281,26 +281,33 @@ fn parse_length(s: &[u8]) -> Option<u64> {
 /// without an authority).
 fn valid_host(value: &[u8]) -> bool {
     let value = value.trim_ascii();
-    let (host, port) = if value.first() == Some(&b'[') {
-        let Some(close) = value.iter().position(|&b| b == b']') else { return false };
-        let literal = &value[1..close];
-        if literal.is_empty() || !literal.iter().all(|&b| IP_LITERAL[usize::from(b)]) {
-            return false;
+    if value.first() == Some(&b'[') {
+        return valid_ip_literal_host(value);
+    }
+    // One pass: reg-name bytes up to the first other byte, which may only
+    // be the `:` before a port of digits.
+    let mut bytes = value.iter();
+    while let Some(&b) = bytes.next() {
+        if !REG_NAME[usize::from(b)] {
+            return b == b':' && bytes.all(u8::is_ascii_digit);
         }
-        (&b""[..], &value[close + 1..])
-    } else {
-        match value.iter().position(|&b| b == b':') {
-            Some(i) => (&value[..i], &value[i..]),
-            None => (value, &b""[..]),
-        }
-    };
-    let host_ok = host.iter().all(|&b| REG_NAME[usize::from(b)]);
-    let port_ok = match port.split_first() {
+    }
+    true
+}
+
+/// [`valid_host`] for a value starting with `[`: an IP literal in
+/// brackets, then an optional port.
+fn valid_ip_literal_host(value: &[u8]) -> bool {
+    let Some(close) = value.iter().position(|&b| b == b']') else { return false };
+    let literal = &value[1..close];
+    if literal.is_empty() || !literal.iter().all(|&b| IP_LITERAL[usize::from(b)]) {
+        return false;
+    }
+    match value[close + 1..].split_first() {
         None => true,
         Some((b':', digits)) => digits.iter().all(u8::is_ascii_digit),
         Some(_) => false,
-    };
-    host_ok && port_ok
+    }
 }
 
 /// The bytes of a reg-name or IPv4 address: unreserved, `%` of
