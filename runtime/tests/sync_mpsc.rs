@@ -206,3 +206,225 @@ fn many_producers_on_two_hubs_and_a_thread() {
         run(&rt, move |v| tx.send(v).unwrap(), rx);
     }
 }
+
+#[test]
+fn a_receiver_killed_while_parked_leaves_later_messages_in_the_channel() {
+    let (tx, rx) = mpsc::channel();
+    let rx = Rc::new(rx);
+    let r = rx.clone();
+    let receiver = verde::spawn_local(move || r.recv().ok());
+    verde::yield_now();
+    receiver.kill();
+    tx.send("kept").unwrap();
+    assert_eq!(rx.recv(), Ok("kept"));
+}
+
+#[test]
+fn a_killed_receiver_gives_back_a_handed_message_ahead_of_buffered_ones() {
+    let (tx, rx) = mpsc::channel();
+    let rx = Rc::new(rx);
+    let r = rx.clone();
+    let receiver = verde::spawn_local(move || r.recv().ok());
+    verde::yield_now();
+    // The first send hands its message to the parked receiver, the second
+    // buffers behind it; the receiver then unwinds instead of returning.
+    receiver.kill_nowait();
+    tx.send(1).unwrap();
+    tx.send(2).unwrap();
+    assert!(receiver.join().is_err());
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+}
+
+#[test]
+fn try_recv_beside_a_parked_receive_leaves_it_registered() {
+    let (tx, rx) = mpsc::channel();
+    let rx = Rc::new(rx);
+    let r = rx.clone();
+    let receiver = verde::spawn_local(move || r.recv().unwrap());
+    verde::yield_now();
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    // Whichever of the two gets the first message, the other gets the
+    // second or leaves it in the channel.
+    tx.send(1).unwrap();
+    let first = rx.try_recv().ok();
+    tx.send(2).unwrap();
+    let got: Vec<_> = first.into_iter().chain([receiver.join().unwrap()]).chain(rx.try_iter()).collect();
+    assert!(got == [1, 2] || got == [2, 1], "{got:?}");
+}
+
+#[test]
+fn receives_sharing_the_receiver_are_all_served_and_all_see_the_end() {
+    let (tx, rx) = mpsc::channel();
+    let rx = Rc::new(rx);
+    let spawn_receives = |n: usize| -> Vec<_> {
+        (0..n)
+            .map(|_| {
+                let r = rx.clone();
+                verde::spawn_local(move || r.recv())
+            })
+            .collect()
+    };
+    let hs = spawn_receives(3);
+    verde::yield_now();
+    for i in 0..3 {
+        tx.send(i).unwrap();
+    }
+    let mut got: Vec<_> = verde::joinall(hs).into_iter().map(|r| r.unwrap().unwrap()).collect();
+    got.sort_unstable();
+    assert_eq!(got, [0, 1, 2]);
+
+    // One at a time, with a `try_recv` and a late receive in between.
+    let hs = spawn_receives(2);
+    verde::yield_now();
+    tx.send(10).unwrap();
+    let stolen = rx.try_recv().ok();
+    let late = spawn_receives(1);
+    verde::yield_now();
+    for i in 11..14 {
+        tx.send(i).unwrap();
+        verde::yield_now();
+    }
+    let received = verde::joinall(hs.into_iter().chain(late)).into_iter().map(|r| r.unwrap().unwrap());
+    let mut got: Vec<_> = stolen.into_iter().chain(received).chain(rx.try_iter()).collect();
+    got.sort_unstable();
+    assert_eq!(got, [10, 11, 12, 13]);
+
+    let hs = spawn_receives(3);
+    verde::yield_now();
+    drop(tx);
+    assert!(verde::joinall(hs).into_iter().all(|r| r.unwrap() == Err(RecvError)));
+}
+
+#[test]
+fn receives_sharing_the_receiver_survive_one_being_killed_or_timing_out() {
+    let (tx, rx) = mpsc::channel();
+    let rx = Rc::new(rx);
+    let r = rx.clone();
+    let timing_out = verde::spawn_local(move || r.recv_timeout(Duration::from_millis(5)));
+    let hs: Vec<_> = (0..3)
+        .map(|_| {
+            let r = rx.clone();
+            verde::spawn_local(move || r.recv())
+        })
+        .collect();
+    verde::yield_now();
+    assert_eq!(timing_out.join().unwrap(), Err(RecvTimeoutError::Timeout));
+    // The middle one, then the last to register (the one the slot holds).
+    hs[1].kill();
+    hs[2].kill();
+    tx.send(7).unwrap();
+    assert_eq!(verde::joinall(hs).into_iter().map(Result::ok).collect::<Vec<_>>(), [Some(Ok(7)), None, None]);
+    tx.send(8).unwrap();
+    assert_eq!(rx.try_recv(), Ok(8));
+}
+
+#[test]
+fn the_last_sender_leaving_wakes_a_receiver_parked_on_another_hub() {
+    let rt = verde::Runtime::builder().workers(1).build().unwrap();
+    let (tx, rx) = mpsc::channel::<u32>();
+    let (started, wait_started) = mpsc::channel();
+    let receiver = rt.spawn(move || {
+        started.send(()).unwrap();
+        rx.recv()
+    });
+    wait_started.recv().unwrap();
+    // A chance for it to park; the outcome is the same if it has not yet.
+    verde::sleep(Duration::from_millis(5));
+    drop(tx);
+    assert_eq!(receiver.join().unwrap(), Err(RecvError));
+}
+
+#[test]
+fn ping_pong_across_hubs_and_threads_loses_no_wake_up() {
+    const N: u64 = 5000;
+    fn pong(from: mpsc::Receiver<u64>, to: mpsc::Sender<u64>) {
+        for v in from {
+            to.send(v + 1).unwrap();
+        }
+    }
+    fn ping(to: mpsc::Sender<u64>, from: mpsc::Receiver<u64>) -> u64 {
+        let mut v = 0;
+        for _ in 0..N {
+            to.send(v).unwrap();
+            v = from.recv().unwrap();
+        }
+        v
+    }
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    // Coroutines on two hubs.
+    let (to_b, from_a) = mpsc::channel();
+    let (to_a, from_b) = mpsc::channel();
+    let b = rt.spawn_on(1, move || pong(from_a, to_a));
+    let a = rt.spawn_on(0, move || ping(to_b, from_b));
+    assert_eq!(a.join().unwrap(), N);
+    b.join().unwrap();
+    // A plain thread and a coroutine.
+    let (to_b, from_a) = mpsc::channel();
+    let (to_a, from_b) = mpsc::channel();
+    let b = rt.spawn(move || pong(from_a, to_a));
+    let a = std::thread::spawn(move || ping(to_b, from_b));
+    assert_eq!(a.join().unwrap(), N);
+    b.join().unwrap();
+}
+
+#[test]
+fn receives_timing_out_as_messages_arrive_lose_none_and_keep_the_order() {
+    const N: u32 = 2000;
+    let rt = verde::Runtime::builder().workers(1).build().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let sender = rt.spawn(move || {
+        for i in 0..N {
+            tx.send(i).unwrap();
+            if i % 8 == 0 {
+                verde::yield_now();
+            }
+        }
+    });
+    let mut got = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_micros(20)) {
+            Ok(v) => got.push(v),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    sender.join().unwrap();
+    assert_eq!(got, (0..N).collect::<Vec<_>>());
+}
+
+#[test]
+fn receivers_killed_at_any_point_across_hubs_lose_no_message() {
+    const N: u32 = 2000;
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let sender = rt.spawn_on(1, move || {
+        for i in 0..N {
+            tx.send(i).unwrap();
+            if i % 4 == 0 {
+                verde::sleep(Duration::from_micros(1));
+            }
+        }
+    });
+    // Each receive runs in a coroutine of its own on the other hub, most
+    // of them killed at some point: before, while or after receiving. A
+    // killed one poisons the mutex, which does not matter here.
+    let rx = Arc::new(std::sync::Mutex::new(rx));
+    let mut got = Vec::new();
+    for k in 0u64.. {
+        let r = rx.clone();
+        let receiver = rt.spawn_on(0, move || r.lock().unwrap_or_else(|e| e.into_inner()).recv());
+        if k % 3 != 0 {
+            for _ in 0..(k * 7919) % 2000 {
+                std::hint::spin_loop();
+            }
+            receiver.kill_nowait();
+        }
+        match receiver.join() {
+            Ok(Ok(v)) => got.push(v),
+            Ok(Err(RecvError)) => break,
+            Err(_) => {}
+        }
+    }
+    sender.join().unwrap();
+    assert_eq!(got, (0..N).collect::<Vec<_>>());
+}
