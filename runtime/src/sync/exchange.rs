@@ -1,7 +1,9 @@
-//! The engine under [`mpsc`](super::mpsc) and gevent's
-//! [`queue`](crate::queue): a buffer of items, bounded, unbounded or of
-//! capacity zero (rendezvous), with FIFO queues of blocked putters and
-//! getters.
+//! The engine under [`mpsc::sync_channel`](super::mpsc::sync_channel) and
+//! gevent's [`queue`](crate::queue): a buffer of items, bounded, unbounded
+//! or of capacity zero (rendezvous), with FIFO queues of blocked putters
+//! and getters. (The unbounded [`mpsc::channel`](super::mpsc::channel),
+//! with a single receiver and senders that never wait, has a leaner engine
+//! of its own.)
 //!
 //! Rules that keep every waiter served in order:
 //!
@@ -222,8 +224,8 @@ impl<T, B: Buffer<T>> Exchange<T, B> {
         (drained, wakers)
     }
 
-    /// Whether [`shut_down`](Self::shut_down) was called (or, for an
-    /// mpsc channel, both [`close`](Self::close) and
+    /// Whether [`shut_down`](Self::shut_down) was called (or, for a
+    /// `sync_channel`, both [`close`](Self::close) and
     /// [`finish`](Self::finish)).
     pub fn is_shut_down(&self) -> bool {
         self.closed && self.finished

@@ -32,9 +32,10 @@
 //! producer.join().unwrap();
 //! ```
 
-mod chan;
+mod bounded;
 mod receiver;
 mod sender;
+mod unbounded;
 
 use std::sync::Arc;
 
@@ -58,8 +59,8 @@ pub use sender::{Sender, SyncSender};
 /// ```
 #[must_use]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let chan = Arc::new(chan::Chan::new(None));
-    (Sender::new(chan.clone()), Receiver::new(chan))
+    let chan = Arc::new(unbounded::Chan::new());
+    (Sender::new(chan.clone()), Receiver::unbounded(chan))
 }
 
 /// A channel holding at most `bound` messages; `bound == 0` makes every
@@ -75,6 +76,6 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 /// ```
 #[must_use]
 pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
-    let chan = Arc::new(chan::Chan::new(Some(bound)));
-    (SyncSender::new(chan.clone()), Receiver::new(chan))
+    let chan = Arc::new(bounded::Chan::new(bound));
+    (SyncSender::new(chan.clone()), Receiver::bounded(chan))
 }

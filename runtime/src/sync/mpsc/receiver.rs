@@ -7,15 +7,23 @@ use std::panic::RefUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::chan::Chan;
+use super::{bounded, unbounded};
 use super::{RecvError, RecvTimeoutError, TryRecvError};
 use crate::park;
 
 /// The receiving half of a channel. Like std's, it can move between threads
 /// (`Send`) but not be shared (`!Sync`): one consumer.
 pub struct Receiver<T> {
-    chan: Arc<Chan<T>>,
+    chan: Flavor<T>,
     _not_sync: PhantomData<Cell<()>>,
+}
+
+/// Which kind of channel a receiver reads from.
+enum Flavor<T> {
+    /// [`channel`](super::channel).
+    Unbounded(Arc<unbounded::Chan<T>>),
+    /// [`sync_channel`](super::sync_channel).
+    Bounded(Arc<bounded::Chan<T>>),
 }
 
 /// As for std's `Receiver` (the `Cell` marker that makes it `!Sync` would
@@ -24,8 +32,12 @@ pub struct Receiver<T> {
 impl<T> RefUnwindSafe for Receiver<T> {}
 
 impl<T> Receiver<T> {
-    pub(super) fn new(chan: Arc<Chan<T>>) -> Self {
-        Receiver { chan, _not_sync: PhantomData }
+    pub(super) fn unbounded(chan: Arc<unbounded::Chan<T>>) -> Self {
+        Receiver { chan: Flavor::Unbounded(chan), _not_sync: PhantomData }
+    }
+
+    pub(super) fn bounded(chan: Arc<bounded::Chan<T>>) -> Self {
+        Receiver { chan: Flavor::Bounded(chan), _not_sync: PhantomData }
     }
 
     /// Receives the next message, parking until one arrives.
@@ -35,7 +47,10 @@ impl<T> Receiver<T> {
     /// [`RecvError`] once every sender is gone and the channel is empty.
     #[inline(always)]
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.chan.recv()
+        match &self.chan {
+            Flavor::Unbounded(chan) => chan.recv(None).map_err(|_| RecvError),
+            Flavor::Bounded(chan) => chan.recv(),
+        }
     }
 
     /// Receives a message if one is ready.
@@ -45,7 +60,10 @@ impl<T> Receiver<T> {
     /// [`TryRecvError::Empty`] if none is, [`TryRecvError::Disconnected`] if
     /// none ever will be.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.chan.try_recv()
+        match &self.chan {
+            Flavor::Unbounded(chan) => chan.try_recv(),
+            Flavor::Bounded(chan) => chan.try_recv(),
+        }
     }
 
     /// Like [`recv`](Self::recv), giving up after `timeout`.
@@ -62,7 +80,11 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.chan.recv_until(park::deadline_after(timeout))
+        let deadline = park::deadline_after(timeout);
+        match &self.chan {
+            Flavor::Unbounded(chan) => chan.recv(Some(deadline)),
+            Flavor::Bounded(chan) => chan.recv_until(deadline),
+        }
     }
 
     /// An iterator that receives until every sender is gone.
@@ -78,7 +100,10 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.chan.drop_receiver();
+        match &self.chan {
+            Flavor::Unbounded(chan) => chan.drop_receiver(),
+            Flavor::Bounded(chan) => chan.drop_receiver(),
+        }
     }
 }
 

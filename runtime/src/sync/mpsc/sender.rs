@@ -3,23 +3,23 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::chan::Chan;
+use super::{bounded, unbounded};
 use super::{SendError, TrySendError};
 
 /// The sending half of a [`channel`](super::channel); clone it for more
 /// producers.
 pub struct Sender<T> {
-    chan: Arc<Chan<T>>,
+    chan: Arc<unbounded::Chan<T>>,
 }
 
 /// The sending half of a [`sync_channel`](super::sync_channel); clone it
 /// for more producers.
 pub struct SyncSender<T> {
-    chan: Arc<Chan<T>>,
+    chan: Arc<bounded::Chan<T>>,
 }
 
 impl<T> Sender<T> {
-    pub(super) fn new(chan: Arc<Chan<T>>) -> Self {
+    pub(super) fn new(chan: Arc<unbounded::Chan<T>>) -> Self {
         Sender { chan }
     }
 
@@ -35,7 +35,7 @@ impl<T> Sender<T> {
 }
 
 impl<T> SyncSender<T> {
-    pub(super) fn new(chan: Arc<Chan<T>>) -> Self {
+    pub(super) fn new(chan: Arc<bounded::Chan<T>>) -> Self {
         SyncSender { chan }
     }
 

@@ -1,4 +1,6 @@
-//! The state a channel's senders and receiver share.
+//! The [`sync_channel`](super::sync_channel) flavour: an [`Exchange`]
+//! (bounded buffer, FIFO queues of blocked senders and receivers) behind a
+//! mutex.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,12 +17,13 @@ pub(super) struct Chan<T> {
 }
 
 impl<T> Chan<T> {
-    /// A channel with one sender (the one about to be created).
-    pub fn new(capacity: Option<usize>) -> Self {
-        Chan { state: Mutex::new(Exchange::new(capacity)), senders: AtomicUsize::new(1) }
+    /// A channel holding at most `bound` messages, with one sender (the one
+    /// about to be created).
+    pub fn new(bound: usize) -> Self {
+        Chan { state: Mutex::new(Exchange::new(Some(bound))), senders: AtomicUsize::new(1) }
     }
 
-    /// Sends, waiting for room or the receiver if the channel is bounded.
+    /// Sends, waiting for room (or, `bound == 0`, for the receiver).
     #[inline(always)]
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
         exchange::put(&self.state, msg, None).map_err(|e| match e {
