@@ -1,7 +1,7 @@
 //! A hub's run queue: a growable ring buffer of tasks, FIFO.
 //!
-//! It is the hottest structure in verde (every `yield_now` pushes and pops
-//! it), so it is a power-of-two ring with masked indices rather than a
+//! It is the hottest structure in verde (every `yield_now` rotates it), so
+//! it is a power-of-two ring with masked indices rather than a
 //! general-purpose `VecDeque`.
 
 use std::mem::MaybeUninit;
@@ -10,32 +10,43 @@ use crate::task::TaskRef;
 
 pub(crate) struct RunQueue {
     buf: Box<[MaybeUninit<TaskRef>]>,
+    /// The capacity minus one; the capacity is a power of two.
+    mask: usize,
+    /// Index of the front slot, always below the capacity.
     head: usize,
+    /// Initialised slots, from `head` on (wrapping). Always below the
+    /// capacity: the ring grows when a push would fill it, so `rotate`
+    /// can write its task at the tail before reading the front.
     len: usize,
 }
 
 impl RunQueue {
     pub fn new() -> Self {
-        RunQueue { buf: Self::alloc(64), head: 0, len: 0 }
+        const CAPACITY: usize = 64;
+        RunQueue { buf: Self::alloc(CAPACITY), mask: CAPACITY - 1, head: 0, len: 0 }
     }
 
     fn alloc(cap: usize) -> Box<[MaybeUninit<TaskRef>]> {
         (0..cap).map(|_| MaybeUninit::uninit()).collect()
     }
 
-    #[inline]
-    fn mask(&self) -> usize {
-        self.buf.len() - 1
-    }
-
     /// The slot at position `i` of the ring (taken modulo the capacity).
     #[inline(always)]
     fn slot(&mut self, i: usize) -> &mut MaybeUninit<TaskRef> {
-        let i = i & self.mask();
-        // SAFETY: the capacity is a power of two (64, doubled by `grow`),
-        // so `i & (capacity - 1)` is below it; this only spares the bounds
-        // check, which the hot path (every switch) would otherwise pay.
+        let i = i & self.mask;
+        // SAFETY: `mask` is the capacity minus one and the capacity is a
+        // power of two (64, doubled by `grow`), so `i & mask` is below it;
+        // this only spares the bounds check, which the hot path (every
+        // switch) would otherwise pay.
         unsafe { self.buf.get_unchecked_mut(i) }
+    }
+
+    /// The front slot.
+    #[inline(always)]
+    fn front(&mut self) -> &mut MaybeUninit<TaskRef> {
+        // SAFETY: `head` is kept below the capacity (it is only ever set
+        // masked, or to 0).
+        unsafe { self.buf.get_unchecked_mut(self.head) }
     }
 
     #[inline]
@@ -45,7 +56,7 @@ impl RunQueue {
 
     #[inline]
     pub fn push_back(&mut self, task: TaskRef) {
-        if self.len == self.buf.len() {
+        if self.len == self.mask {
             self.grow();
         }
         self.slot(self.head + self.len).write(task);
@@ -54,10 +65,10 @@ impl RunQueue {
 
     #[inline]
     pub fn push_front(&mut self, task: TaskRef) {
-        if self.len == self.buf.len() {
+        if self.len == self.mask {
             self.grow();
         }
-        self.head = self.head.wrapping_sub(1) & self.mask();
+        self.head = self.head.wrapping_sub(1) & self.mask;
         self.slot(self.head).write(task);
         self.len += 1;
     }
@@ -69,25 +80,34 @@ impl RunQueue {
         }
         // SAFETY: slots head..head+len (masked) are initialised, and this
         // one is taken out before `head` moves past it.
-        let task = unsafe { self.slot(self.head).assume_init_read() };
-        self.head = (self.head + 1) & self.mask();
+        let task = unsafe { self.front().assume_init_read() };
+        self.head = (self.head + 1) & self.mask;
         self.len -= 1;
         Some(task)
     }
 
     /// Puts `task` at the back and returns the front; with an empty queue
-    /// that is `task` itself. The common step of a yield.
-    #[inline]
+    /// that is `task` itself. The common step of a yield, without a branch:
+    /// `task` goes in first, into the slot after the last (free, since
+    /// `len` is below the capacity), and with an empty queue that slot is
+    /// the front.
+    #[inline(always)]
     pub fn rotate(&mut self, task: TaskRef) -> TaskRef {
-        if self.len == 0 {
-            return task;
-        }
-        // SAFETY: the queue is non-empty, so slot `head` is initialised; it
-        // is read out and the same slot position at the tail end is
-        // rewritten, keeping exactly `len` slots initialised.
-        let front = unsafe { self.slot(self.head).assume_init_read() };
-        self.slot(self.head + self.len).write(task);
-        self.head = (self.head + 1) & self.mask();
+        // The fields are read before the slots are touched: written through
+        // a pointer, a slot might alias them as far as the compiler knows.
+        let (head, mask) = (self.head, self.mask);
+        let ring = self.buf.as_mut_ptr();
+        // SAFETY: `head` is below the capacity and the tail index is
+        // masked, so both slots are in the buffer. Slot
+        // head+len is free (`len` is below the capacity); once `task` is in
+        // it, slots head..=head+len (masked) are initialised, `len` + 1 of
+        // them; the front is read out and `head` moves past it, leaving
+        // `len` initialised slots again.
+        let front = unsafe {
+            (*ring.add((head + self.len) & mask)).write(task);
+            (*ring.add(head)).assume_init_read()
+        };
+        self.head = (head + 1) & mask;
         front
     }
 
@@ -97,9 +117,10 @@ impl RunQueue {
         let mut new = Self::alloc(old_cap * 2);
         for (i, slot) in new.iter_mut().enumerate().take(self.len) {
             // SAFETY: moving each initialised slot exactly once.
-            *slot = MaybeUninit::new(unsafe { self.buf[(self.head + i) & (old_cap - 1)].assume_init_read() });
+            *slot = MaybeUninit::new(unsafe { self.buf[(self.head + i) & self.mask].assume_init_read() });
         }
         self.buf = new;
+        self.mask = old_cap * 2 - 1;
         self.head = 0;
     }
 }
@@ -145,5 +166,43 @@ mod tests {
         let mut expected: Vec<_> = tasks[1..].iter().map(|t| t.as_ptr()).collect();
         expected.push(tasks[0].as_ptr());
         assert_eq!(order, expected);
+    }
+
+    #[test]
+    fn rotate_on_an_empty_queue_gives_the_task_back() {
+        let hub = crate::hub::current().shared.clone();
+        let mut q = RunQueue::new();
+        let t = task(&hub);
+        assert_eq!(q.rotate(t.clone()).as_ptr(), t.as_ptr());
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn rotation_keeps_fifo_order_at_every_fill_around_growth() {
+        let hub = crate::hub::current().shared.clone();
+        for n in [1, 2, 62, 63, 64, 65, 126, 127, 128] {
+            for offset in [0, 40] {
+                let mut q = RunQueue::new();
+                // Move `head` so that the ring wraps.
+                for _ in 0..offset {
+                    q.push_back(task(&hub));
+                    drop(q.pop_front());
+                }
+                let mut model: std::collections::VecDeque<TaskRef> = (0..n).map(|_| task(&hub)).collect();
+                for t in &model {
+                    q.push_back(t.clone());
+                }
+                for _ in 0..2 * n + 1 {
+                    let t = task(&hub);
+                    model.push_back(t.clone());
+                    let expected = model.pop_front().unwrap();
+                    assert_eq!(q.rotate(t).as_ptr(), expected.as_ptr(), "{n} queued, offset {offset}");
+                }
+                for expected in model {
+                    assert_eq!(q.pop_front().map(|t| t.as_ptr()), Some(expected.as_ptr()));
+                }
+                assert!(q.is_empty());
+            }
+        }
     }
 }
