@@ -113,15 +113,16 @@ impl Probe {
 
     /// Counts one coroutine run; true when it is time to poll for I/O and
     /// timers. Only the hub's thread writes the budget, so a plain load and
-    /// store update it.
+    /// store update it. The budget is never stored as 0: the run that
+    /// spends it resets it.
     #[inline(always)]
     pub(crate) fn tick(&self) -> bool {
-        let b = self.budget.load(Ordering::Relaxed);
-        if b == 0 {
+        let left = self.budget.load(Ordering::Relaxed) - 1;
+        if left == 0 {
             self.budget.store(EVENT_INTERVAL, Ordering::Relaxed);
             true
         } else {
-            self.budget.store(b - 1, Ordering::Relaxed);
+            self.budget.store(left, Ordering::Relaxed);
             false
         }
     }
