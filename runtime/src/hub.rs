@@ -450,80 +450,107 @@ impl Hub {
     }
 
     /// Resumes `task` and whatever follows it directly: a coroutine that
-    /// yields hands the CPU straight to the next runnable one, and greenlet
-    /// switches chain into their target, without a trip through the loop.
-    /// Returns true when the hub should poll before running more.
+    /// yields or parks hands the CPU straight to the next runnable one, and
+    /// greenlet switches chain into their target, without a trip through
+    /// the loop. Returns true when the hub should poll before running more.
     ///
     /// Every coroutine task on the run queue has its coroutine: local
     /// spawns create it at once, remote ones get it when they leave the
     /// remote queue (`drain_remote`), and a finished task is never
-    /// rescheduled (its wakers' seqs are stale and it is not PARKED).
+    /// rescheduled (its wakers' seqs are stale and it is not PARKED). The
+    /// main context never has one, so the check for a coroutine at the top
+    /// of the loop is also where the main context, next after a yield, a
+    /// park or a switch, is put back at the front for `run_main` to take.
+    ///
+    /// The thread's running coroutine (`running_coroutine`) is set before
+    /// each resume and cleared before the hub runs anything that might ask
+    /// for it (a finished coroutine's rawlinks, the loop); between a yield
+    /// or park and the resume it chains into, only this scheduling code
+    /// runs, so it is not cleared there.
     fn run_task(&self, mut task: TaskRef) -> bool {
         loop {
             // SAFETY: `coro` is only touched on the owner hub's thread, and
             // nothing else holds a reference to it during this call.
             let Some(c) = (unsafe { &mut *task.coro.get() }) else {
-                debug_assert!(false, "a queued task has no coroutine");
-                return false;
+                return self.no_coroutine(task);
             };
             set_running(task.as_ptr());
             self.probe.resume(task.id);
             let result = c.resume(());
             if let CoroutineResult::Yield(Suspend::Yield) = result {
                 if self.tick() {
-                    set_running(ptr::null());
-                    self.push_local(task);
-                    return true;
+                    return self.yield_to_poll(task);
                 }
-                let next = self.rotate(task);
-                if next.kind == Kind::Main {
-                    set_running(ptr::null());
-                    self.push_front(next);
-                    return false;
-                }
-                task = next;
+                task = self.rotate(task);
                 continue;
             }
-            set_running(ptr::null());
-            if let CoroutineResult::Return(()) = result {
-                self.retire(&task);
-            } else if let CoroutineResult::Yield(Suspend::Park) = result {
+            if let CoroutineResult::Yield(Suspend::Park) = result {
+                // The parked task is held by whoever will wake it.
+                drop(task);
                 match self.next_after_park() {
-                    Ok(next) => {
-                        task = next;
-                        continue;
+                    (Some(next), _) => task = next,
+                    (None, poll) => {
+                        set_running(ptr::null());
+                        return poll;
                     }
-                    Err(poll) => return poll,
                 }
+                continue;
             }
-            match self.take_switch_target() {
-                None => return self.tick(),
-                Some(next) if next.kind == Kind::Main => {
-                    self.push_front(next);
-                    return false;
-                }
+            match self.after_switch_or_return(task, result) {
                 Some(next) => task = next,
+                None => return self.tick(),
             }
         }
     }
 
     /// After a coroutine parked: like a yield, a park hands the CPU straight
-    /// to the next runnable coroutine, without a trip through the loop.
-    /// `Err` is `run_task`'s return value when there is none to hand to.
-    /// Kept out of line so as not to slow `run_task`'s yield path.
+    /// to the next runnable task, without a trip through the loop. Gives
+    /// that task, or else whether the hub should poll first. Kept out of
+    /// line so as not to slow `run_task`'s yield path.
     #[inline(never)]
-    fn next_after_park(&self) -> Result<TaskRef, bool> {
+    fn next_after_park(&self) -> (Option<TaskRef>, bool) {
         if self.tick() {
-            return Err(true);
+            return (None, true);
         }
-        match self.pop_local() {
-            Some(next) if next.kind == Kind::Coroutine => Ok(next),
-            Some(main) => {
-                self.push_front(main);
-                Err(false)
-            }
-            None => Err(false),
+        (self.pop_local(), false)
+    }
+
+    /// After a greenlet switch or the coroutine's return: the switch
+    /// target, if there is one. Kept out of line so as not to slow
+    /// `run_task`'s yield and park paths.
+    #[inline(never)]
+    fn after_switch_or_return(&self, task: TaskRef, result: CoroutineResult<Suspend, ()>) -> Option<TaskRef> {
+        set_running(ptr::null());
+        if let CoroutineResult::Return(()) = result {
+            self.retire(task);
+        } else {
+            drop(task);
         }
+        self.take_switch_target()
+    }
+
+    /// `run_task`'s exit for a task without a coroutine: the main context,
+    /// which goes back to the front of the run queue for `run_main`.
+    #[cold]
+    #[inline(never)]
+    fn no_coroutine(&self, task: TaskRef) -> bool {
+        set_running(ptr::null());
+        if task.kind == Kind::Main {
+            self.push_front(task);
+        } else {
+            debug_assert!(false, "a queued task has no coroutine");
+        }
+        false
+    }
+
+    /// `run_task`'s exit when a yield spent the budget: the yielder goes to
+    /// the back of the run queue and the hub polls.
+    #[cold]
+    #[inline(never)]
+    fn yield_to_poll(&self, task: TaskRef) -> bool {
+        set_running(ptr::null());
+        self.push_local(task);
+        true
     }
 
     /// Creates the coroutine of a task spawned from another thread. Returns
@@ -555,13 +582,13 @@ impl Hub {
     }
 
     /// Finishes a coroutine that returned: recycles its stack.
-    fn retire(&self, task: &TaskRef) {
+    fn retire(&self, task: TaskRef) {
         // SAFETY: owner thread; the coroutine has returned.
         let coro = unsafe { (*task.coro.get()).take() }.expect("a returning task has a coroutine");
         let stack = coro.into_stack();
         self.with_stacks(|p| p.release(stack));
-        self.remove_live(task);
-        Header::finish(task);
+        self.remove_live(&task);
+        Header::finish(&task);
     }
 
     /// Fires expired timers, takes remote work, and waits for I/O. With
