@@ -184,19 +184,31 @@ pub(crate) struct GreenletLinks {
 }
 
 /// The type-erased part of every task.
+///
+/// `repr(C)` with the coroutine first: the hub's switch loop then reaches
+/// the task and its coroutine through one pointer, which the coroutine
+/// switch preserves, instead of two. The byte-sized fields sit together
+/// so the order costs no padding.
+#[repr(C)]
 pub(crate) struct Header {
+    /// Touched only on the owner hub's thread, like the fields after
+    /// `kind`.
+    pub coro: UnsafeCell<Option<Coro>>,
     refs: AtomicUsize,
     pub state: AtomicU64,
     pub interrupt: AtomicU64,
-    join: AtomicU8,
     join_waiters: Mutex<JoinWaiters>,
     pub hub: Arc<HubShared>,
     pub id: u64,
     pub name: Option<Box<str>>,
-    pub kind: Kind,
     vtable: &'static Vtable,
+    join: AtomicU8,
+    pub kind: Kind,
     // The fields below are touched only on the owner hub's thread.
-    pub coro: UnsafeCell<Option<Coro>>,
+    /// While set, a pending interrupt does not unwind at park points: the
+    /// task is inside a C-ABI frame (a patched libc call) that must not be
+    /// unwound through, and handles the interrupt itself (`crate::patch`).
+    pub defer_interrupts: Cell<bool>,
     pub start: UnsafeCell<Option<StartFn>>,
     pub yielder: Cell<*const CoroYielder>,
     pub stack_size: usize,
@@ -207,10 +219,6 @@ pub(crate) struct Header {
     /// the coroutine when its body ends, or at hub teardown for a thread's
     /// main context.
     pub locals: UnsafeCell<crate::local::Storage>,
-    /// While set, a pending interrupt does not unwind at park points: the
-    /// task is inside a C-ABI frame (a patched libc call) that must not be
-    /// unwound through, and handles the interrupt itself (`crate::patch`).
-    pub defer_interrupts: Cell<bool>,
     /// The interrupt code a patched call last reported as `ECANCELED`
     /// (`crate::patch`), or `NO_INTERRUPT`.
     pub cancel_reported: Cell<u64>,
