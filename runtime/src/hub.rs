@@ -137,7 +137,7 @@ pub(crate) struct Hub {
     /// (a finished coroutine's rawlinks): blocking there is refused.
     in_callback: Cell<bool>,
     /// What this hub tells the monitor.
-    pub probe: Arc<crate::monitor::Probe>,
+    pub probe: crate::monitor::Probe,
     _altstack: crate::stack_overflow::AltStack,
 }
 
@@ -160,6 +160,7 @@ impl Drop for HubOwner {
         if let Some(hub) = self.0.take() {
             hub.teardown();
             CURRENT.with(|c| c.set(ptr::null()));
+            hub.probe.unregister();
             drop(hub);
         }
     }
@@ -205,7 +206,11 @@ pub(crate) fn init(config: HubConfig) -> &'static Hub {
     }
     CURRENT.with(|c| c.set(p));
     // SAFETY: the Box is now owned by OWNER; see `current`.
-    unsafe { &*p }
+    let hub = unsafe { &*p };
+    // SAFETY: the hub stays in its Box until OWNER's destructor, which
+    // unregisters the probe before it drops the hub.
+    unsafe { hub.probe.register() };
+    hub
 }
 
 /// The running coroutine on this thread, without touching the hub.
@@ -292,7 +297,7 @@ impl Hub {
             switch_target: UnsafeCell::new(None),
             is_worker: Cell::new(false),
             in_callback: Cell::new(false),
-            probe: crate::monitor::Probe::register(config.max_blocking_time),
+            probe: crate::monitor::Probe::new(config.max_blocking_time),
             _altstack: crate::stack_overflow::AltStack::ensure(),
         })
     }

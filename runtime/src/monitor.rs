@@ -40,7 +40,8 @@
 //!
 //! The hub pays one relaxed store per coroutine resume (which coroutine),
 //! whether or not the monitor runs; its scheduling budget, which the
-//! monitor also reads, it keeps anyway. The monitor thread wakes every
+//! monitor also reads, it keeps anyway. Both live in the hub itself, so
+//! neither costs a pointer to follow. The monitor thread wakes every
 //! quarter of the smallest max blocking time (at least every 5 ms, at most
 //! every second), reads those few words of each hub, and never touches
 //! a coroutine's memory: names come from a registry of named coroutines
@@ -50,7 +51,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::hub::EVENT_INTERVAL;
@@ -67,7 +68,9 @@ const MIN_TICK: Duration = Duration::from_millis(5);
 const MAX_TICK: Duration = Duration::from_secs(1);
 
 /// What a hub tells the monitor. Written only by the hub's thread, read by
-/// the monitor thread.
+/// the monitor thread. It is a field of the hub, which registers it once
+/// the hub has its place (`register`) and unregisters it before the hub
+/// goes (`unregister`).
 pub(crate) struct Probe {
     /// Id of the coroutine the hub resumed last; 0 while the hub is idle or
     /// back in its thread's main context.
@@ -87,22 +90,44 @@ pub(crate) struct Probe {
 }
 
 impl Probe {
-    /// A probe for the calling thread's new hub, registered with the
-    /// monitor (which starts if `max_blocking_time` is set).
-    pub(crate) fn register(max_blocking_time: Option<Duration>) -> Arc<Probe> {
+    /// A probe for the calling thread's new hub, not registered yet.
+    pub(crate) fn new(max_blocking_time: Option<Duration>) -> Probe {
         // SAFETY: gettid takes no arguments.
         let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
-        let probe = Arc::new(Probe {
+        Probe {
             running: AtomicU64::new(0),
             budget: AtomicU32::new(EVENT_INTERVAL),
             polls: AtomicU64::new(0),
-            max_blocking_ns: AtomicU64::new(0),
+            max_blocking_ns: AtomicU64::new(max_blocking_ns(max_blocking_time)),
             tid,
             thread_name: std::thread::current().name().map(Into::into),
-        });
-        lock(&registry().probes).push(Arc::downgrade(&probe));
-        probe.set_max_blocking_time(max_blocking_time);
-        probe
+        }
+    }
+
+    /// Shows the probe to the monitor, and starts the monitor if the probe
+    /// has a max blocking time.
+    ///
+    /// # Safety
+    ///
+    /// The probe must stay where it is until `unregister` has been called;
+    /// it must not be moved or dropped before. The monitor reads it through
+    /// its address, under the registry's lock, which `unregister` takes.
+    pub(crate) unsafe fn register(&self) {
+        {
+            let mut probes = lock(&registry().probes);
+            let serial = probes.next_serial;
+            probes.next_serial += 1;
+            probes.list.push(Registered { probe: self, serial });
+        }
+        if self.max_blocking_ns.load(Ordering::Relaxed) != 0 {
+            start();
+        }
+    }
+
+    /// Hides the probe from the monitor: once this returns, the monitor no
+    /// longer reads it.
+    pub(crate) fn unregister(&self) {
+        lock(&registry().probes).list.retain(|r| !std::ptr::eq(r.probe, self));
     }
 
     /// Records that the hub resumes coroutine `id`.
@@ -146,12 +171,17 @@ impl Probe {
     }
 
     fn set_max_blocking_time(&self, max: Option<Duration>) {
-        let ns = max.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1));
+        let ns = max_blocking_ns(max);
         self.max_blocking_ns.store(ns, Ordering::Relaxed);
         if ns != 0 {
             start();
         }
     }
+}
+
+/// A max blocking time in nanoseconds, 0 for none.
+fn max_blocking_ns(max: Option<Duration>) -> u64 {
+    max.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1))
 }
 
 /// The max blocking time from `VERDE_MAX_BLOCKING_TIME_MS`, if it is set
@@ -209,14 +239,32 @@ pub(crate) fn forget_name(id: u64) {
 }
 
 struct Registry {
-    probes: Mutex<Vec<Weak<Probe>>>,
+    probes: Mutex<Probes>,
     names: Mutex<BTreeMap<u64, Box<str>>>,
     started: AtomicBool,
 }
 
+/// The probes of the hubs alive.
+struct Probes {
+    list: Vec<Registered>,
+    next_serial: u64,
+}
+
+/// A hub's probe as the registry holds it.
+struct Registered {
+    probe: *const Probe,
+    /// Tells this hub from an earlier one whose probe had the same address.
+    serial: u64,
+}
+
+// SAFETY: the monitor thread dereferences `probe` only under the registry's
+// lock, while it is registered, which keeps it alive (`Probe::register`);
+// a Probe is Sync (atomics, and fields that never change).
+unsafe impl Send for Registered {}
+
 fn registry() -> &'static Registry {
     static REGISTRY: Registry = Registry {
-        probes: Mutex::new(Vec::new()),
+        probes: Mutex::new(Probes { list: Vec::new(), next_serial: 0 }),
         names: Mutex::new(BTreeMap::new()),
         started: AtomicBool::new(false),
     };
@@ -240,72 +288,80 @@ fn start() {
 
 /// What the monitor last saw of one hub.
 struct Seen {
-    probe: Weak<Probe>,
+    serial: u64,
     running: u64,
     activity: (u32, u64),
     since: Instant,
     reported: bool,
 }
 
+/// A stall to report: what `report` needs, copied out of the probe so that
+/// the report is written without the registry's lock.
+struct Stall {
+    tid: i32,
+    thread_name: Option<Box<str>>,
+    id: u64,
+    stalled: Duration,
+}
+
 fn watch() {
     let mut seen: Vec<Seen> = Vec::new();
     loop {
         let mut tick = MAX_TICK;
+        let mut stalls = Vec::new();
         {
-            let mut probes = lock(&registry().probes);
-            probes.retain(|p| p.strong_count() > 0);
-            for p in probes.iter() {
-                if !seen.iter().any(|s| Weak::ptr_eq(&s.probe, p)) {
-                    seen.push(Seen {
-                        probe: p.clone(),
-                        running: 0,
-                        activity: (u32::MAX, u64::MAX),
-                        since: Instant::now(),
-                        reported: false,
-                    });
+            let probes = lock(&registry().probes);
+            seen.retain(|s| probes.list.iter().any(|r| r.serial == s.serial));
+            let now = Instant::now();
+            for r in &probes.list {
+                // SAFETY: the probe is registered and the registry's lock is
+                // held, so it is alive (`Probe::register`).
+                let probe = unsafe { &*r.probe };
+                let max_ns = probe.max_blocking_ns.load(Ordering::Relaxed);
+                if max_ns == 0 {
+                    continue;
+                }
+                let max = Duration::from_nanos(max_ns);
+                tick = tick.min(max / 4);
+                let running = probe.running.load(Ordering::Relaxed);
+                let activity = probe.activity();
+                let Some(s) = seen.iter_mut().find(|s| s.serial == r.serial) else {
+                    seen.push(Seen { serial: r.serial, running, activity, since: now, reported: false });
+                    continue;
+                };
+                if running == 0 || running != s.running || activity != s.activity {
+                    *s = Seen { serial: r.serial, running, activity, since: now, reported: false };
+                    continue;
+                }
+                let stalled = now - s.since;
+                if stalled >= max && !s.reported {
+                    s.reported = true;
+                    stalls.push(Stall { tid: probe.tid, thread_name: probe.thread_name.clone(), id: running, stalled });
                 }
             }
         }
-        seen.retain(|s| s.probe.strong_count() > 0);
-        let now = Instant::now();
-        for s in &mut seen {
-            let Some(probe) = s.probe.upgrade() else { continue };
-            let max_ns = probe.max_blocking_ns.load(Ordering::Relaxed);
-            if max_ns == 0 {
-                continue;
-            }
-            let max = Duration::from_nanos(max_ns);
-            tick = tick.min(max / 4);
-            let running = probe.running.load(Ordering::Relaxed);
-            let activity = probe.activity();
-            if running == 0 || running != s.running || activity != s.activity {
-                *s = Seen { probe: s.probe.clone(), running, activity, since: now, reported: false };
-                continue;
-            }
-            let stalled = now - s.since;
-            if stalled >= max && !s.reported {
-                s.reported = true;
-                log::warn!(target: "verde::monitor", "{}", report(&probe, running, stalled));
-            }
+        for stall in &stalls {
+            log::warn!(target: "verde::monitor", "{}", report(stall));
         }
         std::thread::sleep(tick.clamp(MIN_TICK, MAX_TICK));
     }
 }
 
-/// The report of a hub stalled inside coroutine `id` for `stalled`.
-fn report(probe: &Probe, id: u64, stalled: Duration) -> String {
+/// The report of a hub stalled inside a coroutine.
+fn report(stall: &Stall) -> String {
+    let id = stall.id;
     let coroutine = match lock(&registry().names).get(&id) {
         Some(name) => format!("'{name}'"),
         None => format!("'coroutine-{id}'"),
     };
-    let thread = probe.thread_name.as_deref().unwrap_or("<unnamed>");
+    let thread = stall.thread_name.as_deref().unwrap_or("<unnamed>");
     let mut msg = format!(
         "hub thread '{thread}' (tid {}) has been inside coroutine {coroutine} (id {id}) for at least {} ms without \
          switching: ",
-        probe.tid,
-        stalled.as_millis()
+        stall.tid,
+        stall.stalled.as_millis()
     );
-    let _ = write!(msg, "{}", Whereabouts::read(probe.tid));
+    let _ = write!(msg, "{}", Whereabouts::read(stall.tid));
     msg
 }
 
