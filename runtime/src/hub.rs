@@ -674,13 +674,21 @@ impl Hub {
         }
     }
 
+    /// Takes the work other threads handed this hub.
+    #[inline]
     fn drain_remote(&self) {
-        // A plain load first: a busy hub polls every `EVENT_INTERVAL` runs,
-        // and the flag is almost always clear, so the swap's locked
-        // read-modify-write is paid only when there is work.
-        if !self.shared.remote_pending.load(Ordering::Acquire)
-            || !self.shared.remote_pending.swap(false, Ordering::AcqRel)
-        {
+        // A plain load first, inline: a busy hub polls every
+        // `EVENT_INTERVAL` runs, and the flag is almost always clear, so the
+        // swap's locked read-modify-write and the call are paid only when
+        // there is work.
+        if self.shared.remote_pending.load(Ordering::Acquire) {
+            self.drain_remote_pending();
+        }
+    }
+
+    #[inline(never)]
+    fn drain_remote_pending(&self) {
+        if !self.shared.remote_pending.swap(false, Ordering::AcqRel) {
             return;
         }
         let tasks = std::mem::take(&mut self.shared.remote.lock().unwrap_or_else(|e| e.into_inner()).tasks);
