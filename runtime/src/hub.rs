@@ -487,37 +487,42 @@ impl Hub {
                     return self.yield_to_poll(task);
                 }
                 task = self.rotate(task);
-                continue;
-            }
-            if let CoroutineResult::Yield(Suspend::Park) = result {
-                // The parked task is held by whoever will wake it.
-                drop(task);
-                match self.next_after_park() {
-                    (Some(next), _) => task = next,
-                    (None, poll) => {
-                        set_running(ptr::null());
-                        return poll;
-                    }
+                // The check at the top of the loop, made here too: the
+                // compiler then sends a yield straight back to the resume,
+                // with the check at the top skipped, and saves a jump per
+                // switch.
+                // SAFETY: as above.
+                if unsafe { (*task.coro.get()).is_none() } {
+                    return self.no_coroutine(task);
                 }
-                continue;
-            }
-            match self.after_switch_or_return(task, result) {
-                Some(next) => task = next,
-                None => return self.tick(),
+            } else if let CoroutineResult::Yield(Suspend::Park) = result {
+                // Like a yield, a park hands the CPU straight to the next
+                // runnable task. The parked one is held by whoever will
+                // wake it.
+                drop(task);
+                if self.tick() {
+                    return self.stop_after_park(true);
+                }
+                match self.pop_local() {
+                    Some(next) => task = next,
+                    None => return self.stop_after_park(false),
+                }
+            } else {
+                match self.after_switch_or_return(task, result) {
+                    Some(next) => task = next,
+                    None => return self.tick(),
+                }
             }
         }
     }
 
-    /// After a coroutine parked: like a yield, a park hands the CPU straight
-    /// to the next runnable task, without a trip through the loop. Gives
-    /// that task, or else whether the hub should poll first. Kept out of
-    /// line so as not to slow `run_task`'s yield path.
+    /// `run_task`'s exit after a park when it is time to poll, or there is
+    /// no task to hand the CPU to.
+    #[cold]
     #[inline(never)]
-    fn next_after_park(&self) -> (Option<TaskRef>, bool) {
-        if self.tick() {
-            return (None, true);
-        }
-        (self.pop_local(), false)
+    fn stop_after_park(&self, poll: bool) -> bool {
+        set_running(ptr::null());
+        poll
     }
 
     /// After a greenlet switch or the coroutine's return: the switch
