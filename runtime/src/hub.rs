@@ -248,11 +248,16 @@ fn blocking_in_callback() -> ! {
 pub(crate) fn schedule(task: TaskRef) {
     match try_current() {
         Some(hub) if Arc::ptr_eq(&hub.shared, &task.hub) => hub.push_local(task),
-        _ => {
-            let shared = Arc::clone(&task.hub);
-            shared.push_remote(task);
-        }
+        _ => schedule_remote(task),
     }
+}
+
+/// [`schedule`] for a task of another thread's hub. Out of line, so that a
+/// wake on the task's own thread, the common case, is not slowed by it.
+#[inline(never)]
+fn schedule_remote(task: TaskRef) {
+    let shared = Arc::clone(&task.hub);
+    shared.push_remote(task);
 }
 
 impl Hub {
