@@ -14,9 +14,7 @@ pub(crate) struct RunQueue {
     mask: usize,
     /// Index of the front slot, always below the capacity.
     head: usize,
-    /// Initialised slots, from `head` on (wrapping). Always below the
-    /// capacity: the ring grows when a push would fill it, so `rotate`
-    /// can write its task at the tail before reading the front.
+    /// Initialised slots, from `head` on (wrapping).
     len: usize,
 }
 
@@ -56,7 +54,7 @@ impl RunQueue {
 
     #[inline]
     pub fn push_back(&mut self, task: TaskRef) {
-        if self.len == self.mask {
+        if self.len == self.buf.len() {
             self.grow();
         }
         self.slot(self.head + self.len).write(task);
@@ -65,7 +63,7 @@ impl RunQueue {
 
     #[inline]
     pub fn push_front(&mut self, task: TaskRef) {
-        if self.len == self.mask {
+        if self.len == self.buf.len() {
             self.grow();
         }
         self.head = self.head.wrapping_sub(1) & self.mask;
@@ -87,28 +85,34 @@ impl RunQueue {
     }
 
     /// Puts `task` at the back and returns the front; with an empty queue
-    /// that is `task` itself. The common step of a yield, without a branch:
-    /// `task` goes in first, into the slot after the last (free, since
-    /// `len` is below the capacity), and with an empty queue that slot is
-    /// the front.
+    /// that is `task` itself. The common step of a yield.
     #[inline(always)]
     pub fn rotate(&mut self, task: TaskRef) -> TaskRef {
+        if self.len == 0 {
+            return task;
+        }
         // The fields are read before the slots are touched: written through
         // a pointer, a slot might alias them as far as the compiler knows.
         let (head, mask) = (self.head, self.mask);
         let ring = self.buf.as_mut_ptr();
+        // The front is read before `task` is written, on purpose: the other
+        // order, which spares the empty-queue branch (with the ring kept
+        // never full), ran two coroutines' yield round trip about 3 ns
+        // slower on an AMD EPYC, though three instructions shorter per
+        // switch; likely the CPU's store-to-load forwarding prediction,
+        // which then sees this rotation's store come between the load and
+        // the previous rotation's store that wrote the front.
         // SAFETY: `head` is below the capacity and the tail index is
-        // masked, so both slots are in the buffer. Slot
-        // head+len is free (`len` is below the capacity); once `task` is in
-        // it, slots head..=head+len (masked) are initialised, `len` + 1 of
-        // them; the front is read out and `head` moves past it, leaving
-        // `len` initialised slots again.
-        let front = unsafe {
+        // masked, so both slots are in the buffer. The queue is not empty,
+        // so slot `head` is initialised; it is read out before the slot
+        // after the last (which is `head` itself when the ring is full) is
+        // written, keeping exactly `len` slots initialised.
+        unsafe {
+            let front = (*ring.add(head)).assume_init_read();
             (*ring.add((head + self.len) & mask)).write(task);
-            (*ring.add(head)).assume_init_read()
-        };
-        self.head = (head + 1) & mask;
-        front
+            self.head = (head + 1) & mask;
+            front
+        }
     }
 
     #[cold]
