@@ -160,7 +160,6 @@ impl Drop for HubOwner {
         if let Some(hub) = self.0.take() {
             hub.teardown();
             CURRENT.with(|c| c.set(ptr::null()));
-            hub.probe.unregister();
             drop(hub);
         }
     }
@@ -207,8 +206,8 @@ pub(crate) fn init(config: HubConfig) -> &'static Hub {
     CURRENT.with(|c| c.set(p));
     // SAFETY: the Box is now owned by OWNER; see `current`.
     let hub = unsafe { &*p };
-    // SAFETY: the hub stays in its Box until OWNER's destructor, which
-    // unregisters the probe before it drops the hub.
+    // SAFETY: the hub stays in its Box, where the probe is a field, until
+    // the hub drops, and the probe's own drop unregisters it.
     unsafe { hub.probe.register() };
     hub
 }

@@ -109,9 +109,9 @@ impl Probe {
     ///
     /// # Safety
     ///
-    /// The probe must stay where it is until `unregister` has been called;
-    /// it must not be moved or dropped before. The monitor reads it through
-    /// its address, under the registry's lock, which `unregister` takes.
+    /// The probe must not move from now on. The monitor reads it through its
+    /// address, under the registry's lock, until the probe's drop takes it
+    /// out of the registry under the same lock.
     pub(crate) unsafe fn register(&self) {
         {
             let mut probes = lock(&registry().probes);
@@ -126,7 +126,7 @@ impl Probe {
 
     /// Hides the probe from the monitor: once this returns, the monitor no
     /// longer reads it.
-    pub(crate) fn unregister(&self) {
+    fn unregister(&self) {
         lock(&registry().probes).list.retain(|r| !std::ptr::eq(r.probe, self));
     }
 
@@ -182,6 +182,14 @@ impl Probe {
 /// A max blocking time in nanoseconds, 0 for none.
 fn max_blocking_ns(max: Option<Duration>) -> u64 {
     max.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1))
+}
+
+/// A probe leaves the registry before its memory goes, however its hub is
+/// dropped.
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.unregister();
+    }
 }
 
 /// The max blocking time from `VERDE_MAX_BLOCKING_TIME_MS`, if it is set
