@@ -148,13 +148,20 @@ fn try_iter_takes_what_is_ready_and_into_iter_drains() {
     assert_eq!(rx.into_iter().count(), 0);
 }
 
-#[test]
-fn a_message_handed_to_a_receiver_that_is_killed_is_not_lost() {
+/// A channel whose receiver is shared with a coroutine of this hub that is
+/// parked in `recv`.
+fn parked_receive<T: 'static>() -> (mpsc::Sender<T>, Rc<mpsc::Receiver<T>>, verde::JoinHandle<Option<T>>) {
     let (tx, rx) = mpsc::channel();
     let rx = Rc::new(rx);
     let r = rx.clone();
     let receiver = verde::spawn_local(move || r.recv().ok());
     verde::yield_now();
+    (tx, rx, receiver)
+}
+
+#[test]
+fn a_message_handed_to_a_receiver_that_is_killed_is_not_lost() {
+    let (tx, rx, receiver) = parked_receive();
     // Killed while parked; the send then hands it the message before it
     // runs again, and it unwinds holding it: the message must go back.
     receiver.kill_nowait();
@@ -209,11 +216,7 @@ fn many_producers_on_two_hubs_and_a_thread() {
 
 #[test]
 fn a_receiver_killed_while_parked_leaves_later_messages_in_the_channel() {
-    let (tx, rx) = mpsc::channel();
-    let rx = Rc::new(rx);
-    let r = rx.clone();
-    let receiver = verde::spawn_local(move || r.recv().ok());
-    verde::yield_now();
+    let (tx, rx, receiver) = parked_receive();
     receiver.kill();
     tx.send("kept").unwrap();
     assert_eq!(rx.recv(), Ok("kept"));
@@ -221,11 +224,7 @@ fn a_receiver_killed_while_parked_leaves_later_messages_in_the_channel() {
 
 #[test]
 fn a_killed_receiver_gives_back_a_handed_message_ahead_of_buffered_ones() {
-    let (tx, rx) = mpsc::channel();
-    let rx = Rc::new(rx);
-    let r = rx.clone();
-    let receiver = verde::spawn_local(move || r.recv().ok());
-    verde::yield_now();
+    let (tx, rx, receiver) = parked_receive();
     // The first send hands its message to the parked receiver, the second
     // buffers behind it; the receiver then unwinds instead of returning.
     receiver.kill_nowait();
