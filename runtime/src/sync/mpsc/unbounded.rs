@@ -275,25 +275,20 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Registers `waker` again: the caller claimed `WAITING` (another
-    /// receive's registration) under the mutex it still holds, and has
-    /// buffered nothing since.
-    fn restore(&self, waker: Waker) {
-        // SAFETY: the phase is `IDLE`, so `slot` is the receive side's.
-        unsafe { *self.slot.get() = Some(waker) };
-        // No flag can be set: the buffer was empty while `WAITING`, and the
-        // last sender's drop needs the mutex.
-        self.state.store(WAITING, Ordering::Release);
-    }
-
-    /// [`restore`](Self::restore), unless `waker` is the calling task's own
+    /// Registers `waker` again, unless it is the calling task's own
     /// registration, which is returned to drop once the mutex is released.
+    /// The caller claimed `WAITING` (that registration) under the mutex it
+    /// still holds, and has buffered nothing since.
     #[cold]
     fn restore_unless_own(&self, waker: Waker) -> Option<Waker> {
         if waker.is_same_waiter(&park::waker()) {
             return Some(waker);
         }
-        self.restore(waker);
+        // SAFETY: the phase is `IDLE`, so `slot` is the receive side's.
+        unsafe { *self.slot.get() = Some(waker) };
+        // No flag can be set: the buffer was empty while `WAITING`, and the
+        // last sender's drop needs the mutex.
+        self.state.store(WAITING, Ordering::Release);
         None
     }
 
@@ -385,21 +380,16 @@ impl<T> Chan<T> {
         Some(result)
     }
 
+    /// A receive's look under the mutex that never registers: with
+    /// `expired`, [`recv_locked`](Self::recv_locked) reports "nothing" as a
+    /// timeout.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        let mut shared = lock(&self.shared);
-        let registered = match self.claim() {
-            Claim::Handed(msg) => return Ok(msg),
-            Claim::Idle(registered) => registered,
-        };
-        let result = match self.pop(&mut shared) {
-            Some(msg) => Ok(msg),
-            None if self.state.load(Ordering::Relaxed) & DISCONNECTED != 0 => Err(TryRecvError::Disconnected),
-            None => Err(TryRecvError::Empty),
-        };
-        if let Some(waker) = registered {
-            self.restore(waker);
+        match self.recv_locked(&mut Waiting { displaced: None }, true) {
+            Some(Ok(msg)) => Ok(msg),
+            Some(Err(RecvTimeoutError::Disconnected)) => Err(TryRecvError::Disconnected),
+            Some(Err(RecvTimeoutError::Timeout)) => Err(TryRecvError::Empty),
+            None => unreachable!("an expired look never registers"),
         }
-        result
     }
 
     pub fn add_sender(&self) {
