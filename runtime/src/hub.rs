@@ -502,8 +502,9 @@ impl Hub {
             } else if let CoroutineResult::Yield(Suspend::Park) = result {
                 // Like a yield, a park hands the CPU straight to the next
                 // runnable task. The parked one is held by whoever will
-                // wake it.
-                drop(task);
+                // wake it; the hub's reference waits in the task for its
+                // next waker.
+                Header::stash_own_ref(task);
                 if self.tick() {
                     return self.stop_after_park(true);
                 }
@@ -601,6 +602,7 @@ impl Hub {
         let coro = unsafe { (*task.coro.get()).take() }.expect("a returning task has a coroutine");
         let stack = coro.into_stack();
         self.with_stacks(|p| p.release(stack));
+        task.drop_own_ref();
         self.remove_live(&task);
         Header::finish(&task);
     }
@@ -742,6 +744,7 @@ impl Hub {
             if let Some(c) = unsafe { (*t.coro.get()).take() } {
                 std::mem::forget(c);
             }
+            t.drop_own_ref();
             log::warn!("verde: coroutine '{}' survived teardown; leaking it", t.display_name());
         }
         drop(self.with_timers(|t| t.drain()));

@@ -47,9 +47,7 @@ use std::time::{Duration, Instant};
 pub use crate::waker::Waker;
 
 use crate::hub::{self, Hub};
-use crate::task::{
-    pack, reason_of, seq_of, state_of, Header, Kind, Reason, Suspend, TaskRef, NO_INTERRUPT, PARKED, RUNNING,
-};
+use crate::task::{pack, reason_of, seq_of, state_of, Header, Kind, Reason, Suspend, NO_INTERRUPT, PARKED, RUNNING};
 use crate::timer::TimerAction;
 
 /// How a park ended.
@@ -66,7 +64,7 @@ pub enum Unparked {
 #[inline]
 pub fn waker() -> Waker {
     let task = match hub::running_coroutine() {
-        Some(header) => TaskRef::from_header(header),
+        Some(header) => header.take_own_ref(),
         None => hub::current().main.clone(),
     };
     let seq = task.seq();

@@ -222,6 +222,12 @@ pub(crate) struct Header {
     /// The interrupt code a patched call last reported as `ECANCELED`
     /// (`crate::patch`), or `NO_INTERRUPT`.
     pub cancel_reported: Cell<u64>,
+    /// A counted reference to this very task, kept while it is parked so
+    /// that its next waker can take it instead of counting a new one (see
+    /// [`Header::stash_own_ref`]). Emptied when the coroutine is retired or
+    /// left behind at teardown; a task whose hub thread died without its
+    /// teardown keeps it, and is leaked rather than freed.
+    own_ref: UnsafeCell<Option<TaskRef>>,
 }
 
 // SAFETY: the atomics and the Mutex are thread-safe. `hub`, `id`, `name`,
@@ -326,6 +332,7 @@ impl TaskRef {
                 locals: UnsafeCell::new(crate::local::Storage::default()),
                 defer_interrupts: Cell::new(false),
                 cancel_reported: Cell::new(NO_INTERRUPT),
+                own_ref: UnsafeCell::new(None),
             },
             result: UnsafeCell::new(None),
         });
@@ -503,6 +510,51 @@ impl Header {
     /// cancelled before it was delivered).
     pub fn withdraw_interrupt(&self, code: u64) {
         let _ = self.interrupt.compare_exchange(code, NO_INTERRUPT, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// Keeps `this`, the hub's reference to a coroutine that just parked,
+    /// in the coroutine itself for its next waker ([`Header::own_ref`]),
+    /// instead of dropping it. A park and a wake then cost no reference
+    /// counting: the hub's reference becomes the next waker's, and the
+    /// waker's comes back to the hub through the run queue. Each count is
+    /// a locked read-modify-write, about as dear as the rest of a hand-off.
+    ///
+    /// The kept reference makes the task hold itself alive, which is
+    /// harmless while its coroutine lives (the hub's live list holds it
+    /// anyway) and is undone when the coroutine is retired
+    /// ([`Header::drop_own_ref`]).
+    ///
+    /// Owner thread only, for a coroutine that is not running.
+    #[inline(always)]
+    pub fn stash_own_ref(this: TaskRef) {
+        let slot = this.own_ref.get();
+        // SAFETY: `own_ref` is touched only on the owner hub's thread (the
+        // caller's), never while another access to it is live: the hub and
+        // the coroutine take turns on that thread.
+        unsafe {
+            if (*slot).is_none() {
+                *slot = Some(this);
+            }
+        }
+    }
+
+    /// A counted reference to this task: the kept one if there is
+    /// ([`Header::stash_own_ref`]), or a new count. Owner thread only.
+    #[inline(always)]
+    pub fn take_own_ref(&self) -> TaskRef {
+        // SAFETY: as in `stash_own_ref`; the running coroutine asks for its
+        // own reference on its own thread.
+        match unsafe { (*self.own_ref.get()).take() } {
+            Some(r) => r,
+            None => TaskRef::from_header(self),
+        }
+    }
+
+    /// Drops the kept reference of a coroutine that is being retired, so
+    /// that the task can be freed. Owner thread only.
+    pub fn drop_own_ref(&self) {
+        // SAFETY: as in `stash_own_ref`; the coroutine has returned.
+        drop(unsafe { (*self.own_ref.get()).take() });
     }
 
     /// Whether the coroutine has finished.
