@@ -312,10 +312,12 @@ impl Hub {
         running_coroutine().unwrap_or(&self.main)
     }
 
-    /// A new counted reference to the running task.
+    /// A counted reference to the running task: the one the hub left in it
+    /// at its last park, if a waker has not taken it (see
+    /// `Header::stash_own_ref`), or a new count.
     #[inline]
     pub fn current_task_ref(&self) -> TaskRef {
-        TaskRef::from_header(self.current_task())
+        self.current_task().take_own_ref()
     }
 
     #[inline]
