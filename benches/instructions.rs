@@ -20,6 +20,8 @@
 //! * `park_wake`: the bare park/wake hand-off of `benches/sync.rs` (the
 //!   hand-offs are the same code, `benches/common/hand_off.rs`);
 //! * `mpsc`: `verde::sync::mpsc` ping-pong;
+//! * `sync_channel`, `sync_channel1`: `verde::sync::mpsc::sync_channel(0)`
+//!   (a rendezvous) and `sync_channel(1)` ping-pong;
 //! * `queue_channel`: gevent's rendezvous `verde::queue::Channel`.
 //!
 //! Run with no arguments (as `cargo bench` does), it runs every case once,
@@ -34,7 +36,8 @@ use std::hint::black_box;
 
 use corosensei::{Coroutine, CoroutineResult};
 
-const CASES: [&str; 5] = ["corosensei_raw", "yield", "park_wake", "mpsc", "queue_channel"];
+const CASES: [&str; 7] =
+    ["corosensei_raw", "yield", "park_wake", "mpsc", "sync_channel", "sync_channel1", "queue_channel"];
 
 fn corosensei_raw(iters: u64) {
     let mut a = Coroutine::new(|y, ()| loop {
@@ -53,12 +56,38 @@ fn corosensei_raw(iters: u64) {
     }
 }
 
+/// `verde::sync::mpsc::sync_channel(bound)` ping-pong: with `bound == 0`
+/// each send waits for the partner's receive. (Here rather than in
+/// `common/hand_off.rs`, which the timed sync bench shares and does not
+/// run it.)
+fn verde_sync_channel(iters: u64, bound: usize) {
+    verde::spawn(move || {
+        let (to_b, from_a) = verde::sync::mpsc::sync_channel::<u64>(bound);
+        let (to_a, from_b) = verde::sync::mpsc::sync_channel::<u64>(bound);
+        let partner = verde::spawn(move || {
+            for v in from_a {
+                to_a.send(v).unwrap();
+            }
+        });
+        for i in 0..iters {
+            to_b.send(i).unwrap();
+            black_box(from_b.recv().unwrap());
+        }
+        drop(to_b);
+        partner.join().unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
 fn run(case: &str, iters: u64) {
     match case {
         "corosensei_raw" => corosensei_raw(iters),
         "yield" => drop(yield_round_trip::verde_yield(iters)),
         "park_wake" => drop(hand_off::verde_park_wake(iters)),
         "mpsc" => drop(hand_off::verde_mpsc(iters)),
+        "sync_channel" => verde_sync_channel(iters, 0),
+        "sync_channel1" => verde_sync_channel(iters, 1),
         "queue_channel" => drop(hand_off::verde_queue_channel(iters)),
         other => panic!("unknown case {other:?}; the cases are {CASES:?}"),
     }
