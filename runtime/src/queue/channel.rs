@@ -92,13 +92,10 @@ impl<T> Channel<T> {
     fn put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), Full<T>> {
         // A getter waiting takes the item at once; otherwise park until one
         // comes (and then it is the getter that runs on first anyway).
-        match self.core.put_nowait(item) {
-            Ok(()) => {
-                let_getter_run();
-                Ok(())
-            }
-            Err(Full(item)) => self.core.put(item, deadline),
+        if self.core.put(item, deadline)? {
+            let_getter_run();
         }
+        Ok(())
     }
 
     /// Takes an item from a putter, parking until one comes.

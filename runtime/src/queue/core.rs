@@ -58,8 +58,10 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
         lock(&self.state).exchange.balance()
     }
 
+    /// Puts, waiting for room until `deadline`; returns whether the item
+    /// went straight to a getter that was already waiting.
     #[inline(always)]
-    pub fn put(&self, item: T, deadline: Option<Instant>) -> Result<(), Full<T>> {
+    pub fn put(&self, item: T, deadline: Option<Instant>) -> Result<bool, Full<T>> {
         exchange::put(&self.state, item, deadline).map_err(|e| match e {
             PutError::Full(item) => Full(item),
             PutError::Closed(item) => raise_shut_down(item),
@@ -69,8 +71,8 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
     pub fn put_nowait(&self, item: T) -> Result<(), Full<T>> {
         let result = lock(&self.state).exchange.try_put(item);
         match result {
-            Ok(waker) => {
-                wake_one(waker);
+            Ok(accepted) => {
+                accepted.wake();
                 Ok(())
             }
             Err(PutError::Full(item)) => Err(Full(item)),
@@ -309,7 +311,7 @@ macro_rules! queue_methods {
             /// in time. Unwinds with [`ShutDown`](super::ShutDown) as
             /// [`put`](Self::put) does.
             pub fn put_timeout(&self, item: T, timeout: std::time::Duration) -> Result<(), super::Full<T>> {
-                self.core.put(item, super::core::deadline(timeout))
+                self.core.put(item, super::core::deadline(timeout)).map(drop)
             }
 
             /// Puts an item if there is room now.

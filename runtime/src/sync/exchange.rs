@@ -66,6 +66,30 @@ impl<T> Buffer<T> for VecDeque<T> {
     }
 }
 
+/// Where [`Exchange::try_put`] put an item.
+pub(crate) enum Accepted {
+    /// Straight to the oldest waiting getter; this is its waker, to wake
+    /// once the mutex is released.
+    ToGetter(Option<Waker>),
+    /// Into the buffer.
+    Buffered,
+}
+
+impl Accepted {
+    /// Wakes the getter served, if any (call with the mutex released);
+    /// returns whether the item went to a getter that was waiting.
+    #[inline]
+    pub fn wake(self) -> bool {
+        match self {
+            Accepted::ToGetter(waker) => {
+                wake_one(waker);
+                true
+            }
+            Accepted::Buffered => false,
+        }
+    }
+}
+
 /// Why a put did not complete.
 pub(crate) enum PutError<T> {
     /// No room (or, for a rendezvous, no getter) before the deadline.
@@ -153,10 +177,9 @@ impl<T, B: Buffer<T>> Exchange<T, B> {
         self.accepted
     }
 
-    /// Puts without waiting. On success, returns the waker of the getter
-    /// served, to wake once the mutex is released (waiting peekers are
-    /// woken here; see the module docs).
-    pub fn try_put(&mut self, item: T) -> Result<Option<Waker>, PutError<T>> {
+    /// Puts without waiting (waiting peekers are woken here; see the
+    /// module docs).
+    pub fn try_put(&mut self, item: T) -> Result<Accepted, PutError<T>> {
         if self.closed {
             return Err(PutError::Closed(item));
         }
@@ -164,7 +187,7 @@ impl<T, B: Buffer<T>> Exchange<T, B> {
             let mut item = Some(item);
             let waker = self.getters.notify_front(|slot| *slot = item.take());
             self.accepted = self.accepted.wrapping_add(1);
-            return Ok(waker);
+            return Ok(Accepted::ToGetter(waker));
         }
         if self.is_full() {
             return Err(PutError::Full(item));
@@ -172,7 +195,7 @@ impl<T, B: Buffer<T>> Exchange<T, B> {
         self.buffer.push(item);
         self.accepted = self.accepted.wrapping_add(1);
         self.wake_watchers();
-        Ok(None)
+        Ok(Accepted::Buffered)
     }
 
     /// Gets without waiting. On success, also returns the waker of the
@@ -285,7 +308,9 @@ fn watchers<S: HasExchange>(s: &mut S) -> &mut WaitList<()> {
     &mut s.exchange().watchers
 }
 
-/// Puts `item`, waiting for room (or a getter) until `deadline`.
+/// Puts `item`, waiting for room (or a getter) until `deadline`. Returns
+/// whether the item went straight to a getter that was already waiting
+/// (gevent's `Channel` lets that getter run before the put returns).
 // Inlined into the caller on purpose, with the wrappers down to here,
 // so that the switch to the hub happens in the caller's own frame: a
 // corosensei resume is a `call` and a suspend its matching `ret`, and
@@ -297,13 +322,12 @@ pub(crate) fn put<S: HasExchange>(
     state: &Mutex<S>,
     item: S::Item,
     deadline: Option<Instant>,
-) -> Result<(), PutError<S::Item>> {
+) -> Result<bool, PutError<S::Item>> {
     let mut guard = lock(state);
     let item = match guard.exchange().try_put(item) {
-        Ok(waker) => {
+        Ok(accepted) => {
             drop(guard);
-            wake_one(waker);
-            return Ok(());
+            return Ok(accepted.wake());
         }
         Err(PutError::Full(item)) => item,
         Err(closed) => return Err(closed),
@@ -319,7 +343,7 @@ pub(crate) fn put<S: HasExchange>(
         },
     };
     match site.wait(guard, Some(item), deadline, || {}) {
-        Woke::Notified(None) => Ok(()),
+        Woke::Notified(None) => Ok(false),
         Woke::Notified(Some(item)) => Err(PutError::Closed(item)),
         Woke::TimedOut(item) => Err(PutError::Full(item.expect("a putter keeps its item until taken"))),
     }

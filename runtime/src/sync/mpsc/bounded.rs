@@ -26,16 +26,17 @@ impl<T> Chan<T> {
     /// Sends, waiting for room (or, `bound == 0`, for the receiver).
     #[inline(always)]
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
-        exchange::put(&self.state, msg, None).map_err(|e| match e {
-            PutError::Full(msg) | PutError::Closed(msg) => SendError(msg),
-        })
+        match exchange::put(&self.state, msg, None) {
+            Ok(_) => Ok(()),
+            Err(PutError::Full(msg) | PutError::Closed(msg)) => Err(SendError(msg)),
+        }
     }
 
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         let result = lock(&self.state).try_put(msg);
         match result {
-            Ok(waker) => {
-                wake_one(waker);
+            Ok(accepted) => {
+                accepted.wake();
                 Ok(())
             }
             Err(PutError::Full(msg)) => Err(TrySendError::Full(msg)),
