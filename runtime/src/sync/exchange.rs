@@ -179,6 +179,7 @@ impl<T, B: Buffer<T>> Exchange<T, B> {
 
     /// Puts without waiting (waiting peekers are woken here; see the
     /// module docs).
+    #[inline]
     pub fn try_put(&mut self, item: T) -> Result<Accepted, PutError<T>> {
         if self.closed {
             return Err(PutError::Closed(item));
@@ -200,6 +201,7 @@ impl<T, B: Buffer<T>> Exchange<T, B> {
 
     /// Gets without waiting. On success, also returns the waker of the
     /// putter whose item took the freed place.
+    #[inline]
     pub fn try_get(&mut self) -> Result<(T, Option<Waker>), GetError> {
         if let Some(item) = self.buffer.pop() {
             return Ok((item, self.admit_putter()));
