@@ -234,21 +234,24 @@ pub(crate) enum Woke<T> {
 
 /// A primitive's wait list: the mutex guarding its state, where the list
 /// sits in that state, and what to do when a waiter leaves early.
-pub(crate) struct WaitSite<'a, S, T, E>
+pub(crate) struct WaitSite<'a, S, T, L, E>
 where
+    L: Fn(&mut S) -> &mut WaitList<T>,
     E: FnMut(&mut S, Exit<T>) -> Option<T>,
 {
     /// The mutex guarding the primitive's state.
     pub lock: &'a Mutex<S>,
-    /// Finds the list in the state.
-    pub list: fn(&mut S) -> &mut WaitList<T>,
+    /// Finds the list in the state (a function or closure, not a pointer to
+    /// one, so that the lookup inlines).
+    pub list: L,
     /// Runs under the mutex when a waiter leaves early; may return a value to
     /// drop once the mutex is released.
     pub on_exit: E,
 }
 
-impl<S, T, E> WaitSite<'_, S, T, E>
+impl<S, T, L, E> WaitSite<'_, S, T, L, E>
 where
+    L: Fn(&mut S) -> &mut WaitList<T>,
     E: FnMut(&mut S, Exit<T>) -> Option<T>,
 {
     /// Queues the caller with `payload` and parks until a notifier serves it
@@ -325,23 +328,38 @@ where
 
 /// Owns a node's membership while its waiter parks; if the waiter unwinds,
 /// `drop` unlinks the node or passes on what it was handed.
-struct Linked<'s, 'a, S, T, E>
+struct Linked<'s, 'a, S, T, L, E>
 where
+    L: Fn(&mut S) -> &mut WaitList<T>,
     E: FnMut(&mut S, Exit<T>) -> Option<T>,
 {
-    site: &'s mut WaitSite<'a, S, T, E>,
+    site: &'s mut WaitSite<'a, S, T, L, E>,
     node: NonNull<WaitNode<T>>,
     active: bool,
 }
 
-impl<S, T, E> Drop for Linked<'_, '_, S, T, E>
+impl<S, T, L, E> Drop for Linked<'_, '_, S, T, L, E>
 where
+    L: Fn(&mut S) -> &mut WaitList<T>,
     E: FnMut(&mut S, Exit<T>) -> Option<T>,
 {
+    #[inline]
     fn drop(&mut self) {
-        if !self.active {
-            return;
+        if self.active {
+            self.leave();
         }
+    }
+}
+
+impl<S, T, L, E> Linked<'_, '_, S, T, L, E>
+where
+    L: Fn(&mut S) -> &mut WaitList<T>,
+    E: FnMut(&mut S, Exit<T>) -> Option<T>,
+{
+    /// The unwinding waiter's way out; see [`Linked`].
+    #[cold]
+    #[inline(never)]
+    fn leave(&mut self) {
         let mut guard = lock(self.site.lock);
         // SAFETY: the node lives in the frame of `WaitSite::wait`, which is
         // still on the stack (this guard is one of its locals). With the
@@ -376,10 +394,18 @@ mod tests {
         given_back: Vec<u32>,
     }
 
-    fn site(state: &Mutex<State>) -> WaitSite<'_, State, u32, impl FnMut(&mut State, Exit<u32>) -> Option<u32>> {
+    fn site(
+        state: &Mutex<State>,
+    ) -> WaitSite<
+        '_,
+        State,
+        u32,
+        impl Fn(&mut State) -> &mut WaitList<u32>,
+        impl FnMut(&mut State, Exit<u32>) -> Option<u32>,
+    > {
         WaitSite {
             lock: state,
-            list: |s| &mut s.list,
+            list: |s: &mut State| &mut s.list,
             on_exit: |s: &mut State, exit| {
                 if let Exit::Abandoned(Some(v)) = exit {
                     s.given_back.push(v);
