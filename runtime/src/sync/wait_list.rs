@@ -142,12 +142,20 @@ impl<T> WaitList<T> {
     pub fn notify_front(&mut self, serve: impl FnOnce(&mut Option<T>)) -> Option<Waker> {
         let node = self.head?;
         // SAFETY: `node` is linked, so it is valid and, with the mutex held
-        // (`&mut self`), ours to touch. After the Release store of NOTIFIED
-        // its owner may return and free it at once, so nothing touches the
-        // node after that store.
+        // (`&mut self`), ours to touch; so is its successor. After the
+        // Release store of NOTIFIED its owner may return and free it at
+        // once, so nothing touches the node after that store. The links of
+        // a notified node are never read again (its owner neither unlinks
+        // nor relinks it), so they are left as they are.
         unsafe {
-            self.unlink(node);
             let n = node.as_ref();
+            let next = n.next.get();
+            self.head = next;
+            match next {
+                Some(x) => x.as_ref().prev.set(None),
+                None => self.tail = None,
+            }
+            self.len -= 1;
             serve(&mut *n.payload.get());
             let waker = (*n.waker.get()).take();
             n.state.store(NOTIFIED, Ordering::Release);
@@ -295,7 +303,10 @@ where
                 None => park::park(),
             };
             if node.state.load(Ordering::Acquire) == NOTIFIED {
-                linked.active = false;
+                // Served: nothing to undo. (`Linked` owns nothing but
+                // borrows, so forgetting it leaks nothing, and spares the
+                // served path the test of its flag.)
+                std::mem::forget(linked);
                 // SAFETY: a notified node belongs to its owner alone.
                 return Woke::Notified(unsafe { (*node.payload.get()).take() });
             }
