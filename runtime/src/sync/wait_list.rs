@@ -453,6 +453,39 @@ mod tests {
     }
 
     #[test]
+    fn waiters_that_leave_around_a_notified_head_keep_the_list_whole() {
+        let state = Arc::new(Mutex::new(State::default()));
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let waiter = |i: u32| {
+            let (state, served) = (state.clone(), served.clone());
+            crate::spawn(move || {
+                let g = lock(&state);
+                if let Woke::Notified(p) = site(&state).wait(g, Some(i), None, || {}) {
+                    lock(&served).push(p);
+                }
+            })
+        };
+        let hs: Vec<_> = (0..4).map(waiter).collect();
+        crate::yield_now();
+        wake_one(lock(&state).list.notify_front(|_| {}));
+        // The new head leaves, then the tail.
+        hs[1].kill();
+        hs[3].kill();
+        assert_eq!(lock(&state).list.len(), 1);
+        wake_one(lock(&state).list.notify_front(|_| {}));
+        {
+            let s = lock(&state);
+            assert!(s.list.is_empty() && s.list.tail.is_none());
+        }
+        // Emptied that way, the list links and serves a newcomer.
+        let last = waiter(4);
+        crate::yield_now();
+        wake_one(lock(&state).list.notify_front(|_| {}));
+        crate::joinall(hs.into_iter().chain([last]));
+        assert_eq!(*lock(&served), [Some(0), Some(2), Some(4)]);
+    }
+
+    #[test]
     fn a_deadline_unlinks_and_returns_the_payload() {
         let state = Mutex::new(State::default());
         let g = lock(&state);
