@@ -405,19 +405,16 @@ mod tests {
         given_back: Vec<u32>,
     }
 
-    fn site(
-        state: &Mutex<State>,
-    ) -> WaitSite<
-        '_,
-        State,
-        u32,
-        impl Fn(&mut State) -> &mut WaitList<u32>,
-        impl FnMut(&mut State, Exit<u32>) -> Option<u32>,
-    > {
+    /// Finds the test state's list.
+    type ListOf = fn(&mut State) -> &mut WaitList<u32>;
+    /// Keeps what an abandoning waiter gives back.
+    type OnExit = fn(&mut State, Exit<u32>) -> Option<u32>;
+
+    fn site(state: &Mutex<State>) -> WaitSite<'_, State, u32, ListOf, OnExit> {
         WaitSite {
             lock: state,
-            list: |s: &mut State| &mut s.list,
-            on_exit: |s: &mut State, exit| {
+            list: |s| &mut s.list,
+            on_exit: |s, exit| {
                 if let Exit::Abandoned(Some(v)) = exit {
                     s.given_back.push(v);
                 }
