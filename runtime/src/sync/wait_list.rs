@@ -295,7 +295,7 @@ where
         // on every path including unwinding. The mutex is held.
         unsafe { (self.list)(&mut guard).push_back(ptr) };
         drop(guard);
-        let mut linked = Linked { site: &mut self, node: ptr, active: true };
+        let linked = Linked { site: &mut self, node: ptr };
         before_park();
         loop {
             let parked = match deadline {
@@ -303,23 +303,23 @@ where
                 None => park::park(),
             };
             if node.state.load(Ordering::Acquire) == NOTIFIED {
-                // Served: nothing to undo. (`Linked` owns nothing but
-                // borrows, so forgetting it leaks nothing, and spares the
-                // served path the test of its flag.)
+                // Served: nothing to undo.
                 std::mem::forget(linked);
                 // SAFETY: a notified node belongs to its owner alone.
                 return Woke::Notified(unsafe { (*node.payload.get()).take() });
             }
             let mut guard = lock(linked.site.lock);
             if node.state.load(Ordering::Acquire) == NOTIFIED {
-                linked.active = false;
+                std::mem::forget(linked);
                 drop(guard);
                 // SAFETY: as above.
                 return Woke::Notified(unsafe { (*node.payload.get()).take() });
             }
             let expired = parked == Unparked::TimedOut || deadline.is_some_and(|d| Instant::now() >= d);
             if expired {
-                linked.active = false;
+                // Disarmed before the node is unlinked, so that nothing
+                // after (a panicking `on_exit`) can unlink it twice.
+                let mut linked = std::mem::ManuallyDrop::new(linked);
                 let site = &mut *linked.site;
                 // SAFETY: the node is linked and the mutex is held.
                 unsafe { (site.list)(&mut guard).unlink(ptr) };
@@ -338,7 +338,10 @@ where
 }
 
 /// Owns a node's membership while its waiter parks; if the waiter unwinds,
-/// `drop` unlinks the node or passes on what it was handed.
+/// `drop` unlinks the node or passes on what it was handed. Every normal
+/// way out of [`WaitSite::wait`] settles the node itself and disarms this
+/// guard (`mem::forget` or `ManuallyDrop`; it owns nothing but borrows, so
+/// nothing leaks), which keeps the served path free of any test.
 struct Linked<'s, 'a, S, T, L, E>
 where
     L: Fn(&mut S) -> &mut WaitList<T>,
@@ -346,7 +349,6 @@ where
 {
     site: &'s mut WaitSite<'a, S, T, L, E>,
     node: NonNull<WaitNode<T>>,
-    active: bool,
 }
 
 impl<S, T, L, E> Drop for Linked<'_, '_, S, T, L, E>
@@ -354,23 +356,10 @@ where
     L: Fn(&mut S) -> &mut WaitList<T>,
     E: FnMut(&mut S, Exit<T>) -> Option<T>,
 {
-    #[inline]
-    fn drop(&mut self) {
-        if self.active {
-            self.leave();
-        }
-    }
-}
-
-impl<S, T, L, E> Linked<'_, '_, S, T, L, E>
-where
-    L: Fn(&mut S) -> &mut WaitList<T>,
-    E: FnMut(&mut S, Exit<T>) -> Option<T>,
-{
     /// The unwinding waiter's way out; see [`Linked`].
     #[cold]
     #[inline(never)]
-    fn leave(&mut self) {
+    fn drop(&mut self) {
         let mut guard = lock(self.site.lock);
         // SAFETY: the node lives in the frame of `WaitSite::wait`, which is
         // still on the stack (this guard is one of its locals). With the
