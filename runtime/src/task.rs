@@ -454,21 +454,51 @@ impl Header {
     /// the reference `this` (a waker's or a timer's own, so queueing the
     /// task takes no new count). Returns false if that park already ended
     /// or was already woken.
+    ///
+    /// The common case, a task still in park `seq`, is one compare-and-swap
+    /// inlined into the caller; the rest goes to
+    /// [`wake_slow`](Self::wake_slow).
     #[inline]
     pub fn wake(this: TaskRef, seq: u64, reason: Reason) -> bool {
-        let woke = this.mark_woken(Some(seq), reason);
-        if woke == Woke::FromPark {
+        if this.try_wake_parked(seq, reason) {
             crate::hub::schedule(this);
+            return true;
         }
-        woke != Woke::Stale
+        Self::wake_slow(this, seq, reason)
     }
 
     /// [`wake`](Self::wake) for a caller that keeps its reference.
     #[inline]
     pub fn wake_by_ref(this: &TaskRef, seq: u64, reason: Reason) -> bool {
+        if this.try_wake_parked(seq, reason) {
+            crate::hub::schedule(this.clone());
+            return true;
+        }
+        Self::wake_slow(this.clone(), seq, reason)
+    }
+
+    /// Moves a task that is parked in park `seq` (and not yet woken) to
+    /// QUEUED; fails if it is anywhere else.
+    #[inline(always)]
+    fn try_wake_parked(&self, seq: u64, reason: Reason) -> bool {
+        self.state
+            .compare_exchange(
+                pack(seq, 0, PARKED),
+                pack(seq, reason as u64, QUEUED),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// [`wake`](Self::wake) when the task was not found parked: it may be
+    /// running (the wake is noted for its next park), or the park may have
+    /// ended already.
+    #[inline(never)]
+    fn wake_slow(this: TaskRef, seq: u64, reason: Reason) -> bool {
         let woke = this.mark_woken(Some(seq), reason);
         if woke == Woke::FromPark {
-            crate::hub::schedule(this.clone());
+            crate::hub::schedule(this);
         }
         woke != Woke::Stale
     }
