@@ -77,6 +77,11 @@ pub mod os {
     }
 }
 
+// The migration guide for gevent, greenlet and gunicorn services; its Rust
+// examples run as doctests.
+#[doc = include_str!("../docs/from_gevent.md")]
+pub mod from_gevent {}
+
 /// The README's Rust examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
