@@ -3,12 +3,12 @@
 use std::error::Error;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::ready_links::{notify_all, Notify, ReadyLinks};
 use crate::park;
-use crate::sync::wait_list::{lock, wake_all, WaitList, WaitSite, Woke};
+use crate::sync::wait_list::{lock, wake_all, StateMutex, WaitList, WaitSite, Woke};
 
 /// A value or an error that coroutines wait for (gevent's `AsyncResult`).
 ///
@@ -39,7 +39,7 @@ use crate::sync::wait_list::{lock, wake_all, WaitList, WaitSite, Woke};
 /// ```
 pub struct AsyncResult<T, E = Arc<dyn Error + Send + Sync>> {
     ready: AtomicBool,
-    state: Mutex<State<T, E>>,
+    state: StateMutex<State<T, E>>,
 }
 
 struct State<T, E> {
@@ -74,7 +74,7 @@ impl<T, E> AsyncResult<T, E> {
     pub const fn new() -> Self {
         AsyncResult {
             ready: AtomicBool::new(false),
-            state: Mutex::new(State { outcome: None, waiters: WaitList::new(), links: ReadyLinks::new() }),
+            state: StateMutex::new(State { outcome: None, waiters: WaitList::new(), links: ReadyLinks::new() }),
         }
     }
 

@@ -2,12 +2,11 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use super::ready_links::{notify_all, Notify, ReadyLinks};
 use crate::park;
-use crate::sync::wait_list::{lock, wake_all, Exit, WaitList, WaitSite, Woke};
+use crate::sync::wait_list::{lock, wake_all, Exit, StateMutex, WaitList, WaitSite, Woke};
 
 /// A flag that coroutines wait for (gevent's `Event`).
 ///
@@ -40,7 +39,7 @@ pub struct Event {
     /// returned from `wait`: one word, so the uncontended `wait` is still
     /// one load.
     state: AtomicUsize,
-    waiters: Mutex<Waiters>,
+    waiters: StateMutex<Waiters>,
 }
 
 /// Who waits for the flag: parked coroutines and threads, and the
@@ -60,7 +59,7 @@ impl Event {
     pub const fn new() -> Event {
         Event {
             state: AtomicUsize::new(0),
-            waiters: Mutex::new(Waiters { parked: WaitList::new(), links: ReadyLinks::new() }),
+            waiters: StateMutex::new(Waiters { parked: WaitList::new(), links: ReadyLinks::new() }),
         }
     }
 

@@ -1,15 +1,14 @@
 //! The permit counter with a FIFO wait list under both semaphores (and
 //! [`Pool`](crate::pool::Pool)'s size limit).
 
-use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::event::ready_links::{notify_all, Notify, ReadyLinks};
 use crate::park::Waker;
-use crate::sync::wait_list::{lock, wake_all, wake_one, Exit, WaitList, WaitSite, Woke};
+use crate::sync::wait_list::{lock, wake_all, wake_one, Exit, StateMutex, WaitList, WaitSite, Woke};
 
 pub(crate) struct Permits {
-    state: Mutex<State>,
+    state: StateMutex<State>,
 }
 
 struct State {
@@ -26,7 +25,7 @@ struct State {
 impl Permits {
     pub const fn new(available: usize) -> Self {
         Permits {
-            state: Mutex::new(State {
+            state: StateMutex::new(State {
                 available,
                 waiters: WaitList::new(),
                 watchers: WaitList::new(),

@@ -2,14 +2,14 @@
 //! operations on all members.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::PoolFull;
 use crate::join::{JoinHandle, TaskHandle};
 use crate::lock::permits::Permits;
 use crate::park;
-use crate::sync::wait_list::{lock, wake_all, WaitList, WaitSite, Woke};
+use crate::sync::wait_list::{lock, wake_all, StateMutex, WaitList, WaitSite, Woke};
 
 crate::coroutine_local! {
     /// The [`Members::id`] of the set the running coroutine is a member
@@ -22,7 +22,7 @@ pub(super) struct Members {
     /// `Some` for a pool: its free slots.
     slots: Option<Permits>,
     size: Option<usize>,
-    state: Mutex<State>,
+    state: StateMutex<State>,
 }
 
 struct State {
@@ -52,7 +52,7 @@ impl Members {
         Arc::new(Members {
             slots: size.map(Permits::new),
             size,
-            state: Mutex::new(State { next_key: 0, tasks: HashMap::new(), joiners: WaitList::new() }),
+            state: StateMutex::new(State { next_key: 0, tasks: HashMap::new(), joiners: WaitList::new() }),
         })
     }
 

@@ -2,13 +2,12 @@
 //! accounting, and the method set the public queue types expose.
 
 use std::fmt;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{Empty, Full, ShutDown};
 use crate::park;
 use crate::sync::exchange::{self, Buffer, Exchange, GetError, HasExchange, PutError};
-use crate::sync::wait_list::{lock, wake_all, wake_one, WaitList, WaitSite, Woke};
+use crate::sync::wait_list::{lock, wake_all, wake_one, StateMutex, WaitList, WaitSite, Woke};
 
 struct State<T, B> {
     exchange: Exchange<T, B>,
@@ -34,12 +33,14 @@ impl<T, B: Buffer<T>> State<T, B> {
 
 /// A queue with buffer order `B`.
 pub(crate) struct QueueCore<T, B> {
-    state: Mutex<State<T, B>>,
+    state: StateMutex<State<T, B>>,
 }
 
 impl<T, B: Buffer<T>> QueueCore<T, B> {
     pub fn new(maxsize: Option<usize>) -> Self {
-        QueueCore { state: Mutex::new(State { exchange: Exchange::new(maxsize), done: 0, joiners: WaitList::new() }) }
+        QueueCore {
+            state: StateMutex::new(State { exchange: Exchange::new(maxsize), done: 0, joiners: WaitList::new() }),
+        }
     }
 
     pub fn maxsize(&self) -> Option<usize> {

@@ -1,9 +1,8 @@
 //! [`Barrier`]: `std::sync::Barrier` for coroutines.
 
 use std::fmt;
-use std::sync::Mutex as StdMutex;
 
-use super::wait_list::{lock, wake_all, Exit, WaitList, WaitSite};
+use super::wait_list::{lock, wake_all, Exit, StateMutex, WaitList, WaitSite};
 
 /// Lets `n` coroutines (or threads) wait until all of them have arrived: a
 /// drop-in for `std::sync::Barrier`. It is reusable: once `n` have arrived,
@@ -29,7 +28,7 @@ use super::wait_list::{lock, wake_all, Exit, WaitList, WaitSite};
 /// ```
 pub struct Barrier {
     n: usize,
-    state: StdMutex<State>,
+    state: StateMutex<State>,
 }
 
 struct State {
@@ -54,7 +53,7 @@ impl Barrier {
     /// A barrier for rounds of `n` callers. `n` of 0 behaves like 1.
     #[must_use]
     pub const fn new(n: usize) -> Barrier {
-        Barrier { n, state: StdMutex::new(State { arrived: 0, waiters: WaitList::new() }) }
+        Barrier { n, state: StateMutex::new(State { arrived: 0, waiters: WaitList::new() }) }
     }
 
     /// Parks until `n` callers have called `wait` in this round; the last to

@@ -1,12 +1,11 @@
 //! [`Condvar`]: `std::sync::Condvar` for coroutines.
 
 use std::fmt;
-use std::sync::Mutex as StdMutex;
 use std::time::{Duration, Instant};
 
 use super::mutex::MutexGuard;
 use super::poison::{self, LockResult};
-use super::wait_list::{lock, wake_all, wake_one, Exit, WaitList, WaitSite, Woke};
+use super::wait_list::{lock, wake_all, wake_one, Exit, StateMutex, WaitList, WaitSite, Woke};
 use crate::park;
 
 /// A condition variable for verde's [`Mutex`](super::Mutex): a drop-in for
@@ -41,7 +40,7 @@ use crate::park;
 /// h.join().unwrap();
 /// ```
 pub struct Condvar {
-    waiters: StdMutex<WaitList<()>>,
+    waiters: StateMutex<WaitList<()>>,
 }
 
 /// Whether a timed wait on a [`Condvar`] ended because its time ran out.
@@ -61,7 +60,7 @@ impl Condvar {
     /// A condition variable with no waiters.
     #[must_use]
     pub const fn new() -> Condvar {
-        Condvar { waiters: StdMutex::new(WaitList::new()) }
+        Condvar { waiters: StateMutex::new(WaitList::new()) }
     }
 
     /// Releases the guard's mutex, parks until notified, then takes the

@@ -18,7 +18,7 @@
 //!   `Timeout`) gives it to the next getter, or back to the buffer where it
 //!   will be taken next.
 //!
-//! The engine lives inside its owner's `std::sync::Mutex`; the blocking
+//! The engine lives inside its owner's state mutex (`wait_list::StateMutex`); the blocking
 //! functions [`put`], [`get`] and [`peek`] release that mutex before
 //! parking and wake whoever they served only after releasing it. The one
 //! exception is peekers (`watchers`): an item that arrives wakes them at
@@ -27,10 +27,9 @@
 //! critical section of a put that finds peekers waiting.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::time::Instant;
 
-use super::wait_list::{lock, wake_all, wake_one, Exit, WaitList, WaitSite, Woke};
+use super::wait_list::{lock, wake_all, wake_one, Exit, StateMutex, WaitList, WaitSite, Woke};
 use crate::park::Waker;
 
 /// Where an [`Exchange`] keeps its buffered items: the order they come out
@@ -321,7 +320,7 @@ fn watchers<S: HasExchange>(s: &mut S) -> &mut WaitList<()> {
 // that halved the round trip (86 to 55 ns in benches/sync.rs).
 #[inline(always)]
 pub(crate) fn put<S: HasExchange>(
-    state: &Mutex<S>,
+    state: &StateMutex<S>,
     item: S::Item,
     deadline: Option<Instant>,
 ) -> Result<bool, PutError<S::Item>> {
@@ -354,7 +353,7 @@ pub(crate) fn put<S: HasExchange>(
 /// Gets an item, waiting until `deadline`.
 // Inlined for the reason given at `put`.
 #[inline(always)]
-pub(crate) fn get<S: HasExchange>(state: &Mutex<S>, deadline: Option<Instant>) -> Result<S::Item, GetError> {
+pub(crate) fn get<S: HasExchange>(state: &StateMutex<S>, deadline: Option<Instant>) -> Result<S::Item, GetError> {
     let mut guard = lock(state);
     loop {
         match guard.exchange().try_get() {
@@ -387,7 +386,7 @@ pub(crate) fn get<S: HasExchange>(state: &Mutex<S>, deadline: Option<Instant>) -
 
 /// A clone of the next item, waiting for one until `deadline`; fails at
 /// once if the buffer is empty and the producer side is gone.
-pub(crate) fn peek<S>(state: &Mutex<S>, deadline: Option<Instant>) -> Result<S::Item, GetError>
+pub(crate) fn peek<S>(state: &StateMutex<S>, deadline: Option<Instant>) -> Result<S::Item, GetError>
 where
     S: HasExchange,
     S::Item: Clone,

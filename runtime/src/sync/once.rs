@@ -14,9 +14,8 @@
 use std::fmt;
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Mutex;
 
-use super::wait_list::{lock, wake_all, WaitList, WaitSite};
+use super::wait_list::{lock, wake_all, StateGuard, StateMutex, WaitList, WaitSite};
 
 const INCOMPLETE: u8 = 0;
 const RUNNING: u8 = 1;
@@ -58,7 +57,7 @@ const POISONED_MESSAGE: &str = "Once instance has previously been poisoned";
 /// ```
 pub struct Once {
     state: AtomicU8,
-    waiters: Mutex<WaitList<()>>,
+    waiters: StateMutex<WaitList<()>>,
 }
 
 /// What [`Once::call_once_force`] tells its closure about the `Once`.
@@ -92,7 +91,7 @@ impl Default for Once {
 impl Once {
     /// A new `Once`, usable in a `static`.
     pub const fn new() -> Once {
-        Once { state: AtomicU8::new(INCOMPLETE), waiters: Mutex::new(WaitList::new()) }
+        Once { state: AtomicU8::new(INCOMPLETE), waiters: StateMutex::new(WaitList::new()) }
     }
 
     /// Runs `f` if no call has completed yet, and returns once some call
@@ -220,7 +219,7 @@ impl Once {
 
     /// Parks until the state next changes to an end state (completed or
     /// poisoned); returns the list's lock, taken again.
-    fn park<'a>(&'a self, list: std::sync::MutexGuard<'a, WaitList<()>>) -> std::sync::MutexGuard<'a, WaitList<()>> {
+    fn park<'a>(&'a self, list: StateGuard<'a, WaitList<()>>) -> StateGuard<'a, WaitList<()>> {
         // Every waiter is notified at once when a call ends, so one that
         // unwinds out of its park has nothing to pass on.
         let site = WaitSite { lock: &self.waiters, list: |list| list, on_exit: |_: &mut WaitList<()>, _| None };

@@ -10,10 +10,9 @@
 //! FIFO order.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
-use super::wait_list::{lock, wake_one, Exit, WaitList, WaitSite, Woke};
+use super::wait_list::{lock, wake_one, Exit, StateMutex, WaitList, WaitSite, Woke};
 use crate::park::Waker;
 
 const UNLOCKED: u8 = 0;
@@ -22,12 +21,12 @@ const PARKED: u8 = 2;
 
 pub(crate) struct RawMutex {
     state: AtomicU8,
-    waiters: Mutex<WaitList<()>>,
+    waiters: StateMutex<WaitList<()>>,
 }
 
 impl RawMutex {
     pub const fn new() -> Self {
-        RawMutex { state: AtomicU8::new(UNLOCKED), waiters: Mutex::new(WaitList::new()) }
+        RawMutex { state: AtomicU8::new(UNLOCKED), waiters: StateMutex::new(WaitList::new()) }
     }
 
     /// Takes the lock if it is free.

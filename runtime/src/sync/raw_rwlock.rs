@@ -13,9 +13,8 @@
 //! readers at the head at once.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
-use super::wait_list::{lock, wake_all, Exit, WaitList, WaitSite};
+use super::wait_list::{lock, wake_all, Exit, StateMutex, WaitList, WaitSite};
 use crate::park::Waker;
 
 const WRITER: usize = 1;
@@ -32,12 +31,12 @@ enum Access {
 
 pub(crate) struct RawRwLock {
     state: AtomicUsize,
-    waiters: Mutex<WaitList<Access>>,
+    waiters: StateMutex<WaitList<Access>>,
 }
 
 impl RawRwLock {
     pub const fn new() -> Self {
-        RawRwLock { state: AtomicUsize::new(0), waiters: Mutex::new(WaitList::new()) }
+        RawRwLock { state: AtomicUsize::new(0), waiters: StateMutex::new(WaitList::new()) }
     }
 
     /// Takes a read lock if no writer holds or waits for the lock.

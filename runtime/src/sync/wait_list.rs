@@ -1,7 +1,7 @@
 //! FIFO wait lists: how every verde primitive queues the coroutines and
 //! threads blocked on it.
 //!
-//! A primitive keeps its state behind a short-lived `std::sync::Mutex`
+//! A primitive keeps its state behind a short-lived [`StateMutex`]
 //! (never held across a park) and puts one [`WaitList`] per kind of waiter
 //! in that state. A waiter calls [`wait`], which links a node living on the
 //! waiter's own stack (a parked coroutine's stack does not move, so no
@@ -35,10 +35,10 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::marker::PhantomPinned;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::pin::pin;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use crate::park::{self, Unparked, Waker};
@@ -50,13 +50,39 @@ const LINKED: u8 = 1;
 /// A notifier unlinked the node; from now on only its owner touches it.
 const NOTIFIED: u8 = 2;
 
-/// Locks one of verde's internal mutexes.
-///
-/// Their critical sections never run user code that could panic while
-/// holding them, so poisoning carries no meaning and is ignored.
+/// The mutex that guards a primitive's state and its wait lists:
+/// `parking_lot`'s, which keeps no poison flag. Its critical sections are a
+/// few loads and stores; the only user code they run is a
+/// [`PriorityQueue`](crate::queue::PriorityQueue) item's `Ord`, and a panic
+/// there leaves std's `BinaryHeap` valid. Values that hold user
+/// destructors are dropped after the mutex is released (see the module
+/// docs). So a poison flag would carry no meaning (verde ignored std's),
+/// and std's `Mutex` spends about a tenth of a channel hand-off checking
+/// and updating one.
+pub(crate) struct StateMutex<S>(parking_lot::Mutex<S>);
+
+impl<S> StateMutex<S> {
+    /// A mutex holding `state`.
+    pub(crate) const fn new(state: S) -> Self {
+        StateMutex(parking_lot::Mutex::new(state))
+    }
+}
+
+/// Unwind safe, as std's `Mutex` is: std's because its poison flag reports
+/// a panic that unwound through a holder, this one because a panic that
+/// unwinds through a holder leaves the state valid (see the type's docs).
+/// The primitives built on it keep std's auto traits (`sync_std_parity`
+/// checks them).
+impl<S> UnwindSafe for StateMutex<S> {}
+impl<S> RefUnwindSafe for StateMutex<S> {}
+
+/// A held [`StateMutex`].
+pub(crate) type StateGuard<'a, S> = parking_lot::MutexGuard<'a, S>;
+
+/// Locks one of verde's internal state mutexes.
 #[inline]
-pub(crate) fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+pub(crate) fn lock<S>(mutex: &StateMutex<S>) -> StateGuard<'_, S> {
+    mutex.0.lock()
 }
 
 /// Wakes the waiters a notify returned, once the mutex is released.
@@ -89,7 +115,7 @@ struct WaitNode<T> {
 /// (an item a putter offers, the item a getter receives, the kind of access
 /// a rwlock waiter wants...).
 ///
-/// A `WaitList` lives inside the state a `std::sync::Mutex` protects, and
+/// A `WaitList` lives inside the state a [`StateMutex`] protects, and
 /// every method runs with that mutex held.
 pub(crate) struct WaitList<T> {
     head: Option<NonNull<WaitNode<T>>>,
@@ -248,7 +274,7 @@ where
     E: FnMut(&mut S, Exit<T>) -> Option<T>,
 {
     /// The mutex guarding the primitive's state.
-    pub lock: &'a Mutex<S>,
+    pub lock: &'a StateMutex<S>,
     /// Finds the list in the state (a function or closure, not a pointer to
     /// one, so that the lookup inlines).
     pub list: L,
@@ -275,7 +301,7 @@ where
     #[inline(always)]
     pub fn wait(
         mut self,
-        mut guard: MutexGuard<'_, S>,
+        mut guard: StateGuard<'_, S>,
         payload: Option<T>,
         deadline: Option<Instant>,
         before_park: impl FnOnce(),
@@ -399,7 +425,7 @@ mod tests {
     /// Keeps what an abandoning waiter gives back.
     type OnExit = fn(&mut State, Exit<u32>) -> Option<u32>;
 
-    fn site(state: &Mutex<State>) -> WaitSite<'_, State, u32, ListOf, OnExit> {
+    fn site(state: &StateMutex<State>) -> WaitSite<'_, State, u32, ListOf, OnExit> {
         WaitSite {
             lock: state,
             list: |s| &mut s.list,
@@ -414,8 +440,8 @@ mod tests {
 
     #[test]
     fn notify_front_serves_waiters_in_fifo_order_with_their_payloads() {
-        let state = Arc::new(Mutex::new(State::default()));
-        let order = Arc::new(Mutex::new(Vec::new()));
+        let state = Arc::new(StateMutex::new(State::default()));
+        let order = Arc::new(StateMutex::new(Vec::new()));
         let hs: Vec<_> = (0..3)
             .map(|i| {
                 let (state, order) = (state.clone(), order.clone());
@@ -440,8 +466,8 @@ mod tests {
 
     #[test]
     fn waiters_that_leave_around_a_notified_head_keep_the_list_whole() {
-        let state = Arc::new(Mutex::new(State::default()));
-        let served = Arc::new(Mutex::new(Vec::new()));
+        let state = Arc::new(StateMutex::new(State::default()));
+        let served = Arc::new(StateMutex::new(Vec::new()));
         let waiter = |i: u32| {
             let (state, served) = (state.clone(), served.clone());
             crate::spawn(move || {
@@ -473,7 +499,7 @@ mod tests {
 
     #[test]
     fn a_deadline_unlinks_and_returns_the_payload() {
-        let state = Mutex::new(State::default());
+        let state = StateMutex::new(State::default());
         let g = lock(&state);
         let deadline = park::deadline_after(Duration::from_millis(5));
         assert!(matches!(site(&state).wait(g, Some(7), Some(deadline), || {}), Woke::TimedOut(Some(7))));
@@ -482,7 +508,7 @@ mod tests {
 
     #[test]
     fn an_unwinding_waiter_unlinks_or_gives_back_what_it_was_handed() {
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(StateMutex::new(State::default()));
         let s = state.clone();
         let queued = crate::spawn(move || {
             let g = lock(&s);

@@ -4,15 +4,14 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use super::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 use crate::sync::exchange::{self, Exchange, GetError, PutError};
-use crate::sync::wait_list::{lock, wake_all, wake_one};
+use crate::sync::wait_list::{lock, wake_all, wake_one, StateMutex};
 
 pub(super) struct Chan<T> {
-    state: Mutex<Exchange<T, VecDeque<T>>>,
+    state: StateMutex<Exchange<T, VecDeque<T>>>,
     senders: AtomicUsize,
 }
 
@@ -20,7 +19,7 @@ impl<T> Chan<T> {
     /// A channel holding at most `bound` messages, with one sender (the one
     /// about to be created).
     pub fn new(bound: usize) -> Self {
-        Chan { state: Mutex::new(Exchange::new(Some(bound))), senders: AtomicUsize::new(1) }
+        Chan { state: StateMutex::new(Exchange::new(Some(bound))), senders: AtomicUsize::new(1) }
     }
 
     /// Sends, waiting for room (or, `bound == 0`, for the receiver).

@@ -93,12 +93,11 @@ use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::panic::RefUnwindSafe;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use super::{RecvTimeoutError, SendError, TryRecvError};
 use crate::park::{self, Unparked, Waker};
-use crate::sync::wait_list::{lock, wake_one};
+use crate::sync::wait_list::{lock, wake_one, StateMutex};
 
 /// The phase bits of `state`.
 const PHASE: u8 = 0b11;
@@ -118,7 +117,7 @@ pub(super) struct Chan<T> {
     slot: UnsafeCell<Option<Waker>>,
     /// The message handed to the registered receive (`HANDED`).
     handed: UnsafeCell<Option<T>>,
-    shared: Mutex<Shared<T>>,
+    shared: StateMutex<Shared<T>>,
     senders: AtomicUsize,
 }
 
@@ -158,7 +157,7 @@ impl<T> Chan<T> {
             state: AtomicU8::new(IDLE),
             slot: UnsafeCell::new(None),
             handed: UnsafeCell::new(None),
-            shared: Mutex::new(Shared { buffer: VecDeque::new(), closed: false }),
+            shared: StateMutex::new(Shared { buffer: VecDeque::new(), closed: false }),
             senders: AtomicUsize::new(1),
         }
     }
