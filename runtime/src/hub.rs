@@ -32,6 +32,7 @@ use corosensei::CoroutineResult;
 
 use crate::run_queue::RunQueue;
 use crate::stack::{StackPool, DEFAULT_STACK_SIZE};
+use crate::sync::state_mutex::{lock, StateMutex};
 use crate::sys;
 use crate::task::{pack, Header, Kind, NewTask, Reason, Suspend, TaskRef, KILL, RUNNING};
 use crate::timer::{TimerAction, Timers};
@@ -66,7 +67,7 @@ impl HubConfig {
 
 /// The part of a hub other threads may touch.
 pub(crate) struct HubShared {
-    remote: Mutex<RemoteQueue>,
+    remote: StateMutex<RemoteQueue>,
     remote_pending: AtomicBool,
     sleeping: AtomicBool,
     wake_fd: RawFd,
@@ -90,7 +91,7 @@ struct RemoteQueue {
 impl HubShared {
     /// Hands a task to this hub from another thread.
     pub fn push_remote(&self, task: TaskRef) {
-        let mut q = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(&self.remote);
         if q.closed {
             // The hub's thread has exited; the task can never run again.
             drop(q);
@@ -271,7 +272,7 @@ impl Hub {
             }
         };
         let shared = Arc::new(HubShared {
-            remote: Mutex::new(RemoteQueue::default()),
+            remote: StateMutex::new(RemoteQueue::default()),
             remote_pending: AtomicBool::new(false),
             sleeping: AtomicBool::new(false),
             wake_fd,
@@ -704,7 +705,7 @@ impl Hub {
         if !self.shared.remote_pending.swap(false, Ordering::AcqRel) {
             return;
         }
-        let tasks = std::mem::take(&mut self.shared.remote.lock().unwrap_or_else(|e| e.into_inner()).tasks);
+        let tasks = std::mem::take(&mut lock(&self.shared.remote).tasks);
         for t in tasks {
             // SAFETY: owner thread; the task came through the remote queue.
             if t.kind == Kind::Coroutine && unsafe { (*t.coro.get()).is_none() } && !self.materialize(&t) {
@@ -719,7 +720,7 @@ impl Hub {
     /// `Runtime` worker stops).
     pub fn teardown(&self) {
         {
-            let mut q = self.shared.remote.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = lock(&self.shared.remote);
             q.closed = true;
             for t in std::mem::take(&mut q.tasks) {
                 self.push_local(t);

@@ -29,13 +29,14 @@ use std::io;
 use std::os::fd::RawFd;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
 use crate::hub::{self, HubShared};
 use crate::park::{self, Unparked, Waker};
+use crate::sync::state_mutex::{lock, StateGuard, StateMutex};
 use crate::sys;
 
 const CHUNK: usize = 1024;
@@ -63,7 +64,7 @@ struct Slot {
     /// read no longer means drained, since the end of the stream (or the
     /// error) may be waiting behind the data with no further event to come.
     hung_up: AtomicBool,
-    inner: Mutex<SlotInner>,
+    inner: StateMutex<SlotInner>,
 }
 
 #[derive(Default)]
@@ -89,12 +90,12 @@ impl Slot {
             read_tick: AtomicU64::new(0),
             write_tick: AtomicU64::new(0),
             hung_up: AtomicBool::new(false),
-            inner: Mutex::new(SlotInner::default()),
+            inner: StateMutex::new(SlotInner::default()),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, SlotInner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> StateGuard<'_, SlotInner> {
+        lock(&self.inner)
     }
 
     fn tick(&self, interest: Interest) -> &AtomicU64 {
@@ -107,13 +108,13 @@ impl Slot {
 
 struct Table {
     chunks: [AtomicPtr<Slot>; MAX_CHUNKS],
-    free: Mutex<Vec<u32>>,
+    free: StateMutex<Vec<u32>>,
     allocated: AtomicUsize,
 }
 
 static TABLE: Table = Table {
     chunks: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_CHUNKS],
-    free: Mutex::new(Vec::new()),
+    free: StateMutex::new(Vec::new()),
     allocated: AtomicUsize::new(0),
 };
 
@@ -129,7 +130,7 @@ impl Table {
     }
 
     fn alloc(&self) -> io::Result<u32> {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let mut free = lock(&self.free);
         if let Some(i) = free.pop() {
             return Ok(i);
         }
@@ -150,7 +151,7 @@ impl Table {
     }
 
     fn release(&self, index: u32) {
-        self.free.lock().unwrap_or_else(|e| e.into_inner()).push(index);
+        lock(&self.free).push(index);
     }
 }
 

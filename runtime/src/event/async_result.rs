@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::ready_links::{notify_all, Notify, ReadyLinks};
 use crate::park;
-use crate::sync::wait_list::{lock, wake_all, StateMutex, WaitList, WaitSite, Woke};
+use crate::sync::state_mutex::{lock, StateMutex};
+use crate::sync::wait_list::{wake_all, WaitList, WaitSite, Woke};
 
 /// A value or an error that coroutines wait for (gevent's `AsyncResult`).
 ///

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::ready_links::{notify_all, Notify, ReadyLinks};
 use crate::park;
-use crate::sync::wait_list::{lock, wake_all, Exit, StateMutex, WaitList, WaitSite, Woke};
+use crate::sync::state_mutex::{lock, StateMutex};
+use crate::sync::wait_list::{wake_all, Exit, WaitList, WaitSite, Woke};
 
 /// A flag that coroutines wait for (gevent's `Event`).
 ///

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use crate::event::ready_links::{notify_all, Notify, ReadyLinks};
 use crate::park::Waker;
-use crate::sync::wait_list::{lock, wake_all, wake_one, Exit, StateMutex, WaitList, WaitSite, Woke};
+use crate::sync::state_mutex::{lock, StateMutex};
+use crate::sync::wait_list::{wake_all, wake_one, Exit, WaitList, WaitSite, Woke};
 
 pub(crate) struct Permits {
     state: StateMutex<State>,

@@ -9,7 +9,8 @@ use super::PoolFull;
 use crate::join::{JoinHandle, TaskHandle};
 use crate::lock::permits::Permits;
 use crate::park;
-use crate::sync::wait_list::{lock, wake_all, StateMutex, WaitList, WaitSite, Woke};
+use crate::sync::state_mutex::{lock, StateMutex};
+use crate::sync::wait_list::{wake_all, WaitList, WaitSite, Woke};
 
 crate::coroutine_local! {
     /// The [`Members::id`] of the set the running coroutine is a member

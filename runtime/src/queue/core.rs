@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use super::{Empty, Full, ShutDown};
 use crate::park;
 use crate::sync::exchange::{self, Buffer, Exchange, GetError, HasExchange, PutError};
-use crate::sync::wait_list::{lock, wake_all, wake_one, StateMutex, WaitList, WaitSite, Woke};
+use crate::sync::state_mutex::{lock, StateMutex};
+use crate::sync::wait_list::{wake_all, wake_one, WaitList, WaitSite, Woke};
 
 struct State<T, B> {
     exchange: Exchange<T, B>,

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use super::wait_list::{lock, wake_all, Exit, StateMutex, WaitList, WaitSite};
+use super::state_mutex::{lock, StateMutex};
+use super::wait_list::{wake_all, Exit, WaitList, WaitSite};
 
 /// Lets `n` coroutines (or threads) wait until all of them have arrived: a
 /// drop-in for `std::sync::Barrier`. It is reusable: once `n` have arrived,

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use super::mutex::MutexGuard;
 use super::poison::{self, LockResult};
-use super::wait_list::{lock, wake_all, wake_one, Exit, StateMutex, WaitList, WaitSite, Woke};
+use super::state_mutex::{lock, StateMutex};
+use super::wait_list::{wake_all, wake_one, Exit, WaitList, WaitSite, Woke};
 use crate::park;
 
 /// A condition variable for verde's [`Mutex`](super::Mutex): a drop-in for

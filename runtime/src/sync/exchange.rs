@@ -29,7 +29,8 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::wait_list::{lock, wake_all, wake_one, Exit, StateMutex, WaitList, WaitSite, Woke};
+use super::state_mutex::{lock, StateMutex};
+use super::wait_list::{wake_all, wake_one, Exit, WaitList, WaitSite, Woke};
 use crate::park::Waker;
 
 /// Where an [`Exchange`] keeps its buffered items: the order they come out

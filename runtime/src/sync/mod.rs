@@ -65,6 +65,7 @@ mod poison;
 pub(crate) mod raw_mutex;
 mod raw_rwlock;
 mod rwlock;
+pub(crate) mod state_mutex;
 pub(crate) mod wait_list;
 
 pub use std::sync::atomic;

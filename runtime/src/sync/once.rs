@@ -15,7 +15,8 @@ use std::fmt;
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use super::wait_list::{lock, wake_all, StateGuard, StateMutex, WaitList, WaitSite};
+use super::state_mutex::{lock, StateGuard, StateMutex};
+use super::wait_list::{wake_all, WaitList, WaitSite};
 
 const INCOMPLETE: u8 = 0;
 const RUNNING: u8 = 1;

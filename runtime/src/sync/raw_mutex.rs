@@ -12,7 +12,8 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
-use super::wait_list::{lock, wake_one, Exit, StateMutex, WaitList, WaitSite, Woke};
+use super::state_mutex::{lock, StateMutex};
+use super::wait_list::{wake_one, Exit, WaitList, WaitSite, Woke};
 use crate::park::Waker;
 
 const UNLOCKED: u8 = 0;

@@ -14,7 +14,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::wait_list::{lock, wake_all, Exit, StateMutex, WaitList, WaitSite};
+use super::state_mutex::{lock, StateMutex};
+use super::wait_list::{wake_all, Exit, WaitList, WaitSite};
 use crate::park::Waker;
 
 const WRITER: usize = 1;

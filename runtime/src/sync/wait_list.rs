@@ -35,12 +35,12 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::marker::PhantomPinned;
-use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::pin::pin;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
+use super::state_mutex::{lock, StateGuard, StateMutex};
 use crate::park::{self, Unparked, Waker};
 
 /// The node is not in a list (before linking, or after leaving).
@@ -49,41 +49,6 @@ const IDLE: u8 = 0;
 const LINKED: u8 = 1;
 /// A notifier unlinked the node; from now on only its owner touches it.
 const NOTIFIED: u8 = 2;
-
-/// The mutex that guards a primitive's state and its wait lists:
-/// `parking_lot`'s, which keeps no poison flag. Its critical sections are a
-/// few loads and stores; the only user code they run is a
-/// [`PriorityQueue`](crate::queue::PriorityQueue) item's `Ord`, and a panic
-/// there leaves std's `BinaryHeap` valid. Values that hold user
-/// destructors are dropped after the mutex is released (see the module
-/// docs). So a poison flag would carry no meaning (verde ignored std's),
-/// and std's `Mutex` spends about a tenth of a channel hand-off checking
-/// and updating one.
-pub(crate) struct StateMutex<S>(parking_lot::Mutex<S>);
-
-impl<S> StateMutex<S> {
-    /// A mutex holding `state`.
-    pub(crate) const fn new(state: S) -> Self {
-        StateMutex(parking_lot::Mutex::new(state))
-    }
-}
-
-/// Unwind safe, as std's `Mutex` is: std's because its poison flag reports
-/// a panic that unwound through a holder, this one because a panic that
-/// unwinds through a holder leaves the state valid (see the type's docs).
-/// The primitives built on it keep std's auto traits (`sync_std_parity`
-/// checks them).
-impl<S> UnwindSafe for StateMutex<S> {}
-impl<S> RefUnwindSafe for StateMutex<S> {}
-
-/// A held [`StateMutex`].
-pub(crate) type StateGuard<'a, S> = parking_lot::MutexGuard<'a, S>;
-
-/// Locks one of verde's internal state mutexes.
-#[inline]
-pub(crate) fn lock<S>(mutex: &StateMutex<S>) -> StateGuard<'_, S> {
-    mutex.0.lock()
-}
 
 /// Wakes the waiters a notify returned, once the mutex is released.
 pub(crate) fn wake_all(wakers: Vec<Waker>) {

@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use super::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 use crate::sync::exchange::{self, Exchange, GetError, PutError};
-use crate::sync::wait_list::{lock, wake_all, wake_one, StateMutex};
+use crate::sync::state_mutex::{lock, StateMutex};
+use crate::sync::wait_list::{wake_all, wake_one};
 
 pub(super) struct Chan<T> {
     state: StateMutex<Exchange<T, VecDeque<T>>>,

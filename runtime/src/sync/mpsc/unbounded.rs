@@ -97,7 +97,8 @@ use std::time::Instant;
 
 use super::{RecvTimeoutError, SendError, TryRecvError};
 use crate::park::{self, Unparked, Waker};
-use crate::sync::wait_list::{lock, wake_one, StateMutex};
+use crate::sync::state_mutex::{lock, StateMutex};
+use crate::sync::wait_list::wake_one;
 
 /// The phase bits of `state`.
 const PHASE: u8 = 0b11;
