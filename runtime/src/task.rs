@@ -33,13 +33,14 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 
 use corosensei::Yielder;
 
 use crate::hub::HubShared;
 use crate::stack::Stack;
+use crate::sync::state_mutex::{lock, StateGuard, StateMutex};
 use crate::waker::Waker;
 
 /// What a coroutine passes to its hub when it suspends.
@@ -197,7 +198,7 @@ pub(crate) struct Header {
     refs: AtomicUsize,
     pub state: AtomicU64,
     pub interrupt: AtomicU64,
-    join_waiters: Mutex<JoinWaiters>,
+    join_waiters: StateMutex<JoinWaiters>,
     pub hub: Arc<HubShared>,
     pub id: u64,
     pub name: Option<Box<str>>,
@@ -316,7 +317,7 @@ impl TaskRef {
                 state: AtomicU64::new(new.initial_state),
                 interrupt: AtomicU64::new(NO_INTERRUPT),
                 join: AtomicU8::new(JOIN_INTEREST),
-                join_waiters: Mutex::new(JoinWaiters { wakers: Vec::new(), links: None }),
+                join_waiters: StateMutex::new(JoinWaiters { wakers: Vec::new(), links: None }),
                 hub: new.hub,
                 id,
                 name: new.name,
@@ -593,8 +594,8 @@ impl Header {
         self.join.load(Ordering::Acquire) & COMPLETE != 0
     }
 
-    fn waiters(&self) -> std::sync::MutexGuard<'_, JoinWaiters> {
-        self.join_waiters.lock().unwrap_or_else(|e| e.into_inner())
+    fn waiters(&self) -> StateGuard<'_, JoinWaiters> {
+        lock(&self.join_waiters)
     }
 
     /// Registers a waker to be woken when the task completes. Returns false

@@ -1,6 +1,6 @@
 //! [`StateMutex`]: the short internal mutex that guards the state of
-//! verde's primitives, the fds' readiness slots and the hubs' queues of
-//! wake-ups from other threads.
+//! verde's primitives, each coroutine's joiners and links, the fds'
+//! readiness slots and the hubs' queues of wake-ups from other threads.
 //!
 //! These critical sections are a few loads and stores that never wait, so
 //! a thread-blocking mutex is right for them even inside a coroutine: a
