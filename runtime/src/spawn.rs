@@ -184,12 +184,18 @@ impl Builder {
         });
         let raw = task.as_ptr() as usize;
         let body: StartFn = Box::new(move |y: &CoroYielder| {
-            if let Start::After(delay) = start {
-                crate::sleep(delay);
-            }
+            // The delay is waited inside the body: its park needs the
+            // yielder `run_body` sets, and a kill during it must end the
+            // coroutine as `Killed` rather than unwind out of it.
+            let f = move || {
+                if let Start::After(delay) = start {
+                    crate::sleep(delay);
+                }
+                f()
+            };
             // SAFETY: as in `spawn_here`: the live list keeps the task alive
             // while its coroutine runs.
-            unsafe { run_body::<T, F>(&*(raw as *const Header), y, f) }
+            unsafe { run_body::<T, _>(&*(raw as *const Header), y, f) }
         });
         // SAFETY: the task is not shared with any other thread yet.
         unsafe { *task.start.get() = Some(body) };
