@@ -719,13 +719,10 @@ impl Hub {
     /// then releases the hub's resources. Runs when the thread exits (or a
     /// `Runtime` worker stops).
     pub fn teardown(&self) {
-        {
-            let mut q = lock(&self.shared.remote);
-            q.closed = true;
-            for t in std::mem::take(&mut q.tasks) {
-                self.push_local(t);
-            }
-        }
+        // Other threads may hand over work until the kill rounds are over
+        // (`drain_without_blocking` takes it): a coroutine woken from
+        // another thread is QUEUED, so a kill no longer schedules it, and
+        // were its wake-up refused, it would never run to be unwound.
         for _ in 0..TEARDOWN_ROUNDS {
             // SAFETY: as in `add_live`; the clone ends the borrow before any
             // coroutine runs.
@@ -736,6 +733,13 @@ impl Hub {
             self.drain_without_blocking();
             if self.live_count() == 0 {
                 break;
+            }
+        }
+        {
+            let mut q = lock(&self.shared.remote);
+            q.closed = true;
+            for t in std::mem::take(&mut q.tasks) {
+                self.push_local(t);
             }
         }
         self.drain_without_blocking();
