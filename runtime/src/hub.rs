@@ -89,14 +89,12 @@ struct RemoteQueue {
 }
 
 impl HubShared {
-    /// Hands a task to this hub from another thread.
-    pub fn push_remote(&self, task: TaskRef) {
+    /// Hands a task to this hub from another thread. Gives it back if the
+    /// hub's thread has torn the hub down: the task can never run there.
+    pub fn push_remote(&self, task: TaskRef) -> Result<(), TaskRef> {
         let mut q = lock(&self.remote);
         if q.closed {
-            // The hub's thread has exited; the task can never run again.
-            drop(q);
-            drop(task);
-            return;
+            return Err(task);
         }
         q.tasks.push(task);
         drop(q);
@@ -104,6 +102,7 @@ impl HubShared {
         if self.sleeping.swap(false, Ordering::SeqCst) {
             self.kick();
         }
+        Ok(())
     }
 
     /// Wakes the hub out of `epoll_wait`.
@@ -134,6 +133,9 @@ pub(crate) struct Hub {
     /// Runtime workers skip would-block-forever detection: their main
     /// context waits for a shutdown that comes from another thread.
     is_worker: Cell<bool>,
+    /// Set while `teardown` runs: coroutines spawned from other threads
+    /// that arrive meanwhile are killed before they start.
+    tearing_down: Cell<bool>,
     /// Set while the hub runs user callbacks itself, outside any coroutine
     /// (a finished coroutine's rawlinks): blocking there is refused.
     in_callback: Cell<bool>,
@@ -257,7 +259,9 @@ pub(crate) fn schedule(task: TaskRef) {
 #[inline(never)]
 fn schedule_remote(task: TaskRef) {
     let shared = Arc::clone(&task.hub);
-    shared.push_remote(task);
+    // A task refused by a torn-down hub is dropped: its coroutine was
+    // unwound or left behind by that teardown.
+    drop(shared.push_remote(task));
 }
 
 impl Hub {
@@ -301,6 +305,7 @@ impl Hub {
             events: UnsafeCell::new(vec![libc::epoll_event { events: 0, u64: 0 }; 256]),
             switch_target: UnsafeCell::new(None),
             is_worker: Cell::new(false),
+            tearing_down: Cell::new(false),
             in_callback: Cell::new(false),
             probe: crate::monitor::Probe::new(config.max_blocking_time),
             _altstack: crate::stack_overflow::AltStack::ensure(),
@@ -588,12 +593,16 @@ impl Hub {
                 let coro = crate::task::Coro::with_stack(stack, move |y: &crate::task::CoroYielder, ()| start(y));
                 // SAFETY: owner thread, see above.
                 unsafe { *task.coro.get() = Some(coro) };
+                if self.tearing_down.get() {
+                    // Its body sees the kill before it calls the function.
+                    task.interrupt.fetch_min(KILL, Ordering::AcqRel);
+                }
                 self.add_live(task.clone());
                 true
             }
             Err(e) => {
                 log::error!("verde: cannot start coroutine '{}': {e}", task.display_name());
-                crate::spawn::fail_unstarted(task, e);
+                crate::spawn::fail_unstarted(task, Box::new(e));
                 false
             }
         }
@@ -706,6 +715,12 @@ impl Hub {
             return;
         }
         let tasks = std::mem::take(&mut lock(&self.shared.remote).tasks);
+        self.accept_remote(tasks);
+    }
+
+    /// Puts tasks other threads handed over on the run queue, creating the
+    /// coroutines of those spawned from there.
+    fn accept_remote(&self, tasks: Vec<TaskRef>) {
         for t in tasks {
             // SAFETY: owner thread; the task came through the remote queue.
             if t.kind == Kind::Coroutine && unsafe { (*t.coro.get()).is_none() } && !self.materialize(&t) {
@@ -723,6 +738,7 @@ impl Hub {
         // (`drain_without_blocking` takes it): a coroutine woken from
         // another thread is QUEUED, so a kill no longer schedules it, and
         // were its wake-up refused, it would never run to be unwound.
+        self.tearing_down.set(true);
         for _ in 0..TEARDOWN_ROUNDS {
             // SAFETY: as in `add_live`; the clone ends the borrow before any
             // coroutine runs.
@@ -735,13 +751,12 @@ impl Hub {
                 break;
             }
         }
-        {
+        let handed_over = {
             let mut q = lock(&self.shared.remote);
             q.closed = true;
-            for t in std::mem::take(&mut q.tasks) {
-                self.push_local(t);
-            }
-        }
+            std::mem::take(&mut q.tasks)
+        };
+        self.accept_remote(handed_over);
         self.drain_without_blocking();
         // Whatever is still alive refused to die; forget its coroutine so its
         // stack is never touched again (the pool then leaks the slab).

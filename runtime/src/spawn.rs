@@ -200,7 +200,14 @@ impl Builder {
         // SAFETY: the task is not shared with any other thread yet.
         unsafe { *task.start.get() = Some(body) };
         let handle = JoinHandle::new(task.clone());
-        target.push_remote(task);
+        if let Err(task) = target.push_remote(task) {
+            // The hub's thread has torn it down: killed before it started,
+            // as the coroutines that teardown found.
+            // SAFETY: refused, the task never reached its hub, and the
+            // handle is not out yet: nothing else touches its body.
+            drop(unsafe { (*task.start.get()).take() });
+            fail_unstarted(&task, Box::new(crate::Killed));
+        }
         Ok(handle)
     }
 }
@@ -227,10 +234,12 @@ unsafe fn run_body<T, F: FnOnce() -> T>(task: &Header, y: &CoroYielder, f: F) {
     unsafe { Header::write_result::<T>(task, result) };
 }
 
-/// Finishes a task whose coroutine could not be created.
-pub(crate) fn fail_unstarted(task: &TaskRef, err: io::Error) {
+/// Finishes a task whose coroutine could not be created, or that a
+/// torn-down hub refused (it has no links or joiners yet then, so no hub
+/// is needed to finish it).
+pub(crate) fn fail_unstarted(task: &TaskRef, failure: Box<dyn std::any::Any + Send>) {
     // SAFETY: the task never ran, so its result slot is untouched.
-    unsafe { Header::write_failure(task, Box::new(err)) };
+    unsafe { Header::write_failure(task, failure) };
     Header::finish(task);
 }
 

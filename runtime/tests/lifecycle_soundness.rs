@@ -77,3 +77,49 @@ fn wakes_from_another_thread_during_teardown_leave_no_coroutine_behind() {
         assert_eq!(unwound.load(Ordering::SeqCst), RECEIVERS, "every coroutine was unwound by the teardown");
     }
 }
+
+/// Spawns from another thread race a worker's teardown: each ends, having
+/// run or been killed before it started (those the worker took meanwhile
+/// or refused once torn down), and none is dropped unstarted, which would
+/// leave its joiners waiting for ever.
+#[test]
+fn spawns_from_another_thread_during_teardown_all_end() {
+    for _ in 0..20 {
+        let rt = verde::Runtime::builder().workers(1).build().unwrap();
+        // Coroutines to kill, so that the teardown takes a while.
+        let parked: Vec<_> = (0..1000).map(|_| rt.spawn(|| verde::sleep(Duration::from_secs(3600)))).collect();
+        let handle = rt.handle().clone();
+        let spawned = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (n, s) = (spawned.clone(), stop.clone());
+        let spawner = std::thread::spawn(move || {
+            let mut handles = Vec::new();
+            while !s.load(Ordering::Relaxed) && handles.len() < 20_000 {
+                let parks = handles.len() % 16 == 0;
+                handles.push(handle.spawn(move || {
+                    if parks {
+                        verde::sleep(Duration::from_secs(3600));
+                    }
+                }));
+                n.store(handles.len(), Ordering::Relaxed);
+                // Paced, so that the worker keeps up and its teardown
+                // begins while spawns still come.
+                std::thread::sleep(Duration::from_micros(10));
+            }
+            handles
+        });
+        while spawned.load(Ordering::Relaxed) < 200 {
+            std::thread::yield_now();
+        }
+        drop(rt);
+        stop.store(true, Ordering::Relaxed);
+        let handles = spawner.join().unwrap();
+        for h in parked.into_iter().chain(handles) {
+            // A generous bound: each one ends at once if it ends at all.
+            assert!(h.wait_timeout(Duration::from_secs(10)), "a spawn never ended");
+            if let Err(e) = h.join() {
+                assert!(e.is::<verde::Killed>());
+            }
+        }
+    }
+}
