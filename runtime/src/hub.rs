@@ -34,7 +34,7 @@ use crate::run_queue::RunQueue;
 use crate::stack::{StackPool, DEFAULT_STACK_SIZE};
 use crate::sync::state_mutex::{lock, StateMutex};
 use crate::sys;
-use crate::task::{pack, Header, Kind, NewTask, Reason, Suspend, TaskRef, KILL, RUNNING};
+use crate::task::{pack, state_of, Header, Kind, NewTask, Reason, Suspend, TaskRef, KILL, QUEUED, RUNNING};
 use crate::timer::{TimerAction, Timers};
 
 /// How many coroutine runs pass between two polls of I/O and timers while
@@ -46,6 +46,10 @@ const WAKE_TOKEN: u64 = u64::MAX;
 
 /// Rounds of killing at teardown before leftover coroutines are leaked.
 const TEARDOWN_ROUNDS: usize = 4;
+
+/// How many times teardown yields the thread, at most, waiting for
+/// wake-ups other threads are handing over (see `Hub::live_queued`).
+const TEARDOWN_WAITS: usize = 100_000;
 
 /// Settings of one hub.
 #[derive(Clone, Debug)]
@@ -739,6 +743,7 @@ impl Hub {
         // another thread is QUEUED, so a kill no longer schedules it, and
         // were its wake-up refused, it would never run to be unwound.
         self.tearing_down.set(true);
+        let mut waits = 0;
         for _ in 0..TEARDOWN_ROUNDS {
             // SAFETY: as in `add_live`; the clone ends the borrow before any
             // coroutine runs.
@@ -747,6 +752,14 @@ impl Hub {
                 Header::post_interrupt(t, KILL);
             }
             self.drain_without_blocking();
+            // A live coroutine left QUEUED was woken by another thread that
+            // has yet to hand it over (it marks the task before it pushes
+            // it): its kill runs once it arrives, so wait for it.
+            while waits < TEARDOWN_WAITS && self.live_queued() {
+                waits += 1;
+                std::thread::yield_now();
+                self.drain_without_blocking();
+            }
             if self.live_count() == 0 {
                 break;
             }
@@ -777,6 +790,13 @@ impl Hub {
         // on its thread. (The survivors above keep theirs, leaked with their
         // stacks: a frozen frame may still be reading them.)
         crate::local::drop_all(&self.main);
+    }
+
+    /// Whether a live coroutine is QUEUED, once the run queue is empty: a
+    /// wake-up from another thread is on its way.
+    fn live_queued(&self) -> bool {
+        // SAFETY: as in `add_live`; nothing runs during the look.
+        unsafe { &*self.live.get() }.iter().any(|t| state_of(t.state.load(Ordering::Acquire)) == QUEUED)
     }
 
     /// Runs queued coroutines (and fires due timers) until none is runnable.
