@@ -152,7 +152,11 @@ impl<T> JoinHandle<T> {
     /// then returns `Err` holding [`Killed`](crate::Killed). A coroutine
     /// killed before it started never runs. Like gevent, a coroutine busy
     /// on the CPU is only stopped when it next blocks or yields. Killing the
-    /// calling coroutine unwinds it at once.
+    /// calling coroutine unwinds it at once. A coroutine already unwinding
+    /// from an earlier kill or [`Timeout`](crate::Timeout), parked in a
+    /// destructor on its way out, is not unwound again from inside that
+    /// destructor (which would abort the process): the new kill waits until
+    /// that unwinding is over.
     ///
     /// ```
     /// use std::time::Duration;

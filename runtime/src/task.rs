@@ -210,6 +210,10 @@ pub(crate) struct Header {
     /// task is inside a C-ABI frame (a patched libc call) that must not be
     /// unwound through, and handles the interrupt itself (`crate::patch`).
     pub defer_interrupts: Cell<bool>,
+    /// Set when an interrupt starts unwinding the task; see
+    /// `park::deliver_interrupt`, which clears it at the first park after
+    /// the unwinding is over.
+    pub unwinding_interrupt: Cell<bool>,
     pub start: UnsafeCell<Option<StartFn>>,
     pub yielder: Cell<*const CoroYielder>,
     pub stack_size: usize,
@@ -332,6 +336,7 @@ impl TaskRef {
                 greenlet: UnsafeCell::new(GreenletLinks::default()),
                 locals: UnsafeCell::new(crate::local::Storage::default()),
                 defer_interrupts: Cell::new(false),
+                unwinding_interrupt: Cell::new(false),
                 cancel_reported: Cell::new(NO_INTERRUPT),
                 own_ref: UnsafeCell::new(None),
             },

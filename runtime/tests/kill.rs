@@ -105,3 +105,86 @@ fn kill_interrupts_a_join_wait() {
     waiter.kill();
     assert!(waiter.join().unwrap_err().is::<verde::Killed>());
 }
+
+/// A destructor that parks on the way out of an unwinding coroutine: it
+/// says it is inside, waits for a release, then records that it finished.
+struct ParkingGoodbye {
+    inside: verde::sync::mpsc::Sender<()>,
+    release: verde::sync::mpsc::Receiver<()>,
+    finished: Arc<AtomicBool>,
+}
+
+impl Drop for ParkingGoodbye {
+    fn drop(&mut self) {
+        self.inside.send(()).unwrap();
+        self.release.recv().unwrap();
+        self.finished.store(true, Ordering::SeqCst);
+    }
+}
+
+/// What a test needs to drive a [`ParkingGoodbye`] from outside.
+struct GoodbyeControl {
+    inside: verde::sync::mpsc::Receiver<()>,
+    release: verde::sync::mpsc::Sender<()>,
+    finished: Arc<AtomicBool>,
+}
+
+impl GoodbyeControl {
+    /// Once the destructor is parked inside, kills `h` (again) and checks
+    /// the kill waits; then releases the destructor and checks that `h`
+    /// ends as `Killed` with its destructor finished.
+    fn kill_inside_then_release(self, h: verde::JoinHandle<()>) {
+        self.inside.recv().unwrap();
+        h.kill_nowait();
+        for _ in 0..3 {
+            verde::yield_now();
+        }
+        assert!(!h.is_finished());
+        self.release.send(()).unwrap();
+        assert!(h.join().unwrap_err().is::<verde::Killed>());
+        assert!(self.finished.load(Ordering::SeqCst));
+    }
+}
+
+fn parking_goodbye() -> (ParkingGoodbye, GoodbyeControl) {
+    let (inside_tx, inside) = verde::sync::mpsc::channel();
+    let (release, release_rx) = verde::sync::mpsc::channel();
+    let finished = Arc::new(AtomicBool::new(false));
+    let guard = ParkingGoodbye { inside: inside_tx, release: release_rx, finished: finished.clone() };
+    (guard, GoodbyeControl { inside, release, finished })
+}
+
+/// A second kill that arrives while the first one's unwinding is parked in
+/// a destructor waits for the destructor to finish (unwinding again from
+/// inside it would abort the process); the coroutine ends as `Killed`.
+#[test]
+fn a_second_kill_waits_for_a_destructor_that_parks_while_unwinding() {
+    let (guard, control) = parking_goodbye();
+    let h = verde::spawn(move || {
+        let _guard = guard;
+        verde::sleep(Duration::from_secs(3600));
+    });
+    verde::yield_now();
+    h.kill_nowait();
+    control.kill_inside_then_release(h);
+}
+
+/// A kill that arrives while a `Timeout`'s unwinding is parked in a
+/// destructor stays pending until `with_timeout` has caught its own
+/// expiry, and is delivered at the coroutine's next park.
+#[test]
+fn a_kill_during_a_timeouts_parking_destructor_is_delivered_after_the_catch() {
+    let (guard, control) = parking_goodbye();
+    let caught = Arc::new(AtomicBool::new(false));
+    let c = caught.clone();
+    let h = verde::spawn(move || {
+        let r = verde::with_timeout(Duration::from_millis(10), move || {
+            let _guard = guard;
+            verde::sleep(Duration::from_secs(3600));
+        });
+        c.store(r.is_err(), Ordering::SeqCst);
+        verde::sleep(Duration::from_secs(3600));
+    });
+    control.kill_inside_then_release(h);
+    assert!(caught.load(Ordering::SeqCst), "with_timeout reports its own expiry");
+}
