@@ -476,11 +476,7 @@ impl Header {
     /// [`wake`](Self::wake) for a caller that keeps its reference.
     #[inline]
     pub fn wake_by_ref(this: &TaskRef, seq: u64, reason: Reason) -> bool {
-        if this.try_wake_parked(seq, reason) {
-            crate::hub::schedule(this.clone());
-            return true;
-        }
-        Self::wake_slow(this.clone(), seq, reason)
+        Self::wake(this.clone(), seq, reason)
     }
 
     /// Moves a task that is parked in park `seq` (and not yet woken) to

@@ -18,7 +18,7 @@
 //!   `Timeout`) gives it to the next getter, or back to the buffer where it
 //!   will be taken next.
 //!
-//! The engine lives inside its owner's state mutex (`wait_list::StateMutex`); the blocking
+//! The engine lives inside its owner's [`StateMutex`]; the blocking
 //! functions [`put`], [`get`] and [`peek`] release that mutex before
 //! parking and wake whoever they served only after releasing it. The one
 //! exception is peekers (`watchers`): an item that arrives wakes them at
