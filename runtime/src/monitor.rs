@@ -152,6 +152,13 @@ impl Probe {
         }
     }
 
+    /// Makes the next [`tick`](Self::tick) say it is time to poll: for a
+    /// tick that said so to someone who cannot poll, and hands it on.
+    #[cold]
+    pub(crate) fn poll_at_next_tick(&self) {
+        self.budget.store(1, Ordering::Relaxed);
+    }
+
     /// Records that the hub polled for events.
     #[inline]
     pub(crate) fn polled(&self) {

@@ -86,7 +86,7 @@ pub fn park() -> Unparked {
                 .compare_exchange(pack(seq, 0, RUNNING), pack(seq, 0, PARKED), Ordering::AcqRel, Ordering::Acquire)
                 .is_ok();
             if parked {
-                suspend(task, Suspend::Park);
+                hub::current().park_coroutine(task);
                 return end_park(task, seq);
             }
         }
@@ -173,7 +173,7 @@ fn end_park(task: &Header, seq: u64) -> Unparked {
 /// coroutine, the hub's loop for the main context.
 fn suspend_parked(hub: &Hub, task: &Header, seq: u64) {
     match task.kind {
-        Kind::Coroutine => suspend(task, Suspend::Park),
+        Kind::Coroutine => hub.park_coroutine(task),
         Kind::Main => {
             if hub.run_main().is_err() {
                 // Nothing can ever wake main. Undo the park, then fail loudly
@@ -190,7 +190,8 @@ fn suspend_parked(hub: &Hub, task: &Header, seq: u64) {
     }
 }
 
-/// Suspends the running coroutine back to its hub.
+/// Suspends the running coroutine back to whoever resumed it: its hub, or
+/// the coroutine hosting it.
 #[inline(always)]
 pub(crate) fn suspend(task: &Header, how: Suspend) {
     let y = task.yielder.get();
@@ -269,8 +270,10 @@ pub fn yield_now() {
             // `call` and suspends with a `ret`, so a suspend in the caller's
             // own frame keeps the CPU's return-stack predictor in step; a
             // suspend one call deeper costs two mispredicted returns per
-            // switch.
-            suspend(task, Suspend::Yield);
+            // switch. A coroutine the hub resumed runs the ones ahead of it
+            // itself instead of suspending (see the hub's `hosting`); one
+            // that such a host runs suspends back to it, right here.
+            hub::current().yield_coroutine(task);
             if task.interrupt.load(Ordering::Relaxed) != NO_INTERRUPT {
                 deliver_interrupt_slow(task);
             }

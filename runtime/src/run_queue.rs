@@ -52,6 +52,12 @@ impl RunQueue {
         self.len == 0
     }
 
+    /// How many tasks are queued.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
     #[inline]
     pub fn push_back(&mut self, task: TaskRef) {
         if self.len == self.buf.len() {
@@ -112,6 +118,24 @@ impl RunQueue {
             (*ring.add((head + self.len) & mask)).write(task);
             self.head = (head + 1) & mask;
             front
+        }
+    }
+
+    /// Puts `task` at position `index` (0 is the front), moving the tasks
+    /// from there on one place back. Rare (a hand-off that stops early puts
+    /// its coroutine back where a yield through the hub would have left
+    /// it), so it simply swaps the task forward from the back.
+    #[cold]
+    pub fn insert(&mut self, index: usize, task: TaskRef) {
+        assert!(index <= self.len, "run queue insert at {index} past its length {}", self.len);
+        self.push_back(task);
+        let ring = self.buf.as_mut_ptr();
+        for i in (index..self.len - 1).rev() {
+            let (a, b) = ((self.head + i) & self.mask, (self.head + i + 1) & self.mask);
+            // SAFETY: both indices are masked into the buffer, and both
+            // slots are initialised (positions `i` and `i + 1` are below
+            // `len`); they differ, since `len` is at most the capacity.
+            unsafe { std::ptr::swap(ring.add(a), ring.add(b)) };
         }
     }
 
@@ -206,6 +230,38 @@ mod tests {
                     assert_eq!(q.pop_front().map(|t| t.as_ptr()), Some(expected.as_ptr()));
                 }
                 assert!(q.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn insert_puts_a_task_at_every_position_around_the_ring() {
+        let hub = crate::hub::current().shared.clone();
+        for n in [0, 1, 5, 63, 64] {
+            for offset in [0, 40] {
+                for index in [0, n / 2, n] {
+                    let mut q = RunQueue::new();
+                    for _ in 0..offset {
+                        q.push_back(task(&hub));
+                        drop(q.pop_front());
+                    }
+                    let mut model: Vec<TaskRef> = (0..n).map(|_| task(&hub)).collect();
+                    for t in &model {
+                        q.push_back(t.clone());
+                    }
+                    let t = task(&hub);
+                    model.insert(index, t.clone());
+                    q.insert(index, t);
+                    assert_eq!(q.len(), n + 1);
+                    for expected in model {
+                        assert_eq!(
+                            q.pop_front().map(|t| t.as_ptr()),
+                            Some(expected.as_ptr()),
+                            "{n}, {offset}, {index}"
+                        );
+                    }
+                    assert!(q.is_empty());
+                }
             }
         }
     }

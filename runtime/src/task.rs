@@ -52,6 +52,11 @@ pub(crate) enum Suspend {
     Park,
     /// Run the hub's pending greenlet switch target next.
     Switch,
+    /// Stop running other coroutines from this one's stack and hand the
+    /// scheduling back to the hub, which puts this coroutine where the
+    /// hand-off left it: back on the run queue after a yield, parked after
+    /// a park (see the hub's `hosting` module).
+    Unhosted,
 }
 
 /// A corosensei coroutine as verde runs it.
