@@ -14,8 +14,11 @@
 //! Cases (each round trip is A→B→A, as in `benches/switch.rs` and
 //! `benches/sync.rs`):
 //!
-//! * `corosensei_raw`: two bare corosensei coroutines resumed in turn, the
-//!   floor;
+//! * `corosensei_raw`: two bare corosensei coroutines resumed in turn by a
+//!   loop (four switches per round trip), the floor for a hand-off through
+//!   a scheduler's loop;
+//! * `corosensei_nested`: one bare coroutine resuming the other from its
+//!   own stack (two switches), the floor for verde's direct hand-off;
 //! * `yield`: two coroutines alternating `yield_now`;
 //! * `park_wake`: the bare park/wake hand-off of `benches/sync.rs` (the
 //!   hand-offs are the same code, `benches/common/hand_off.rs`);
@@ -27,6 +30,8 @@
 //! Run with no arguments (as `cargo bench` does), it runs every case once,
 //! briefly, as a smoke test.
 
+#[path = "common/corosensei_floor.rs"]
+mod corosensei_floor;
 #[path = "common/hand_off.rs"]
 mod hand_off;
 #[path = "common/yield_round_trip.rs"]
@@ -34,27 +39,16 @@ mod yield_round_trip;
 
 use std::hint::black_box;
 
-use corosensei::{Coroutine, CoroutineResult};
-
-const CASES: [&str; 7] =
-    ["corosensei_raw", "yield", "park_wake", "mpsc", "sync_channel", "sync_channel1", "queue_channel"];
-
-fn corosensei_raw(iters: u64) {
-    let mut a = Coroutine::new(|y, ()| loop {
-        y.suspend(black_box(1u8));
-    });
-    let mut b = Coroutine::new(|y, ()| loop {
-        y.suspend(black_box(2u8));
-    });
-    for _ in 0..iters {
-        if let CoroutineResult::Return(()) = a.resume(()) {
-            unreachable!()
-        }
-        if let CoroutineResult::Return(()) = b.resume(()) {
-            unreachable!()
-        }
-    }
-}
+const CASES: [&str; 8] = [
+    "corosensei_raw",
+    "corosensei_nested",
+    "yield",
+    "park_wake",
+    "mpsc",
+    "sync_channel",
+    "sync_channel1",
+    "queue_channel",
+];
 
 /// `verde::sync::mpsc::sync_channel(bound)` ping-pong: with `bound == 0`
 /// each send waits for the partner's receive. (Here rather than in
@@ -82,7 +76,8 @@ fn verde_sync_channel(iters: u64, bound: usize) {
 
 fn run(case: &str, iters: u64) {
     match case {
-        "corosensei_raw" => corosensei_raw(iters),
+        "corosensei_raw" => drop(corosensei_floor::round_trip(iters)),
+        "corosensei_nested" => drop(corosensei_floor::nested_round_trip(iters)),
         "yield" => drop(yield_round_trip::verde_yield(iters)),
         "park_wake" => drop(hand_off::verde_park_wake(iters)),
         "mpsc" => drop(hand_off::verde_mpsc(iters)),

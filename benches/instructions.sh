@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${N:-100000}
-if [ "$#" -gt 0 ]; then CASES=("$@"); else CASES=(corosensei_raw yield park_wake mpsc sync_channel sync_channel1 queue_channel); fi
+if [ "$#" -gt 0 ]; then CASES=("$@"); else CASES=(corosensei_raw corosensei_nested yield park_wake mpsc sync_channel sync_channel1 queue_channel); fi
 
 if ! command -v valgrind >/dev/null; then
     if command -v apt-get >/dev/null; then
@@ -37,9 +37,9 @@ count() {
     rm -f "$out"
 }
 
-printf '%-16s %s\n' case "instructions per round trip"
+printf '%-18s %s\n' case "instructions per round trip"
 for case in "${CASES[@]}"; do
     one=$(count "$case" "$N")
     two=$(count "$case" $((2 * N)))
-    printf '%-16s %s\n' "$case" "$(( (two - one) / N ))"
+    printf '%-18s %s\n' "$case" "$(( (two - one) / N ))"
 done

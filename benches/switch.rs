@@ -2,8 +2,11 @@
 //!
 //! * `verde`: two coroutines on one hub alternating `yield_now`.
 //! * `corosensei_raw`: two bare corosensei coroutines resumed in turn by a
-//!   loop, the same four stack switches per round trip with no scheduler:
-//!   the floor.
+//!   loop, four stack switches per round trip with no scheduler: the floor
+//!   for a hand-off through a scheduler's loop.
+//! * `corosensei_raw_nested`: one bare coroutine resuming the other from
+//!   its own stack, two switches per round trip: the floor for verde's
+//!   direct hand-off, where a yielding coroutine runs the next one itself.
 //! * `may`: two may coroutines alternating `yield_now` on one worker.
 //! * `tokio_current_thread`: two tasks alternating `tokio::task::yield_now`.
 //! * `os_threads`: two threads handing a token back and forth through a
@@ -11,38 +14,19 @@
 //!
 //! Each iteration is one round trip A→B→A.
 
+#[path = "common/corosensei_floor.rs"]
+mod corosensei_floor;
 #[path = "common/may_go.rs"]
 mod may_go;
 #[path = "common/yield_round_trip.rs"]
 mod yield_round_trip;
 
-use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corosensei::{Coroutine, CoroutineResult};
 use criterion::{criterion_group, criterion_main, Criterion};
 use may_go::may_go;
-
-fn corosensei_raw(iters: u64) -> Duration {
-    let mut a = Coroutine::new(|y, ()| loop {
-        y.suspend(black_box(1u8));
-    });
-    let mut b = Coroutine::new(|y, ()| loop {
-        y.suspend(black_box(2u8));
-    });
-    let start = Instant::now();
-    for _ in 0..iters {
-        if let CoroutineResult::Return(()) = a.resume(()) {
-            unreachable!()
-        }
-        if let CoroutineResult::Return(()) = b.resume(()) {
-            unreachable!()
-        }
-    }
-    start.elapsed()
-}
 
 fn may_yield(iters: u64) -> Duration {
     // The partner is spawned from inside the measuring coroutine so that
@@ -117,7 +101,8 @@ fn bench(c: &mut Criterion) {
     may::config().set_workers(1);
     let tokio_rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let mut g = c.benchmark_group("switch_round_trip");
-    g.bench_function("corosensei_raw", |b| b.iter_custom(corosensei_raw));
+    g.bench_function("corosensei_raw", |b| b.iter_custom(corosensei_floor::round_trip));
+    g.bench_function("corosensei_raw_nested", |b| b.iter_custom(corosensei_floor::nested_round_trip));
     g.bench_function("verde", |b| b.iter_custom(yield_round_trip::verde_yield));
     g.bench_function("may", |b| b.iter_custom(may_yield));
     g.bench_function("tokio_current_thread", |b| b.iter_custom(|n| tokio_yield(&tokio_rt, n)));
