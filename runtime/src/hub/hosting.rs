@@ -21,7 +21,9 @@
 //! * A yielding host takes the run queue as the hub would find it with the
 //!   host at the back: it runs the tasks that were ahead of it, then
 //!   returns. A parked host runs tasks until it takes itself off the queue
-//!   (something woke it), or until the queue is empty.
+//!   (something woke it), or until the queue is empty. A coroutine that
+//!   parks with the queue already empty (waiting for I/O or a timer) hosts
+//!   nothing: it suspends to the hub, which has to poll.
 //! * Each task a host runs counts against the hub's scheduling budget, as
 //!   a resume by the hub does; the host's own turn does not.
 //! * The host stops and suspends to the hub (`Suspend::Unhosted`) when the
@@ -65,10 +67,12 @@ impl Hub {
     }
 
     /// Parks the running coroutine `me`, whose state is already PARKED,
-    /// until it is woken.
+    /// until it is woken. With nothing runnable (a coroutine waiting for
+    /// I/O or a timer, the common case under load from the network) there
+    /// is nothing to host, and the hub must poll anyway.
     #[inline(always)]
     pub(crate) fn park_coroutine(&self, me: &Header) {
-        if self.no_hosting.get() {
+        if self.no_hosting.get() || self.run_queue_is_empty() {
             suspend(me, Suspend::Park);
         } else {
             self.host_park(me);
