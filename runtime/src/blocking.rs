@@ -9,7 +9,6 @@
 //! and lets a thread go after it has been idle for 10 seconds.
 
 use std::collections::VecDeque;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
@@ -139,7 +138,7 @@ where
     let slot = Arc::new(Mutex::new(Slot { result: None, waiter: Some(park::waker()) }));
     let job_slot = Arc::clone(&slot);
     pool().submit(Box::new(move || {
-        let result = catch_unwind(AssertUnwindSafe(f));
+        let result = crate::unwinding::catch(f);
         let mut s = job_slot.lock().unwrap_or_else(|e| e.into_inner());
         s.result = Some(result);
         if let Some(w) = s.waiter.take() {
@@ -150,7 +149,7 @@ where
         park::park();
         let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(result) = s.result.take() {
-            return result.unwrap_or_else(|p| resume_unwind(p));
+            return result.unwrap_or_else(|p| crate::unwinding::resume(p));
         }
         s.waiter = Some(park::waker());
     }

@@ -5,7 +5,6 @@ use std::any::Any;
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -288,7 +287,7 @@ fn kill_unreferenced(hub: &Hub, task: &TaskRef) -> bool {
     // The dropper's own kill or Timeout must not unwind out of here (a
     // `drop`); it stays pending until its next blocking call.
     let deferred = me.defer_interrupts.replace(true);
-    let outcome = catch_unwind(AssertUnwindSafe(|| switch_into(task, Err(Box::new(GreenletExit)), false)));
+    let outcome = crate::unwinding::catch(|| switch_into(task, Err(Box::new(GreenletExit)), false));
     me.defer_interrupts.set(deferred);
     let error = match outcome {
         Ok(Ok(_value)) => None,
@@ -371,7 +370,7 @@ impl<V: 'static> Greenlet<V> {
     /// caller is later switched back with. An error that reaches this
     /// greenlet as its parent (a child's panic) resumes unwinding here.
     pub fn switch(&self, value: V) -> V {
-        self.try_switch(value).unwrap_or_else(|e| resume_unwind(e))
+        self.try_switch(value).unwrap_or_else(|e| crate::unwinding::resume(e))
     }
 
     /// Like [`switch`](Self::switch), returning an error that reaches the
@@ -535,8 +534,7 @@ unsafe fn greenlet_body<V: 'static, F: FnOnce(V) -> V>(task: &Header, y: &CoroYi
         Ok(v) => {
             let v = downcast::<V>(v);
             // Coroutine-locals are dropped when `f` ends, inside the greenlet.
-            catch_unwind(AssertUnwindSafe(|| crate::local::run_scoped(task, || f(v))))
-                .map(|r| Box::new(r) as Box<dyn Any>)
+            crate::unwinding::catch(|| crate::local::run_scoped(task, || f(v))).map(|r| Box::new(r) as Box<dyn Any>)
         }
         Err(e) => Err(e),
     };

@@ -3,7 +3,8 @@
 //! [`TimeoutExpired`] for [`Timeout`](crate::Timeout).
 //!
 //! They travel with `std::panic::resume_unwind`, which runs destructors on
-//! the way up but does not call the panic hook.
+//! the way up but does not call the panic hook; `crate::unwinding::resume`
+//! records first that the task is unwinding.
 
 use std::any::Any;
 
@@ -52,9 +53,9 @@ impl std::error::Error for TimeoutExpired {}
 /// Unwinds the running task with the payload of interrupt `code`.
 pub(crate) fn unwind(code: u64) -> ! {
     if code == KILL {
-        std::panic::resume_unwind(Box::new(Killed))
+        crate::unwinding::resume(Box::new(Killed))
     } else {
-        std::panic::resume_unwind(Box::new(TimeoutExpired { id: code }))
+        crate::unwinding::resume(Box::new(TimeoutExpired { id: code }))
     }
 }
 

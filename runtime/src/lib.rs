@@ -55,7 +55,13 @@
 //! Failures are contained: a panicking coroutine ends alone and its join
 //! handle returns the panic; one nobody joins is logged through the `log`
 //! crate with its name. A stack overflow hits a guard page and is reported
-//! with the coroutine's name before the process aborts.
+//! with the coroutine's name before the process aborts. Unwinding is
+//! tracked per coroutine, not per thread as `std::thread::panicking()`
+//! does: a coroutine parked in a destructor on its way out neither poisons
+//! the locks other coroutines of its hub release, nor is unwound a second
+//! time by a kill or a [`Timeout`] (which waits until its unwinding is
+//! over). [`catch_unwind`] and [`resume_unwind`] are std's, telling verde
+//! which coroutine an unwinding belongs to: use them in coroutines.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
@@ -89,6 +95,7 @@ pub mod sys;
 mod task;
 mod timeout;
 mod timer;
+mod unwinding;
 mod wait;
 mod waker;
 
@@ -104,4 +111,5 @@ pub use runtime::{EnterGuard, Handle, Runtime, RuntimeBuilder};
 pub use spawn::{spawn, spawn_later, spawn_local, Builder};
 pub use stack::{DEFAULT_STACK_SIZE, GUARD_SIZE};
 pub use timeout::{with_timeout, Elapsed, Timeout};
+pub use unwinding::{catch_unwind, resume_unwind};
 pub use wait::{iwait, wait, IWait, Waitable};

@@ -204,41 +204,27 @@ pub(crate) fn suspend(task: &Header, how: Suspend) {
 }
 
 /// Unwinds the running task if an interrupt (kill, Timeout) is pending.
+///
+/// Not while the task is unwinding already (a panic, an earlier interrupt)
+/// and a destructor on the way out parks (it sends a goodbye, takes a
+/// lock) when a kill, a `Timeout`, or a teardown's next kill round
+/// arrives: unwinding again from there would unwind out of that
+/// destructor, which aborts the process. The interrupt stays pending
+/// instead: the task is ending anyway, or, if something catches the
+/// unwinding, it gets the interrupt at its first park after that. Which
+/// task is unwinding is `crate::unwinding`'s answer, not the thread's
+/// `panicking()`, which also counts other coroutines of the hub.
 #[inline]
 pub(crate) fn deliver_interrupt(task: &Header) {
-    if task.interrupt.load(Ordering::Relaxed) != NO_INTERRUPT && !task.defer_interrupts.get() && !still_unwinding(task)
+    if task.interrupt.load(Ordering::Relaxed) != NO_INTERRUPT
+        && !task.defer_interrupts.get()
+        && !crate::unwinding::unwinding(task)
     {
         let code = task.interrupt.swap(NO_INTERRUPT, Ordering::AcqRel);
         if code != NO_INTERRUPT {
-            task.unwinding_interrupt.set(true);
             crate::interrupt::unwind(code);
         }
     }
-}
-
-/// Whether an interrupt delivered earlier is still unwinding `task`: a
-/// destructor on the way out parks (it sends a goodbye, takes a lock), and
-/// a second kill, a `Timeout`, or a teardown's next kill round arrives.
-/// Unwinding again from there would unwind out of that destructor, which
-/// aborts the process, so the new interrupt stays pending instead: the
-/// task is ending anyway, or, if something caught the earlier interrupt
-/// (a `with_timeout`, a `catch_unwind`), it gets the new one at its first
-/// park once the unwinding is over.
-///
-/// The thread's `panicking()` also counts a coroutine of the same hub
-/// parked in the middle of its own unwinding, so while one is, a task that
-/// caught its interrupt keeps new ones pending too, until a park after
-/// that.
-#[inline]
-fn still_unwinding(task: &Header) -> bool {
-    if !task.unwinding_interrupt.get() {
-        return false;
-    }
-    if std::thread::panicking() {
-        return true;
-    }
-    task.unwinding_interrupt.set(false);
-    false
 }
 
 /// Gives other coroutines a turn: gevent's `sleep(0)`.

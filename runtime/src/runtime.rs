@@ -20,7 +20,6 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::panic::resume_unwind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -236,7 +235,7 @@ impl Runtime {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.spawn(f).join().unwrap_or_else(|p| resume_unwind(p))
+        self.spawn(f).join().unwrap_or_else(|p| crate::unwinding::resume(p))
     }
 
     /// Makes [`spawn`](crate::spawn) on the calling thread (outside

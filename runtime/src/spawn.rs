@@ -15,7 +15,6 @@
 //! A coroutine never moves to another thread after it is spawned.
 
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -227,7 +226,7 @@ unsafe fn run_body<T, F: FnOnce() -> T>(task: &Header, y: &CoroYielder, f: F) {
         Err(Box::new(crate::Killed) as Box<dyn std::any::Any + Send>)
     } else {
         // Coroutine-locals are dropped when `f` ends, inside the coroutine.
-        catch_unwind(AssertUnwindSafe(|| crate::local::run_scoped(task, f)))
+        crate::unwinding::catch(|| crate::local::run_scoped(task, f))
     };
     // SAFETY: the caller guarantees `T`, and the task completes only after
     // this returns.

@@ -30,7 +30,6 @@
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -215,10 +214,11 @@ pub(crate) struct Header {
     /// task is inside a C-ABI frame (a patched libc call) that must not be
     /// unwound through, and handles the interrupt itself (`crate::patch`).
     pub defer_interrupts: Cell<bool>,
-    /// Set when an interrupt starts unwinding the task; see
-    /// `park::deliver_interrupt`, which clears it at the first park after
-    /// the unwinding is over.
-    pub unwinding_interrupt: Cell<bool>,
+    /// The coroutine's unwinding mark (`crate::unwinding`): the thread's
+    /// epoch when it started the unwinding it is in, an older epoch or 0
+    /// when it is not unwinding. Unused for a thread's main context, whose
+    /// mark is thread-local.
+    pub unwinding: Cell<u64>,
     pub start: UnsafeCell<Option<StartFn>>,
     pub yielder: Cell<*const CoroYielder>,
     pub stack_size: usize,
@@ -316,6 +316,7 @@ impl TaskRef {
             write_failure: write_failure::<T>,
             result_slot: result_slot::<T>,
         };
+        crate::unwinding::ensure_hook();
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         if let (Some(name), Kind::Coroutine) = (&new.name, new.kind) {
             crate::monitor::remember_name(id, name);
@@ -341,7 +342,7 @@ impl TaskRef {
                 greenlet: UnsafeCell::new(GreenletLinks::default()),
                 locals: UnsafeCell::new(crate::local::Storage::default()),
                 defer_interrupts: Cell::new(false),
-                unwinding_interrupt: Cell::new(false),
+                unwinding: Cell::new(0),
                 cancel_reported: Cell::new(NO_INTERRUPT),
                 own_ref: UnsafeCell::new(None),
             },
@@ -677,7 +678,7 @@ impl Header {
             }
         }
         if let Some(payload) = interrupt {
-            std::panic::resume_unwind(payload);
+            crate::unwinding::resume(payload);
         }
     }
 
@@ -787,7 +788,7 @@ impl Header {
 
 /// Runs one link, catching its panic.
 fn run_link(task: &Header, link: LinkFn, slot: &dyn Any) -> std::thread::Result<()> {
-    catch_unwind(AssertUnwindSafe(move || link(task, slot)))
+    crate::unwinding::catch(move || link(task, slot))
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@
 use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -116,13 +115,13 @@ impl Timeout {
     /// `Err(Elapsed)`. Other panics (including other timeouts) pass through.
     /// The timeout is disarmed when `run` returns.
     pub fn run<T>(self, f: impl FnOnce() -> T) -> Result<T, Elapsed> {
-        let result = catch_unwind(AssertUnwindSafe(f));
+        let result = crate::unwinding::catch(f);
         let mine = matches!(&result, Err(p) if self.is_mine(&**p));
         drop(self);
         match result {
             Ok(v) => Ok(v),
             Err(_) if mine => Err(Elapsed(())),
-            Err(p) => resume_unwind(p),
+            Err(p) => crate::unwinding::resume(p),
         }
     }
 

@@ -11,7 +11,6 @@
 //! never gets more than `maxsize` items ahead of the results taken.
 
 use std::fmt;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
 
@@ -115,7 +114,7 @@ where
             members
                 .spawn(
                     move || {
-                        let _ = tx.send(catch_unwind(AssertUnwindSafe(|| f(item))));
+                        let _ = tx.send(crate::unwinding::catch(|| f(item)));
                     },
                     true,
                 )
@@ -128,7 +127,7 @@ where
 /// The feeder is done: re-raise its panic, if any.
 fn finish(feeder: &mut Option<JoinHandle<()>>) {
     if let Some(Err(payload)) = feeder.take().map(JoinHandle::join) {
-        resume_unwind(payload);
+        crate::unwinding::resume(payload);
     }
 }
 
@@ -145,7 +144,7 @@ impl<R> Iterator for IMap<R> {
     fn next(&mut self) -> Option<R> {
         give_permit(&self.ahead);
         match self.members.recv() {
-            Ok(member) => Some(member.join().unwrap_or_else(|payload| resume_unwind(payload))),
+            Ok(member) => Some(member.join().unwrap_or_else(|payload| crate::unwinding::resume(payload))),
             Err(_) => {
                 finish(&mut self.feeder);
                 None
@@ -160,7 +159,7 @@ impl<R> Iterator for IMapUnordered<R> {
     fn next(&mut self) -> Option<R> {
         give_permit(&self.ahead);
         match self.results.recv() {
-            Ok(result) => Some(result.unwrap_or_else(|payload| resume_unwind(payload))),
+            Ok(result) => Some(result.unwrap_or_else(|payload| crate::unwinding::resume(payload))),
             Err(_) => {
                 finish(&mut self.feeder);
                 None

@@ -138,7 +138,7 @@ impl Members {
         T: Send + 'static,
     {
         let member = self.spawn(f, true).expect("a blocking spawn gets a slot");
-        member.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+        member.join().unwrap_or_else(|payload| crate::unwinding::resume(payload))
     }
 
     /// This set's identity for [`MEMBER_OF`]: its address, stable while a

@@ -194,7 +194,7 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
 #[inline(never)]
 fn raise_shut_down<T>(item: T) -> ! {
     drop(item);
-    std::panic::resume_unwind(Box::new(ShutDown))
+    crate::unwinding::resume(Box::new(ShutDown))
 }
 
 /// A queue an [`Iter`] takes items from, whatever its order.

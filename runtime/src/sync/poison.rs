@@ -7,9 +7,15 @@
 //! [`PoisonError`] that still lets them in (`into_inner`), exactly as with
 //! `std::sync`. The error types are std's own, so code written against
 //! `std::sync` compiles unchanged.
+//!
+//! The holder is the coroutine (or the thread's main context) holding the
+//! guard, not its thread: `std::thread::panicking()` is per thread, true
+//! for every coroutine of a hub while one of them is parked in a
+//! destructor mid-unwind, so the question goes to `crate::unwinding`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
+
+use crate::unwinding;
 
 pub use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
@@ -43,7 +49,7 @@ impl Flag {
     /// `Err` if the lock is poisoned.
     #[inline]
     pub fn token(&self) -> Result<Token, Token> {
-        let token = Token { unwinding_at_lock: thread::panicking() };
+        let token = Token { unwinding_at_lock: unwinding::unwinding_at_lock() };
         if self.get() {
             Err(token)
         } else {
@@ -55,7 +61,7 @@ impl Flag {
     /// unwinding while holding it.
     #[inline]
     pub fn release(&self, token: &Token) {
-        if !token.unwinding_at_lock && thread::panicking() {
+        if !token.unwinding_at_lock && unwinding::unwinding_at_release() {
             self.0.store(true, Ordering::Relaxed);
         }
     }
