@@ -35,11 +35,71 @@
 //!   so nothing is lost and nobody else is stalled.
 //! * **Poisoning.** As in std, a lock guard dropped while unwinding poisons
 //!   its lock. Kills and Timeouts unwind, so they poison too: the data may
-//!   be half-updated, exactly as after a panic.
+//!   be half-updated, exactly as after a panic. See [Poisoning](#poisoning).
 //!
 //! `Arc`, `Weak` and the `atomic` module are re-exported from std, so a
 //! `use std::sync::{...}` line can become `use verde::sync::{...}` as a
 //! whole.
+//!
+//! # Poisoning
+//!
+//! std decides with `std::thread::panicking()`, which is per OS thread: a
+//! guard poisons if the thread started unwinding while it held it. A hub's
+//! coroutines share its thread, and a coroutine parked in a destructor on
+//! its way out (it sends a goodbye, sleeps, takes a lock) keeps the thread
+//! "panicking" for all of them. verde asks about the holder itself, the
+//! coroutine or the thread's main context: a guard another coroutine
+//! releases normally meanwhile does not poison, and one whose holder
+//! panics with it does.
+//!
+//! verde learns that a coroutine starts unwinding from its panic hook
+//! (installed with the first coroutine, chaining to the hook it replaces)
+//! and from the unwinds it starts itself (kills, Timeouts, rethrows); it
+//! learns that the unwinding is over where it catches it. Two things it
+//! cannot see, and that matter only while another coroutine of the same
+//! hub is parked mid-unwind:
+//!
+//! * an unwind started with `std::panic::resume_unwind` (no hook runs), or
+//!   a panic that a hook installed later does not pass on to the hook it
+//!   replaced: guards dropped by it do not poison. Rethrow with
+//!   [`verde::resume_unwind`](crate::resume_unwind) instead, and have
+//!   hooks call the previous one. When no other unwinding explains the
+//!   thread's state, std's rule applies and they do poison.
+//! * a panic caught with `std::panic::catch_unwind`: the catcher is still
+//!   taken for unwinding (a guard it releases normally poisons, and one it
+//!   takes does not poison on a later panic, as if taken in a destructor).
+//!   Catch with [`verde::catch_unwind`](crate::catch_unwind) instead.
+//!
+//! If the panic hook is later replaced by one that does not call verde's,
+//! a guard dropped while its thread is panicking poisons, as in std.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use verde_runtime::sync::{mpsc, Mutex};
+//!
+//! // A coroutine panics, and a destructor on its way out waits.
+//! struct Goodbye(mpsc::Receiver<()>);
+//! impl Drop for Goodbye {
+//!     fn drop(&mut self) {
+//!         let _ = self.0.recv();
+//!     }
+//! }
+//! let (release, rx) = mpsc::channel();
+//! let unwinding = verde_runtime::spawn(move || {
+//!     let _bye = Goodbye(rx);
+//!     panic!("boom");
+//! });
+//! verde_runtime::yield_now();
+//! assert!(std::thread::panicking()); // for the whole thread...
+//!
+//! // ...but a lock used normally meanwhile is not poisoned.
+//! let m = Arc::new(Mutex::new(0));
+//! *m.lock().unwrap() += 1;
+//! assert!(!m.is_poisoned());
+//!
+//! release.send(()).unwrap();
+//! assert!(unwinding.join().is_err());
+//! ```
 //!
 //! # One-time initialization
 //!

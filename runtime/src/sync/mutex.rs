@@ -24,7 +24,9 @@ use super::raw_mutex::RawMutex;
 ///   the oldest waiter.
 /// * **Poisoning.** As in std: a guard dropped while its holder unwinds
 ///   poisons the mutex. Kills and [`Timeout`](crate::Timeout)s unwind, so
-///   they poison it too.
+///   they poison it too. The holder is the coroutine, not its thread:
+///   another coroutine of the hub parked mid-unwind does not make a normal
+///   release poison (see [`sync`](crate::sync#poisoning)).
 /// * **Kill and Timeout while waiting.** The waiter leaves the queue; if
 ///   the lock had just been handed to it, it is handed on.
 /// * **Anywhere.** Coroutines on one hub, on different hubs, and plain

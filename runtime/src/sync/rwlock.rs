@@ -22,7 +22,8 @@ use super::raw_rwlock::RawRwLock;
 ///   at the head together).
 /// * **Poisoning.** As in std: a write guard dropped while its holder
 ///   unwinds (a panic, a kill, an expired [`Timeout`](crate::Timeout))
-///   poisons the lock; read guards never do.
+///   poisons the lock; read guards never do. The holder is the coroutine,
+///   not its thread (see [`sync`](crate::sync#poisoning)).
 /// * **Kill and Timeout while waiting.** The waiter leaves the queue (and
 ///   releases the lock if it had just been granted), and the waiters behind
 ///   it move up.
