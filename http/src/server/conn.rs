@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -528,12 +528,14 @@ fn answer<'a>(
     let log_line = access_log::enabled().then(|| (h.method.clone(), h.target, Instant::now()));
     let mut req = Request::new(h.method, h.target, version, h.headers, body, peer);
     let mut keep_alive = h.keep_alive;
-    let result = catch_unwind(AssertUnwindSafe(|| shared.handler.handle(&mut req)));
+    // verde's: the handler's unwinding is over once caught, even while
+    // another coroutine of the hub is parked mid-unwind.
+    let result = verde_runtime::catch_unwind(AssertUnwindSafe(|| shared.handler.handle(&mut req)));
     let response = match result {
         Ok(r) => r,
         Err(payload) => {
             if payload.is::<verde_runtime::Killed>() || payload.is::<verde_runtime::TimeoutExpired>() {
-                resume_unwind(payload);
+                verde_runtime::resume_unwind(payload);
             }
             log::error!(
                 target: "verde_http",
