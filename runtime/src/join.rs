@@ -75,6 +75,10 @@ impl TaskHandle {
 
     /// Waits until the coroutine finishes or `deadline` passes; returns
     /// whether it finished.
+    ///
+    /// A kill or [`Timeout`](crate::Timeout) of the caller unwinds out of
+    /// the wait, as out of any park, and takes the caller's waker off the
+    /// coroutine's list on the way.
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
         let hub = hub::current();
         loop {
@@ -85,11 +89,33 @@ impl TaskHandle {
             if !self.task.add_join_waiter(waker.clone()) {
                 return true;
             }
-            if crate::park::park_inner(hub, deadline) == Unparked::TimedOut {
-                self.task.remove_join_waiter(&waker);
+            let registered = JoinWaiter { task: &self.task, waker };
+            let parked = park::park_inner(hub, deadline);
+            if self.task.is_complete() {
+                // `finish` took every waker off the list to wake them.
+                std::mem::forget(registered);
+                return true;
+            }
+            // Timed out, or woken without finishing (a withdrawn
+            // interrupt): this park's waker is of no more use.
+            drop(registered);
+            if parked == Unparked::TimedOut {
                 return self.task.is_complete();
             }
         }
+    }
+}
+
+/// A waker on a coroutine's list of joiners, taken off again when dropped:
+/// at the end of a wait that timed out, or while its waiter unwinds.
+struct JoinWaiter<'a> {
+    task: &'a TaskRef,
+    waker: park::Waker,
+}
+
+impl Drop for JoinWaiter<'_> {
+    fn drop(&mut self) {
+        self.task.remove_join_waiter(&self.waker);
     }
 }
 
@@ -130,7 +156,27 @@ impl<T> JoinHandle<T> {
     }
 
     /// Waits up to `timeout` for the coroutine to finish, without consuming
-    /// the handle (gevent's `join(timeout)`). Returns whether it finished.
+    /// the handle (gevent's `join(timeout)`, named after
+    /// [`Condvar::wait_timeout`](crate::sync::Condvar::wait_timeout):
+    /// `join` is the consuming call, as in `std::thread`). Returns whether
+    /// it finished; the result stays in the handle for
+    /// [`join`](Self::join).
+    ///
+    /// It parks like every other wait: a coroutine on another hub and a
+    /// plain thread may wait too, and a kill or a
+    /// [`Timeout`](crate::Timeout) of the caller unwinds out of it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use verde_runtime::sync::mpsc;
+    ///
+    /// let (go, gate) = mpsc::channel::<()>();
+    /// let h = verde_runtime::spawn(move || gate.recv().map(|()| 42));
+    /// assert!(!h.wait_timeout(Duration::from_millis(5))); // still running
+    /// go.send(()).unwrap();
+    /// assert!(h.wait_timeout(Duration::from_secs(60)));
+    /// assert_eq!(h.join().unwrap(), Ok(42));
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.wait_until(Some(park::deadline_after(timeout)))
     }

@@ -167,3 +167,31 @@ fn plain_thread_joins_runtime_coroutine() {
     let t = std::thread::spawn(move || h.join().unwrap());
     assert_eq!(t.join().unwrap(), "done");
 }
+
+/// gevent's `g.join(timeout)` from a coroutine on another hub and from a
+/// plain thread: both time out while the coroutine runs, then see it
+/// finish, and leave the result to `join`.
+#[test]
+fn wait_timeout_across_hubs_and_from_a_plain_thread() {
+    use verde::sync::mpsc;
+
+    let rt = runtime(2);
+    let (go, gate) = mpsc::channel::<()>();
+    let target = Arc::new(rt.spawn_on(0, move || gate.recv().map(|()| "done").unwrap()));
+    let (timed_out, early) = mpsc::channel();
+    let waiter = |t: Arc<verde::JoinHandle<&'static str>>, timed_out: mpsc::Sender<bool>| {
+        move || {
+            timed_out.send(t.wait_timeout(Duration::from_millis(1))).unwrap();
+            t.wait_timeout(Duration::from_secs(3600))
+        }
+    };
+    let other_hub = rt.spawn_on(1, waiter(target.clone(), timed_out.clone()));
+    let thread = std::thread::spawn(waiter(target.clone(), timed_out));
+    // The coroutine cannot finish before both short waits are over.
+    assert_eq!([early.recv().unwrap(), early.recv().unwrap()], [false, false]);
+    go.send(()).unwrap();
+    assert!(other_hub.join().unwrap());
+    assert!(thread.join().unwrap());
+    let target = Arc::try_unwrap(target).expect("the waiters dropped their handles");
+    assert_eq!(target.join().unwrap(), "done");
+}

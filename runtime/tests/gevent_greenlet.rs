@@ -117,6 +117,55 @@ fn killing_a_finished_coroutine_changes_nothing() {
     assert_eq!(g.join().unwrap(), 5);
 }
 
+/// TestJoin: `g.join(timeout)` returns when the time is up, without the
+/// result, and the handle stays usable.
+#[test]
+fn join_with_a_timeout_leaves_the_handle_usable() {
+    let e = Arc::new(Event::new());
+    let e1 = e.clone();
+    let g = verde::spawn(move || e1.wait(None));
+    assert!(!g.wait_timeout(Duration::from_millis(1)));
+    assert!(!g.is_finished());
+    e.set();
+    assert!(g.wait_timeout(Duration::from_secs(3600)));
+    assert!(g.wait_timeout(Duration::ZERO), "finished stays finished");
+    assert!(g.join().unwrap());
+}
+
+/// A coroutine waiting in `wait_timeout` is killed out of it like out of
+/// any other wait; the coroutine it waited for is not disturbed.
+#[test]
+fn kill_unwinds_a_coroutine_waiting_for_another() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let e = Arc::new(Event::new());
+    let e1 = e.clone();
+    let target = Arc::new(verde::spawn(move || e1.wait(None)));
+    let waiters: Vec<_> = (0..10)
+        .map(|_| {
+            let (t, c) = (target.clone(), DropCounter(drops.clone()));
+            verde::spawn(move || {
+                let _c = c;
+                t.wait_timeout(Duration::from_secs(3600))
+            })
+        })
+        .collect();
+    verde::yield_now();
+    verde::killall(&waiters);
+    assert_eq!(drops.load(Ordering::SeqCst), 10);
+    for w in waiters {
+        assert!(w.join().unwrap_err().is::<verde::Killed>());
+    }
+    assert!(!target.is_finished());
+    // A waiter that comes afterwards is woken as usual.
+    let t = target.clone();
+    let late = verde::spawn(move || t.wait_timeout(Duration::from_secs(3600)));
+    verde::yield_now();
+    e.set();
+    assert!(late.join().unwrap());
+    let target = Arc::try_unwrap(target).expect("every waiter dropped its handle");
+    assert!(target.join().unwrap());
+}
+
 #[test]
 fn a_coroutine_may_catch_its_kill_and_clean_up_with_primitives() {
     let q = Arc::new(Queue::new());
