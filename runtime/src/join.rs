@@ -7,7 +7,9 @@
 //! [`link`](JoinHandle::link) and its variants, in `link.rs`) with the
 //! result borrowed, then marks the task complete and wakes its joiners: a
 //! link has always run by the time [`join`](JoinHandle::join) returns or
-//! [`is_finished`](JoinHandle::is_finished) is true.
+//! [`is_finished`](JoinHandle::is_finished) is true (inside the rawlinks
+//! themselves, where gevent's `ready()` is already true, `is_finished` is
+//! true as well).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -178,12 +180,28 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(h.join().unwrap(), Ok(42));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.wait_until(Some(park::deadline_after(timeout)))
+        self.is_finished() || self.wait_until(Some(park::deadline_after(timeout)))
     }
 
-    /// Whether the coroutine has finished running.
+    /// Whether the coroutine has finished running (gevent's `ready()`):
+    /// once true, [`join`](Self::join) returns at once.
+    ///
+    /// It turns true once the coroutine's [`rawlink`](Self::rawlink)
+    /// callbacks have run, and is already true inside them, as gevent's
+    /// `ready()` is in its links.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// let h = Arc::new(verde_runtime::spawn(|| ()));
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let (me, s) = (h.clone(), seen.clone());
+    /// h.rawlink(move |_| *s.lock().unwrap() = Some(me.is_finished()));
+    /// assert!(h.wait_timeout(std::time::Duration::from_secs(60)));
+    /// assert_eq!(*seen.lock().unwrap(), Some(true));
+    /// ```
     pub fn is_finished(&self) -> bool {
-        self.handle.is_finished()
+        self.handle.is_finished() || crate::link::in_rawlink_of(&self.handle.task)
     }
 
     /// The coroutine's identity (id and name).
@@ -212,6 +230,9 @@ impl<T> JoinHandle<T> {
     /// assert!(h.is_finished());
     /// ```
     pub fn kill(&self) {
+        if self.is_finished() {
+            return;
+        }
         self.kill_nowait();
         if self.is_current() {
             park::yield_now();

@@ -5,13 +5,21 @@
 //! A link belongs to the coroutine, not to the handle: it is stored in the
 //! task (next to its joiners' wakers, so a coroutine without links costs
 //! nothing more to spawn), still fires if the handle was dropped, and runs
-//! on the coroutine's own hub when the coroutine ends, before
-//! [`is_finished`](JoinHandle::is_finished) turns true and before any
-//! joiner wakes. `finish` (in `task.rs`) runs them with the result slot
-//! borrowed; `rawlink` hands the borrow to the caller's closure, `link`
-//! turns it into an owned [`Linked`] and spawns the closure with it.
+//! on the coroutine's own hub when the coroutine ends, before the task is
+//! marked complete and before any joiner wakes. `finish` (in `task.rs`)
+//! runs them with the result slot borrowed; `rawlink` hands the borrow to
+//! the caller's closure, `link` turns it into an owned [`Linked`] and
+//! spawns the closure with it.
+//!
+//! Inside a rawlink callback the coroutine has ended, and gevent's
+//! `ready()` is true there: [`is_finished`](JoinHandle::is_finished) says
+//! so too, through a thread-local list of the coroutines whose rawlinks
+//! the thread is running ([`in_rawlink_of`]). Everywhere else it follows
+//! the task's completion, so that a finished coroutine can always be
+//! joined at once.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 
@@ -126,6 +134,34 @@ impl Linked {
     }
 }
 
+thread_local! {
+    /// The coroutines whose rawlink callbacks this thread is running,
+    /// innermost last (a callback may rawlink another finished coroutine,
+    /// whose callback then runs at once, inside it).
+    static IN_RAWLINK: RefCell<Vec<*const Header>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether the calling thread is running one of `task`'s rawlink
+/// callbacks (its coroutine has ended, though the task is not marked
+/// complete until every link has run).
+pub(crate) fn in_rawlink_of(task: &Header) -> bool {
+    IN_RAWLINK.with(|running| running.borrow().iter().any(|&t| std::ptr::eq(t, task)))
+}
+
+/// Runs `f`, a rawlink callback of `task`, with `task` on [`IN_RAWLINK`];
+/// it comes off again however `f` ends.
+fn as_rawlink_of<R>(task: &Header, f: impl FnOnce() -> R) -> R {
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            IN_RAWLINK.with(|running| running.borrow_mut().pop());
+        }
+    }
+    IN_RAWLINK.with(|running| running.borrow_mut().push(task));
+    let _leave = Leave;
+    f()
+}
+
 /// The result slot a link is called with, back in its type.
 fn result_of<T: 'static>(slot: &dyn Any) -> Option<&thread::Result<T>> {
     let result = slot.downcast_ref::<Option<thread::Result<T>>>().and_then(Option::as_ref);
@@ -157,10 +193,13 @@ impl<T: 'static> JoinHandle<T> {
     ///
     /// `f` runs on the coroutine's hub once the coroutine has returned,
     /// panicked, been killed (even before it started) or failed to start,
-    /// with its result borrowed: before [`is_finished`](Self::is_finished)
-    /// turns true and before [`join`](Self::join) returns. Links run in the
-    /// order they were added; a link added by a running link runs after the
-    /// others.
+    /// with its result borrowed, before any joiner wakes: by the time
+    /// [`join`](Self::join) or [`wait_timeout`](Self::wait_timeout) returns,
+    /// or [`is_finished`](Self::is_finished) is true elsewhere, every
+    /// rawlink has run. Inside `f` the coroutine counts as finished, as in
+    /// gevent (`is_finished` is true, `wait_timeout` returns at once and
+    /// [`kill`](Self::kill) does nothing). Links run in the order they were
+    /// added; a link added by a running link runs after the others.
     ///
     /// `f` **must not block**: it runs in the hub, outside any coroutine,
     /// like gevent's rawlinks. A [`sleep`](crate::sleep), a wait on a lock
@@ -194,9 +233,9 @@ impl<T: 'static> JoinHandle<T> {
     where
         F: FnOnce(&thread::Result<T>) + Send + 'static,
     {
-        self.add_link(Box::new(move |_: &Header, slot: &dyn Any| {
+        self.add_link(Box::new(move |task: &Header, slot: &dyn Any| {
             if let Some(result) = result_of::<T>(slot) {
-                f(result);
+                as_rawlink_of(task, || f(result));
             }
         }))
     }

@@ -179,10 +179,11 @@ fn rawlinks_run_in_registration_order_and_links_start_in_that_order() {
     assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
 }
 
-/// A rawlink runs before the coroutine counts as finished and before any
-/// joiner (on any hub) wakes.
+/// A rawlink runs before any joiner (on any hub) wakes, and inside it the
+/// coroutine already counts as finished, as gevent's `ready()` does in its
+/// links.
 #[test]
-fn rawlink_runs_before_is_finished_and_before_join_returns() {
+fn rawlink_sees_the_coroutine_finished_and_runs_before_join_returns() {
     let events = Arc::new(Mutex::new(Vec::new()));
     let (h, go) = gated(|| 7);
     let h = Arc::new(h);
@@ -206,9 +207,38 @@ fn rawlink_runs_before_is_finished_and_before_join_returns() {
     go.send(()).unwrap();
     waiter.join().unwrap();
     other_thread.join().unwrap();
-    assert_eq!(*events.lock().unwrap(), ["rawlink finished=false value=7", "waiter woke"]);
+    assert_eq!(*events.lock().unwrap(), ["rawlink finished=true value=7", "waiter woke"]);
     let h = Arc::try_unwrap(h).expect("the fired link dropped its handle");
     assert_eq!(h.join().unwrap(), 7);
+}
+
+/// Inside its own rawlink a coroutine is finished for every call that asks:
+/// waiting for it returns at once and killing it does nothing (both would
+/// otherwise block in the hub). Other coroutines are not affected, and a
+/// `link` callback, which runs later in a coroutine, sees it finished too.
+#[test]
+fn inside_its_rawlink_a_coroutine_is_finished_for_wait_and_kill() {
+    let (h, go) = gated(|| 5);
+    let h = Arc::new(h);
+    let (other, _keep_other_waiting) = gated(|| 6);
+    let other = Arc::new(other);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (me, o, s) = (h.clone(), other.clone(), seen.clone());
+    h.rawlink(move |_| {
+        let waited = me.wait_timeout(Duration::from_secs(3600));
+        me.kill();
+        s.lock().unwrap().push(("rawlink", me.is_finished(), waited, o.is_finished()));
+    });
+    let (me, s) = (h.clone(), seen.clone());
+    h.link(move |_| s.lock().unwrap().push(("link", me.is_finished(), true, false)));
+    go.send(()).unwrap();
+    while seen.lock().unwrap().len() < 2 {
+        verde::yield_now();
+    }
+    assert_eq!(*seen.lock().unwrap(), [("rawlink", true, true, false), ("link", true, true, false)]);
+    let h = Arc::try_unwrap(h).expect("the fired links dropped their handles");
+    assert_eq!(h.join().unwrap(), 5);
+    other.kill();
 }
 
 /// test_link_to_asyncresult's loop: links added after the end fire too.
