@@ -273,7 +273,8 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// Waits for every coroutine and returns their results in order (gevent's
-/// `joinall`).
+/// `joinall`). For gevent's `timeout` and `count`, see
+/// [`joinall_timeout`].
 ///
 /// ```
 /// let hs: Vec<_> = (0..3).map(|i| verde_runtime::spawn(move || i * 2)).collect();
@@ -285,6 +286,70 @@ where
     I: IntoIterator<Item = JoinHandle<T>>,
 {
     handles.into_iter().map(JoinHandle::join).collect()
+}
+
+/// Waits until `count` of the coroutines have finished (all of them with
+/// `None`) or `timeout` passes, and joins those: gevent's
+/// `joinall(greenlets, timeout, count)`, which returns the greenlets that
+/// finished.
+///
+/// The finished coroutines are taken out of `handles` and their results
+/// returned in the order they finished (those already finished on entry
+/// first, in slice order, as [`iwait`](crate::iwait) yields them), each
+/// with its index in `handles` as it was on entry. The handles of the coroutines still running stay in
+/// `handles`, in their order, to wait for again or to
+/// [`killall`]. With `count`, at most that many are taken, even if more
+/// have finished ([`wait`](crate::wait) decides which, as
+/// gevent's `joinall` does).
+///
+/// A kill or [`Timeout`](crate::Timeout) of the caller unwinds out of the
+/// wait with `handles` untouched.
+///
+/// ```
+/// use std::time::Duration;
+/// use verde_runtime::sync::mpsc;
+///
+/// let (go, gate) = mpsc::channel::<()>();
+/// let mut handles = vec![
+///     verde_runtime::spawn(move || gate.recv().map(|()| "slow").unwrap()),
+///     verde_runtime::spawn(|| "fast"),
+/// ];
+/// // gevent.joinall(gs, timeout=0.01): only `fast` makes it.
+/// let done = verde_runtime::joinall_timeout(&mut handles, Some(Duration::from_millis(10)), None);
+/// assert_eq!(done.len(), 1);
+/// assert_eq!(done[0].0, 1);
+/// assert_eq!(done[0].1.as_ref().unwrap(), &"fast");
+/// assert_eq!(handles.len(), 1); // `slow` is still running
+///
+/// // gevent.joinall(gs, count=1): whichever finishes first.
+/// go.send(()).unwrap();
+/// let first = verde_runtime::joinall_timeout(&mut handles, None, Some(1));
+/// assert_eq!(first[0].1.as_ref().unwrap(), &"slow");
+/// assert!(handles.is_empty());
+/// ```
+pub fn joinall_timeout<T: 'static>(
+    handles: &mut Vec<JoinHandle<T>>,
+    timeout: Option<Duration>,
+    count: Option<usize>,
+) -> Vec<(usize, thread::Result<T>)> {
+    let finished = crate::wait::wait(handles, timeout, count);
+    // A coroutine counts as ready for `wait` once its rawlinks have run,
+    // a moment before it is marked complete (on another hub, that moment
+    // may still be going on): wait for that here, while an interrupt can
+    // still leave `handles` as they were.
+    for &i in &finished {
+        handles[i].wait_until(None);
+    }
+    let mut slots: Vec<Option<JoinHandle<T>>> = std::mem::take(handles).into_iter().map(Some).collect();
+    let results = finished
+        .into_iter()
+        .map(|i| {
+            let handle = slots[i].take().expect("`wait` reports each index once");
+            (i, handle.join())
+        })
+        .collect();
+    handles.extend(slots.into_iter().flatten());
+    results
 }
 
 /// Kills every coroutine, then waits until all have finished (gevent's

@@ -26,11 +26,13 @@
 //!   one hub per core. Coroutines never move between threads, so
 //!   `thread_local!` and non-`Send` data stay sound inside them.
 //! * **Spawning.** [`spawn`], [`spawn_local`], [`spawn_later`], [`Builder`];
-//!   [`JoinHandle`] with `join`, `kill`, `is_finished`, and gevent's links
-//!   (`rawlink`, `link`, `link_value`, `link_exception`, `unlink`: see
-//!   [`Linked`]); [`joinall`], [`killall`], and gevent's [`iwait`] and
-//!   [`wait`], which take coroutines, events, async results and
-//!   semaphores in the order they become ready ([`Waitable`]).
+//!   [`JoinHandle`] with `join`, `wait_timeout`, `kill`, `is_finished`,
+//!   and gevent's links (`rawlink`, `link`, `link_value`,
+//!   `link_exception`, `unlink`: see [`Linked`]); [`joinall`] (and
+//!   [`joinall_timeout`], with gevent's `timeout` and `count`),
+//!   [`killall`], and gevent's [`iwait`] and [`wait`], which take
+//!   coroutines, events, async results and semaphores in the order they
+//!   become ready ([`Waitable`]).
 //! * **Switching.** [`yield_now`] (gevent's `sleep(0)`), [`sleep`], and
 //!   explicit symmetric switching with [`Greenlet`].
 //! * **Time limits.** [`Timeout`] and [`with_timeout`].
@@ -104,7 +106,7 @@ pub use current::{current, Coroutine, CoroutineId};
 pub use deadlock::MESSAGE as WOULD_BLOCK_FOREVER;
 pub use greenlet::{Greenlet, GreenletExit};
 pub use interrupt::{describe_payload, Killed, TimeoutExpired};
-pub use join::{joinall, killall, JoinHandle};
+pub use join::{joinall, joinall_timeout, killall, JoinHandle};
 pub use link::{LinkId, Linked, Outcome};
 pub use park::{sleep, yield_now, Waker};
 pub use runtime::{EnterGuard, Handle, Runtime, RuntimeBuilder};

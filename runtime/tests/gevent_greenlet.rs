@@ -1,7 +1,9 @@
-//! Ports of test__greenlet.py's kill and link behaviours, with coroutines
-//! blocked in verde's primitives. gevent's `link(callback)` is covered by
-//! its two common uses: an AsyncResult the greenlet's outcome is linked to,
-//! and a Group joining its members.
+//! Ports of test__greenlet.py's kill, join and link behaviours, with
+//! coroutines blocked in verde's primitives: `join(timeout)` as
+//! `wait_timeout`, `joinall(timeout, count)` as `joinall_timeout`.
+//! gevent's `link(callback)` is covered by its two common uses: an
+//! AsyncResult the greenlet's outcome is linked to, and a Group joining
+//! its members.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -263,4 +265,117 @@ fn a_group_joins_linked_members() {
     }
     group.join();
     assert_eq!(done.load(Ordering::SeqCst), 5);
+}
+
+/// A coroutine that waits for its gate, then returns `value`.
+fn gated<T: Send + 'static>(value: T) -> (mpsc::Sender<()>, verde::JoinHandle<T>) {
+    let (go, gate) = mpsc::channel::<()>();
+    (go, verde::spawn(move || gate.recv().map(|()| value).unwrap()))
+}
+
+/// test_joinall_count_raise_error: with a count, joinall returns once that
+/// many are done; the others keep running.
+#[test]
+fn joinall_with_a_count_leaves_the_rest_running() {
+    let sleeper = verde::spawn(|| loop {
+        verde::sleep(Duration::from_millis(100));
+    });
+    let raiser = verde::spawn(|| panic!("count"));
+    let mut handles = vec![sleeper, raiser];
+    let done = verde::joinall_timeout(&mut handles, None, Some(1));
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].0, 1);
+    assert_eq!(verde::describe_payload(&**done[0].1.as_ref().unwrap_err()), "count");
+    assert_eq!(handles.len(), 1);
+    assert!(!handles[0].is_finished());
+    verde::killall(&handles);
+    assert!(handles.pop().unwrap().join().unwrap_err().is::<verde::Killed>());
+}
+
+/// TestJoinAll: with a timeout, joinall returns the coroutines that
+/// finished in time, in the order they finished; the others stay.
+#[test]
+fn joinall_with_a_timeout_returns_those_that_finished_in_order() {
+    let (gates, mut handles): (Vec<_>, Vec<_>) = (0..4).map(gated).unzip();
+    verde::yield_now(); // all four wait for their gates
+    gates[2].send(()).unwrap();
+    gates[0].send(()).unwrap();
+    let done = verde::joinall_timeout(&mut handles, Some(Duration::from_millis(100)), None);
+    let done: Vec<(usize, i32)> = done.into_iter().map(|(i, r)| (i, r.unwrap())).collect();
+    assert_eq!(done, [(2, 2), (0, 0)]);
+    // The two still running stay, in their order, and can be waited for again.
+    assert_eq!(handles.len(), 2);
+    gates[3].send(()).unwrap();
+    let done = verde::joinall_timeout(&mut handles, Some(Duration::from_secs(3600)), Some(1));
+    assert_eq!(done.into_iter().map(|(i, r)| (i, r.unwrap())).collect::<Vec<_>>(), [(1, 3)]);
+    assert!(verde::joinall_timeout(&mut handles, Some(Duration::ZERO), None).is_empty());
+    gates[1].send(()).unwrap();
+    assert_eq!(verde::joinall(handles).into_iter().map(Result::unwrap).collect::<Vec<_>>(), [1]);
+}
+
+#[test]
+fn joinall_with_a_count_of_zero_or_more_than_there_are() {
+    let mut handles: Vec<_> = (0..3).map(|i| verde::spawn(move || i)).collect();
+    assert!(verde::joinall_timeout(&mut handles, None, Some(0)).is_empty());
+    assert_eq!(handles.len(), 3);
+    let mut done = verde::joinall_timeout(&mut handles, None, Some(10));
+    done.sort_by_key(|(i, _)| *i);
+    assert_eq!(done.into_iter().map(|(i, r)| (i, r.unwrap())).collect::<Vec<_>>(), [(0, 0), (1, 1), (2, 2)]);
+    assert!(handles.is_empty());
+    assert!(verde::joinall_timeout(&mut handles, None, None).is_empty());
+}
+
+/// An interrupt of the caller (its own Timeout, a kill) unwinds out of the
+/// wait and loses no handle.
+#[test]
+fn an_interrupted_joinall_keeps_every_handle() {
+    let (gates, mut handles): (Vec<_>, Vec<_>) = (0..2).map(gated).unzip();
+    let cut = verde::with_timeout(Duration::from_millis(1), || verde::joinall_timeout(&mut handles, None, None));
+    assert!(cut.is_err());
+    assert_eq!(handles.len(), 2);
+    // Killed: the handles go back through a drop guard.
+    struct GiveBack(Option<Vec<verde::JoinHandle<i32>>>, mpsc::Sender<Vec<verde::JoinHandle<i32>>>);
+    impl Drop for GiveBack {
+        fn drop(&mut self) {
+            self.1.send(self.0.take().unwrap()).unwrap();
+        }
+    }
+    let (tx, given_back) = mpsc::channel();
+    let waiter = verde::spawn(move || {
+        let mut keep = GiveBack(Some(handles), tx);
+        verde::joinall_timeout(keep.0.as_mut().unwrap(), None, None).len()
+    });
+    verde::yield_now();
+    waiter.kill();
+    assert!(waiter.join().unwrap_err().is::<verde::Killed>());
+    let mut handles = given_back.recv().unwrap();
+    assert_eq!(handles.len(), 2);
+    for g in &gates {
+        g.send(()).unwrap();
+    }
+    let mut done = verde::joinall_timeout(&mut handles, None, None);
+    done.sort_by_key(|(i, _)| *i);
+    assert_eq!(done.into_iter().map(|(i, r)| (i, r.unwrap())).collect::<Vec<_>>(), [(0, 0), (1, 1)]);
+}
+
+/// Coroutines on other hubs: each one reported finished can be joined.
+#[test]
+fn joinall_with_a_timeout_across_hubs() {
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let mut handles: Vec<_> = (0..20u64)
+        .map(|i| {
+            rt.spawn(move || {
+                verde::sleep(Duration::from_millis(20 - i));
+                i
+            })
+        })
+        .collect();
+    let mut done = Vec::new();
+    while !handles.is_empty() {
+        let some = verde::joinall_timeout(&mut handles, Some(Duration::from_millis(3)), Some(3));
+        assert!(some.len() <= 3);
+        done.extend(some.into_iter().map(|(_, r)| r.unwrap()));
+    }
+    done.sort_unstable();
+    assert_eq!(done, (0..20).collect::<Vec<_>>());
 }
