@@ -55,9 +55,17 @@ fn max_size() {
 }
 
 #[test]
-#[should_panic(expected = "maxsize > 0")]
-fn zero_maxsize_is_a_channel_not_a_queue() {
-    let _ = Queue::<()>::bounded(0);
+fn zero_maxsize_is_a_rendezvous() {
+    // Old gevent's Queue(0), std's sync_channel(0): nothing is ever held.
+    let q = Queue::<i32>::bounded(0);
+    assert_eq!(q.maxsize(), Some(0));
+    assert_eq!((q.qsize(), q.empty(), q.full()), (0, true, true));
+    assert_eq!(q.put_nowait(1), Err(Full(1)), "no getter waits");
+    assert_eq!(q.put_timeout(2, Duration::from_millis(5)), Err(Full(2)));
+    assert_eq!(q.get_nowait(), Err(Empty), "the failed puts left nothing behind");
+    assert_eq!(q.get_timeout(Duration::from_millis(5)), Err(Empty));
+    assert_eq!(q.peek_nowait(), Err(Empty));
+    assert_eq!(q.unfinished_tasks(), 0);
 }
 
 #[test]
@@ -724,4 +732,298 @@ fn iterating_a_queue_ends_at_shutdown_without_unwinding() {
     prio.shutdown();
     assert_eq!(lifo.iter().collect::<Vec<_>>(), [1, 3, 2]);
     assert_eq!(prio.iter().collect::<Vec<_>>(), [1, 2, 3]);
+}
+
+// Queue::bounded(0): a rendezvous queue.
+
+/// An item that counts its drops in its own slot of `drops`.
+struct Tracked {
+    id: usize,
+    drops: Arc<Vec<AtomicUsize>>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn drop_slots(n: usize) -> Arc<Vec<AtomicUsize>> {
+    Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
+}
+
+#[test]
+fn a_rendezvous_put_waits_until_a_getter_takes_the_item() {
+    let q = Arc::new(Queue::bounded(0));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (q2, l) = (q.clone(), log.clone());
+    let putter = verde::spawn(move || {
+        q2.put("hi");
+        l.lock().unwrap().push("put returned");
+    });
+    for _ in 0..5 {
+        verde::yield_now();
+    }
+    assert!(!putter.is_finished());
+    assert!(log.lock().unwrap().is_empty());
+    assert_eq!(q.qsize(), 0, "a waiting putter's item is not queued");
+    log.lock().unwrap().push("getting");
+    assert_eq!(q.get(), "hi");
+    putter.join().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["getting", "put returned"]);
+    assert_eq!(q.unfinished_tasks(), 1, "the item handed over is a task");
+}
+
+#[test]
+fn a_rendezvous_put_to_a_waiting_getter_returns_before_the_getter_runs() {
+    // As std's sync_channel(0) send, unlike a Channel put (see
+    // channel_send_lets_the_waiting_getter_run_first).
+    let q = Arc::new(Queue::bounded(0));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (q2, l) = (q.clone(), log.clone());
+    let getter = verde::spawn(move || {
+        let v = q2.get();
+        l.lock().unwrap().push(v);
+    });
+    verde::yield_now(); // the getter waits
+    assert_eq!(q.put_nowait("nowait"), Ok(()));
+    log.lock().unwrap().push("put returned");
+    getter.join().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["put returned", "nowait"]);
+}
+
+#[test]
+fn rendezvous_putters_and_getters_are_served_in_fifo_order() {
+    let q = Arc::new(Queue::bounded(0));
+    let putters: Vec<_> = (0..4)
+        .map(|i| {
+            let q = q.clone();
+            verde::spawn(move || q.put(i))
+        })
+        .collect();
+    verde::yield_now(); // all four wait, in order
+    assert_eq!([q.get(), q.get(), q.get(), q.get()], [0, 1, 2, 3]);
+    putters.into_iter().for_each(|p| p.join().unwrap());
+
+    let getters: Vec<_> = (0..4)
+        .map(|_| {
+            let q = q.clone();
+            verde::spawn(move || q.get())
+        })
+        .collect();
+    verde::yield_now(); // all four wait, in order
+    for i in 10..14 {
+        assert_eq!(q.put_nowait(i), Ok(()), "a getter waits for each");
+    }
+    assert_eq!(q.put_nowait(99), Err(Full(99)), "and no more");
+    let got: Vec<i32> = getters.into_iter().map(|g| g.join().unwrap()).collect();
+    assert_eq!(got, [10, 11, 12, 13]);
+}
+
+#[test]
+fn rendezvous_timeouts_succeed_only_with_a_partner() {
+    let q = Arc::new(Queue::bounded(0));
+    // put_timeout: a getter comes while the putter waits.
+    let q2 = q.clone();
+    let getter = verde::spawn(move || q2.get());
+    assert_eq!(q.put_timeout(1, Duration::from_secs(60)), Ok(()));
+    assert_eq!(getter.join().unwrap(), 1);
+    // get_timeout: a putter comes while the getter waits.
+    let q2 = q.clone();
+    let putter = verde::spawn(move || q2.put(2));
+    assert_eq!(q.get_timeout(Duration::from_secs(60)), Ok(2));
+    putter.join().unwrap();
+    // A putter that timed out took its item back; the next one goes through.
+    let q2 = q.clone();
+    let timed_out = verde::spawn(move || q2.put_timeout(3, Duration::from_millis(5)));
+    assert_eq!(timed_out.join().unwrap(), Err(Full(3)));
+    let q2 = q.clone();
+    let putter = verde::spawn(move || q2.put(4));
+    assert_eq!(q.get(), 4);
+    putter.join().unwrap();
+    assert_eq!(q.unfinished_tasks(), 3);
+}
+
+#[test]
+fn rendezvous_peek_sees_the_oldest_waiting_putter() {
+    let q = Arc::new(Queue::bounded(0));
+    let q2 = q.clone();
+    let peeker = verde::spawn(move || q2.peek());
+    verde::yield_now(); // the peeker waits: nobody puts yet
+    assert!(!peeker.is_finished());
+    let putters: Vec<_> = ["a", "b"]
+        .into_iter()
+        .map(|v| {
+            let q = q.clone();
+            verde::spawn(move || q.put(v))
+        })
+        .collect();
+    assert_eq!(peeker.join().unwrap(), "a", "a putter that starts to wait wakes the peeker");
+    assert_eq!(q.peek_nowait(), Ok("a"));
+    assert_eq!(q.get(), "a", "peeking took nothing");
+    assert_eq!(q.peek_nowait(), Ok("b"));
+    assert_eq!(q.get(), "b");
+    putters.into_iter().for_each(|p| p.join().unwrap());
+    assert_eq!(q.peek_timeout(Duration::from_millis(5)), Err(Empty));
+}
+
+#[test]
+fn rendezvous_lifo_and_priority_queues_keep_the_putters_order() {
+    let lifo = Arc::new(LifoQueue::bounded(0));
+    let prio = Arc::new(PriorityQueue::bounded(0));
+    let putters: Vec<_> = [3, 1, 2]
+        .into_iter()
+        .flat_map(|i| {
+            let (l, p) = (lifo.clone(), prio.clone());
+            [verde::spawn(move || l.put(i)), verde::spawn(move || p.put(i))]
+        })
+        .collect();
+    verde::yield_now();
+    assert_eq!([lifo.get(), lifo.get(), lifo.get()], [3, 1, 2]);
+    assert_eq!([prio.get(), prio.get(), prio.get()], [3, 1, 2]);
+    putters.into_iter().for_each(|p| p.join().unwrap());
+}
+
+#[test]
+fn a_rendezvous_between_plain_threads_and_a_coroutine() {
+    let q = Arc::new(Queue::bounded(0));
+    // A thread puts, blocking until the coroutine side gets: order kept.
+    let q2 = q.clone();
+    let producer = std::thread::spawn(move || (0..200).for_each(|i| q2.put(i)));
+    let got: Vec<i32> = (0..200).map(|_| q.get()).collect();
+    producer.join().unwrap();
+    assert_eq!(got, (0..200).collect::<Vec<_>>());
+    // A thread gets from a coroutine that puts.
+    let q2 = q.clone();
+    let consumer = std::thread::spawn(move || (0..200).map(|_| q2.get()).collect::<Vec<i32>>());
+    let q3 = q.clone();
+    verde::spawn(move || (0..200).for_each(|i| q3.put(i))).join().unwrap();
+    assert_eq!(consumer.join().unwrap(), (0..200).collect::<Vec<_>>());
+    // A thread's put_timeout with nobody getting gives its item back.
+    let q2 = q.clone();
+    let lone = std::thread::spawn(move || q2.put_timeout(7, Duration::from_millis(5)));
+    assert_eq!(lone.join().unwrap(), Err(Full(7)));
+    assert_eq!(q.get_nowait(), Err(Empty));
+}
+
+#[test]
+fn a_rendezvous_across_hubs() {
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let q = Arc::new(Queue::bounded(0));
+    let producers: Vec<_> = (0..4u64)
+        .map(|p| {
+            let q = q.clone();
+            rt.spawn_on(p as usize % 2, move || (0..250).for_each(|i| q.put(p * 1000 + i)))
+        })
+        .collect();
+    let consumers: Vec<_> = (0..2)
+        .map(|w| {
+            let q = q.clone();
+            rt.spawn_on(w, move || (0..400).map(|_| q.get()).collect::<Vec<u64>>())
+        })
+        .collect();
+    let q2 = q.clone();
+    let thread = std::thread::spawn(move || (0..200).map(|_| q2.get()).collect::<Vec<u64>>());
+    producers.into_iter().for_each(|h| h.join().unwrap());
+    let mut got: Vec<u64> = consumers.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    got.extend(thread.join().unwrap());
+    got.sort_unstable();
+    let mut want: Vec<u64> = (0..4u64).flat_map(|p| (0..250).map(move |i| p * 1000 + i)).collect();
+    want.sort_unstable();
+    assert_eq!(got, want, "every item arrived exactly once");
+    assert_eq!(q.unfinished_tasks(), 1000);
+    assert_eq!(q.get_nowait(), Err(Empty));
+}
+
+#[test]
+fn a_killed_rendezvous_putter_drops_its_item_and_the_next_goes_through() {
+    let drops = drop_slots(2);
+    let q = Arc::new(Queue::bounded(0));
+    let (q2, d) = (q.clone(), drops.clone());
+    let killed = verde::spawn(move || q2.put(Tracked { id: 0, drops: d }));
+    let (q2, d) = (q.clone(), drops.clone());
+    let lives = verde::spawn(move || q2.put(Tracked { id: 1, drops: d }));
+    verde::yield_now(); // both wait
+    killed.kill();
+    assert!(killed.join().unwrap_err().is::<verde::Killed>());
+    assert_eq!(drops[0].load(Ordering::SeqCst), 1, "dropped with its putter");
+    let got = q.get();
+    assert_eq!(got.id, 1);
+    lives.join().unwrap();
+    drop(got);
+    assert_eq!(drops[1].load(Ordering::SeqCst), 1);
+    assert_eq!(q.get_nowait().map(|t| t.id), Err(Empty));
+    assert_eq!(q.unfinished_tasks(), 1, "only the item taken counts");
+}
+
+#[test]
+fn an_item_handed_to_a_killed_rendezvous_getter_goes_to_the_next_get() {
+    let q = Arc::new(Queue::bounded(0));
+    let q1 = q.clone();
+    let dies = verde::spawn(move || q1.get());
+    verde::yield_now();
+    dies.kill_nowait();
+    assert_eq!(q.put_nowait(1), Ok(()), "the getter still waits");
+    assert!(dies.join().is_err());
+    assert_eq!(q.qsize(), 1, "kept, not lost");
+    assert_eq!(q.get(), 1);
+    assert_eq!((q.qsize(), q.unfinished_tasks()), (0, 1));
+}
+
+#[test]
+fn killing_rendezvous_putters_across_hubs_loses_and_duplicates_no_item() {
+    const N: usize = 200;
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let drops = drop_slots(N);
+    let q = Arc::new(Queue::<Option<Tracked>>::bounded(0));
+    let q2 = q.clone();
+    let consumer = rt.spawn_on(1, move || {
+        let mut ids = Vec::new();
+        while let Some(item) = q2.get() {
+            ids.push(item.id);
+        }
+        ids
+    });
+    let putters: Vec<_> = (0..N)
+        .map(|id| {
+            // Made here, so that a putter killed before it starts drops it too.
+            let item = Tracked { id, drops: drops.clone() };
+            let q = q.clone();
+            rt.spawn_on(id % 2, move || q.put(Some(item)))
+        })
+        .collect();
+    for p in putters.iter().step_by(2) {
+        p.kill_nowait();
+    }
+    let put: Vec<bool> = putters.into_iter().map(|p| p.join().is_ok()).collect();
+    q.put(None);
+    let mut got = consumer.join().unwrap();
+    for (id, &ok) in put.iter().enumerate() {
+        assert!(ok || id % 2 == 0, "only the putters asked to die died");
+        if ok {
+            assert!(got.contains(&id), "item {id} was put but not received");
+        }
+    }
+    let received = got.len();
+    got.sort_unstable();
+    got.dedup();
+    assert_eq!(got.len(), received, "no item received twice");
+    assert!(received >= N / 2);
+    assert_eq!(q.unfinished_tasks(), received + 1, "one task per item taken, and the end marker");
+    for (id, d) in drops.iter().enumerate() {
+        assert_eq!(d.load(Ordering::SeqCst), 1, "item {id} dropped exactly once");
+    }
+}
+
+#[test]
+fn shutdown_releases_a_blocked_rendezvous_putter_with_shut_down() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let q = Arc::new(Queue::bounded(0));
+    let (q2, d) = (q.clone(), drops.clone());
+    let putter = verde::spawn(move || raises_shut_down(|| q2.put(DropCounter(d))));
+    verde::yield_now();
+    q.shutdown();
+    assert!(putter.join().unwrap());
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    assert!(raises_shut_down(|| q.get()));
 }

@@ -288,12 +288,15 @@ macro_rules! queue_methods {
                 self.core.qsize() == 0
             }
 
-            /// Whether the queue holds `maxsize` items (never, if unbounded).
+            /// Whether the queue holds `maxsize` items: never if unbounded,
+            /// always if a rendezvous (`bounded(0)`), where a put waits for
+            /// a getter.
             pub fn full(&self) -> bool {
                 self.core.full()
             }
 
-            /// Puts an item, parking while the queue is full. Blocked
+            /// Puts an item, parking while the queue is full (in a
+            /// rendezvous, `bounded(0)`, until a getter takes it). Blocked
             /// putters are served in FIFO order.
             ///
             /// Unwinds with [`ShutDown`](super::ShutDown) (and drops the
@@ -305,7 +308,8 @@ macro_rules! queue_methods {
                 debug_assert!(put.is_ok(), "a put without deadline completes");
             }
 
-            /// Puts an item, waiting at most `timeout` for room.
+            /// Puts an item, waiting at most `timeout` for room (in a
+            /// rendezvous, for a getter to take it).
             ///
             /// # Errors
             ///
@@ -316,7 +320,8 @@ macro_rules! queue_methods {
                 self.core.put(item, super::core::deadline(timeout)).map(drop)
             }
 
-            /// Puts an item if there is room now.
+            /// Puts an item if there is room now (in a rendezvous, if a
+            /// getter is waiting, which takes it).
             ///
             /// # Errors
             ///
@@ -375,7 +380,8 @@ macro_rules! queue_methods {
                 self.core.get_nowait()
             }
 
-            /// A clone of the next item, left in the queue; parks until
+            /// A clone of the next item, left in the queue (in a
+            /// rendezvous, the oldest waiting putter's); parks until
             /// there is one. (The clone is made under the queue's internal
             /// lock: `T::clone` must not use this queue.) Unwinds with
             /// [`ShutDown`](super::ShutDown) as [`get`](Self::get) does.

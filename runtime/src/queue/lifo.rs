@@ -27,11 +27,10 @@ impl<T> LifoQueue<T> {
 
     /// A LIFO queue holding at most `maxsize` items.
     ///
-    /// # Panics
-    ///
-    /// If `maxsize` is 0, as for [`Queue::bounded`](super::Queue::bounded).
+    /// With `maxsize` 0 it is a rendezvous, as
+    /// [`Queue::bounded(0)`](super::Queue::bounded) is: it holds nothing,
+    /// so items go from putters to getters in the order the putters came.
     pub fn bounded(maxsize: usize) -> Self {
-        assert!(maxsize > 0, "a LifoQueue needs maxsize > 0; use LifoQueue::new() for unbounded");
         LifoQueue { core: QueueCore::new(Some(maxsize)) }
     }
 }

@@ -21,6 +21,10 @@
 //!   item just handed to a getter that unwinds goes to the next getter, or
 //!   back to the head of the queue: nothing is lost. The item of a putter
 //!   that unwinds before its item was taken is dropped with it.
+//! * **Rendezvous.** `bounded(0)` holds nothing: each put waits until a
+//!   getter takes its item, as `std::sync::mpsc::sync_channel(0)` does
+//!   (old gevent's `Queue(0)`; gevent 1.0 made that unbounded and moved
+//!   the rendezvous to [`Channel`]). See [`Queue::bounded`].
 //! * **Anywhere.** Queues are `Send + Sync` (for `T: Send`): share one
 //!   through an `Arc` between coroutines, hubs and plain threads, which
 //!   block.
@@ -74,8 +78,9 @@ pub use fifo::Queue;
 pub use lifo::LifoQueue;
 pub use priority::PriorityQueue;
 
-/// A put found the queue full (or, for a [`Channel`], no getter) and could
-/// not wait longer; holds the item back.
+/// A put found the queue full (or, for a [`Channel`] or a rendezvous
+/// [`Queue::bounded(0)`](Queue::bounded), no getter) and could not wait
+/// longer; holds the item back.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Full<T>(pub T);
 
@@ -100,8 +105,9 @@ impl<T> fmt::Display for Full<T> {
 
 impl<T> std::error::Error for Full<T> {}
 
-/// A get found the queue empty (or, for a [`Channel`], no putter) and could
-/// not wait longer.
+/// A get found the queue empty (or, for a [`Channel`] or a rendezvous
+/// [`Queue::bounded(0)`](Queue::bounded), no putter) and could not wait
+/// longer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Empty;
 

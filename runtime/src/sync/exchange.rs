@@ -17,12 +17,14 @@
 //! * A getter handed an item that unwinds before returning it (kill,
 //!   `Timeout`) gives it to the next getter, or back to the buffer where it
 //!   will be taken next.
+//! * A peek sees the item the next get would take: the oldest buffered
+//!   one or, with nothing buffered (a rendezvous), the oldest putter's.
 //!
 //! The engine lives inside its owner's [`StateMutex`]; the blocking
 //! functions [`put`], [`get`] and [`peek`] release that mutex before
 //! parking and wake whoever they served only after releasing it. The one
-//! exception is peekers (`watchers`): an item that arrives wakes them at
-//! once, under the mutex, since a put or get returns at most one waker to
+//! exception is peekers (`watchers`): an item that arrives (buffered, or
+//! held by a putter that starts to wait) wakes them at once, under the mutex, since a put or get returns at most one waker to
 //! wake afterwards. A wake never blocks, so this only lengthens the
 //! critical section of a put that finds peekers waiting.
 
@@ -212,9 +214,11 @@ impl<T, B: Buffer<T>> Exchange<T, B> {
         Err(if self.finished { GetError::Finished } else { GetError::Empty })
     }
 
-    /// The next item, without removing it.
+    /// The item the next get would take, without removing it: the oldest
+    /// buffered one or, with nothing buffered, the oldest blocked putter's
+    /// (putters wait with the buffer empty only in a rendezvous).
     pub fn peek(&self) -> Option<&T> {
-        self.buffer.peek()
+        self.buffer.peek().or_else(|| self.putters.front().and_then(Option::as_ref))
     }
 
     /// The consumer side is gone: every put fails from now on, blocked
@@ -334,6 +338,10 @@ pub(crate) fn put<S: HasExchange>(
         Err(PutError::Full(item)) => item,
         Err(closed) => return Err(closed),
     };
+    // The item this putter holds is one a peek can see (in a rendezvous,
+    // where nothing is buffered); the peekers look once the lock is
+    // released, with this putter queued.
+    guard.exchange().wake_watchers();
     let site = WaitSite {
         lock: state,
         list: putters::<S>,
