@@ -32,3 +32,9 @@ pub(crate) fn report_link_panic(task: &Header, payload: &(dyn Any + Send)) {
         describe_payload(payload)
     );
 }
+
+/// Logs an [`Event::rawlink`](crate::event::Event::rawlink) callback that
+/// panicked. The other callbacks still run.
+pub(crate) fn report_event_link_panic(payload: &(dyn Any + Send)) {
+    log::error!(target: "verde", "an Event's rawlink callback panicked: {}", describe_payload(payload));
+}

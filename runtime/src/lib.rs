@@ -39,8 +39,9 @@
 //! * **Synchronisation.** [`sync`]: `std::sync`'s `Mutex`, `RwLock`,
 //!   `Condvar`, `Barrier` and `mpsc` channels, parking instead of
 //!   blocking. gevent's toolkit under gevent's names: [`event`] (`Event`,
-//!   `AsyncResult`), [`queue`] (`Queue`, `LifoQueue`, `PriorityQueue`,
-//!   `Channel`), [`lock`] (`Semaphore`, `BoundedSemaphore`, `RLock`),
+//!   with `rawlink`/`unlink`, and `AsyncResult`), [`queue`] (`Queue`,
+//!   `LifoQueue`, `PriorityQueue`, whose `bounded(0)` is a rendezvous,
+//!   and `Channel`), [`lock`] (`Semaphore`, `BoundedSemaphore`, `RLock`),
 //!   [`pool`] (`Pool`, `Group`) and [`local`] (coroutine-local storage,
 //!   [`coroutine_local!`]). All of them work between coroutines of one hub,
 //!   across hubs, and with plain threads, and serve waiters in FIFO order.

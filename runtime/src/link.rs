@@ -28,12 +28,20 @@ use crate::interrupt::{describe_payload, Killed};
 use crate::join::JoinHandle;
 use crate::task::{Header, LinkFn, TaskRef};
 
-/// Identifies a link added to a coroutine, for
-/// [`unlink`](JoinHandle::unlink).
+/// Identifies a link added to a coroutine ([`JoinHandle::rawlink`] and
+/// the `link` calls) or to an [`Event`](crate::event::Event)
+/// ([`Event::rawlink`](crate::event::Event::rawlink)), for their
+/// `unlink`. Ids are unique in the process: one never removes another
+/// object's link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LinkId(pub(crate) u64);
 
 static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh [`LinkId`] number.
+pub(crate) fn next_link_id() -> u64 {
+    NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed)
+}
 
 /// How a coroutine ended, as its links see it.
 ///
@@ -329,7 +337,7 @@ impl<T: 'static> JoinHandle<T> {
     }
 
     fn add_link(&self, link: LinkFn) -> LinkId {
-        let id = NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed);
+        let id = next_link_id();
         // SAFETY: `self` is the task's join handle, borrowed for the call.
         unsafe { Header::add_link(self.task(), id, link) };
         LinkId(id)

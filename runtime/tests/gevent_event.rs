@@ -1,5 +1,6 @@
 //! gevent.event: ports of test__event.py's behaviours for Event and
-//! AsyncResult, plus use across hubs and threads.
+//! AsyncResult, plus use across hubs and threads, and `Event::rawlink` /
+//! `unlink` (AbstractLinkable's protocol).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -327,4 +328,207 @@ fn woken_waiters_that_are_killed_still_count_as_delivered() {
     log.lock().unwrap().push("caller");
     other.join().unwrap();
     assert_eq!(*log.lock().unwrap(), ["caller", "other"]);
+}
+
+// Event.rawlink / Event.unlink.
+
+/// Captures `log` records so tests can check what was reported.
+struct Capture;
+
+static LOGGED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        LOGGED.lock().unwrap().push(format!("{} {}", record.level(), record.args()));
+    }
+    fn flush(&self) {}
+}
+
+fn capture_logs() {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        log::set_logger(&Capture).unwrap();
+        log::set_max_level(log::LevelFilter::Error);
+    });
+}
+
+type Log = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A callback that logs `name`.
+fn logs(log: &Log, name: &str) -> impl FnOnce(&Event) + Send + 'static {
+    let (log, name) = (log.clone(), name.to_string());
+    move |_| log.lock().unwrap().push(name)
+}
+
+#[test]
+fn rawlink_callbacks_run_once_each_in_order_when_the_event_is_set() {
+    let e = Event::new();
+    let log = Log::default();
+    e.rawlink(logs(&log, "a"));
+    e.rawlink(logs(&log, "b"));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s = seen.clone();
+    e.rawlink(move |e| s.store(usize::from(e.is_set()) + 1, Ordering::SeqCst));
+    assert!(log.lock().unwrap().is_empty());
+    e.set();
+    assert_eq!(*log.lock().unwrap(), ["a", "b"], "ran inside set, in order");
+    assert_eq!(seen.load(Ordering::SeqCst), 2, "the callback saw the flag up");
+    // One-shot: neither a second set nor a clear-and-set runs them again.
+    e.set();
+    e.clear();
+    e.set();
+    assert_eq!(log.lock().unwrap().len(), 2);
+    // Added while the flag is down: waits for the next set.
+    e.clear();
+    e.rawlink(logs(&log, "c"));
+    assert_eq!(log.lock().unwrap().len(), 2);
+    e.set();
+    assert_eq!(*log.lock().unwrap(), ["a", "b", "c"]);
+}
+
+#[test]
+fn rawlink_on_a_set_event_runs_the_callback_at_once() {
+    let e = Event::new();
+    e.set();
+    let log = Log::default();
+    let id = e.rawlink(logs(&log, "now"));
+    assert_eq!(*log.lock().unwrap(), ["now"]);
+    assert!(!e.unlink(id), "it has run");
+}
+
+#[test]
+fn unlink_removes_only_a_callback_that_has_not_run() {
+    let e = Event::new();
+    let log = Log::default();
+    let a = e.rawlink(logs(&log, "a"));
+    let b = e.rawlink(logs(&log, "b"));
+    assert_ne!(a, b);
+    assert!(e.unlink(a));
+    assert!(!e.unlink(a), "already removed");
+    // A LinkId from another object never matches this event's links.
+    let other = Event::new();
+    let foreign = other.rawlink(|_| ());
+    assert!(!e.unlink(foreign));
+    let h = verde::spawn(|| ());
+    assert!(!e.unlink(h.rawlink(|_| ())));
+    h.join().unwrap();
+    e.set();
+    assert_eq!(*log.lock().unwrap(), ["b"]);
+    assert!(!e.unlink(b), "it has run");
+    assert!(other.unlink(foreign), "still linked to its own event");
+}
+
+#[test]
+fn rawlink_callbacks_run_before_the_setters_hub_runs_the_woken_waiters() {
+    let e = Arc::new(Event::new());
+    let log = Log::default();
+    let (e2, l) = (e.clone(), log.clone());
+    let waiter = verde::spawn(move || {
+        e2.wait(None);
+        l.lock().unwrap().push("waiter woke".to_string());
+    });
+    verde::yield_now(); // the waiter waits
+    e.rawlink(logs(&log, "callback"));
+    e.set();
+    log.lock().unwrap().push("set returned".to_string());
+    waiter.join().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["callback", "set returned", "waiter woke"]);
+}
+
+#[test]
+fn a_panicking_rawlink_callback_is_logged_and_the_others_still_run() {
+    capture_logs();
+    let e = Event::new();
+    let log = Log::default();
+    e.rawlink(logs(&log, "before"));
+    e.rawlink(|_| panic!("event-link-boom"));
+    e.rawlink(logs(&log, "after"));
+    e.set(); // does not unwind
+    assert_eq!(*log.lock().unwrap(), ["before", "after"]);
+    let reported = LOGGED.lock().unwrap().iter().filter(|l| l.contains("event-link-boom")).count();
+    assert_eq!(reported, 1);
+    assert!(e.is_set());
+}
+
+#[test]
+fn rawlink_callbacks_run_on_the_setters_thread_whatever_it_is() {
+    // A plain thread sets.
+    let e = Arc::new(Event::new());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = tx.clone();
+    e.rawlink(move |_| t.send(std::thread::current().id()).unwrap());
+    let e2 = e.clone();
+    let setter = std::thread::spawn(move || {
+        e2.set();
+        std::thread::current().id()
+    });
+    let setter_thread = setter.join().unwrap();
+    assert_eq!(rx.recv().unwrap(), setter_thread);
+
+    // A coroutine on another hub sets; callbacks added from a third thread.
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let e = Arc::new(Event::new());
+    let count = Arc::new(AtomicUsize::new(0));
+    let (e2, c) = (e.clone(), count.clone());
+    std::thread::spawn(move || {
+        for _ in 0..10 {
+            let c = c.clone();
+            e2.rawlink(move |_| {
+                c.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    })
+    .join()
+    .unwrap();
+    let (e2, t) = (e.clone(), tx.clone());
+    let setter = rt.spawn_on(1, move || {
+        e2.rawlink(move |_| t.send(std::thread::current().id()).unwrap());
+        e2.set();
+        std::thread::current().id()
+    });
+    let hub_thread = setter.join().unwrap();
+    assert_eq!(rx.recv().unwrap(), hub_thread);
+    assert_eq!(count.load(Ordering::SeqCst), 10);
+}
+
+#[test]
+fn a_rawlink_callback_may_set_events_and_link_again() {
+    let first = Arc::new(Event::new());
+    let second = Arc::new(Event::new());
+    let log = Log::default();
+    let (s, l) = (second.clone(), log.clone());
+    first.rawlink(move |first| {
+        // Linking to the event being set, from its own callback: it is
+        // set, so the new callback runs at once, inside this one.
+        first.rawlink(logs(&l, "nested"));
+        l.lock().unwrap().push("outer".to_string());
+        s.set();
+    });
+    second.rawlink(logs(&log, "second"));
+    let waiter = {
+        let s = second.clone();
+        verde::spawn(move || s.wait(None))
+    };
+    first.set();
+    assert_eq!(*log.lock().unwrap(), ["nested", "outer", "second"]);
+    assert!(waiter.join().unwrap());
+}
+
+#[test]
+fn rawlink_and_iwait_share_the_event_in_the_order_they_linked() {
+    let e = Arc::new(Event::new());
+    let log = Log::default();
+    e.rawlink(logs(&log, "rawlink"));
+    let (e2, l) = (e.clone(), log.clone());
+    let waiter = verde::spawn(move || {
+        let ready: Vec<usize> = verde::iwait(&[&*e2], None).collect();
+        l.lock().unwrap().push(format!("iwait {ready:?}"));
+    });
+    verde::yield_now(); // the iwait links
+    e.set();
+    waiter.join().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["rawlink", "iwait [0]"]);
 }

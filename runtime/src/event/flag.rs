@@ -1,10 +1,12 @@
 //! [`Event`]: gevent's `Event`.
 
 use std::fmt;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::ready_links::{notify_all, Notify, ReadyLinks};
+use super::ready_links::{Notify, ReadyLinks};
+use crate::link::LinkId;
 use crate::park;
 use crate::sync::state_mutex::{lock, StateMutex};
 use crate::sync::wait_list::{wake_all, Exit, WaitList, WaitSite, Woke};
@@ -35,6 +37,15 @@ use crate::sync::wait_list::{wake_all, Exit, WaitList, WaitSite, Woke};
 /// e.clear();
 /// assert!(!e.is_set());
 /// ```
+///
+/// # gevent's `Event`
+///
+/// | gevent | verde |
+/// | --- | --- |
+/// | `e.set()`, `e.clear()`, `e.is_set()` | [`set`](Self::set), [`clear`](Self::clear), [`is_set`](Self::is_set) |
+/// | `e.wait(timeout)` | [`wait`](Self::wait), with an `Option<Duration>` |
+/// | `e.rawlink(cb)` | [`rawlink`](Self::rawlink): `cb` runs inside `set`, on the setter's thread |
+/// | `e.unlink(cb)` | [`unlink`](Self::unlink), with the [`LinkId`] `rawlink` returned |
 pub struct Event {
     /// `SET`, plus `WOKEN` for each waiter `set` woke that has not yet
     /// returned from `wait`: one word, so the uncontended `wait` is still
@@ -44,11 +55,15 @@ pub struct Event {
 }
 
 /// Who waits for the flag: parked coroutines and threads, and the
-/// callbacks of [`iwait`](crate::iwait) and [`wait`](crate::wait).
+/// callbacks of [`Event::rawlink`], [`iwait`](crate::iwait) and
+/// [`wait`](crate::wait).
 struct Waiters {
     parked: WaitList<()>,
-    links: ReadyLinks,
+    links: ReadyLinks<Link>,
 }
+
+/// A callback that waits for the flag; it is passed the event.
+type Link = Box<dyn FnOnce(&Event) + Send>;
 
 /// The flag is up.
 const SET: usize = 1;
@@ -70,7 +85,8 @@ impl Event {
         self.state.load(Ordering::Acquire) & SET != 0
     }
 
-    /// Raises the flag and wakes every waiter.
+    /// Raises the flag and wakes every waiter, then runs the
+    /// [`rawlink`](Self::rawlink) callbacks waiting for it.
     pub fn set(&self) {
         let mut waiters = lock(&self.waiters);
         // Counted before they are notified: one may return at once.
@@ -82,7 +98,98 @@ impl Event {
         let links = waiters.links.take();
         drop(waiters);
         wake_all(wakers);
-        notify_all(links);
+        self.run_links(links);
+    }
+
+    /// Calls `f` with this event once the flag is raised: gevent's
+    /// `Event.rawlink`. Returns an id for [`unlink`](Self::unlink).
+    ///
+    /// A callback runs once: the next [`set`](Self::set) takes every
+    /// callback added so far and runs them in the order they were added,
+    /// inside `set`, on the setter's thread (coroutine, plain thread or
+    /// hub callback), after it has woken the waiters and before it
+    /// returns; a waiter on the same hub as the setter runs after the
+    /// callbacks. The callbacks run even if the flag is lowered again
+    /// meanwhile, as gevent's do. If the flag is up already, `f` runs now,
+    /// on the calling thread, before `rawlink` returns. gevent instead
+    /// queues the callbacks to run in its hub soon after (its
+    /// `run_callback`); here nothing waits for the hub to get round to it.
+    ///
+    /// `f` **must not block**, as in gevent: it holds up the setter, and
+    /// when `set` is called from a hub callback (a
+    /// [`JoinHandle::rawlink`](crate::JoinHandle::rawlink) callback, say),
+    /// blocking there panics. Setting another event, sending on an
+    /// unbounded channel, putting into an unbounded queue, spawning or
+    /// [`kill_nowait`](crate::JoinHandle::kill_nowait) are fine; spawn a
+    /// coroutine for anything that blocks.
+    ///
+    /// A panic in `f` is caught and logged (the `log` crate, target
+    /// `verde`), as gevent's hub reports it; the other callbacks still
+    /// run. A kill or [`Timeout`](crate::Timeout) of the setter that a
+    /// blocking callback let in is resumed once every callback has run.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use verde_runtime::event::Event;
+    ///
+    /// let e = Event::new();
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// for name in ["first", "second"] {
+    ///     let log = log.clone();
+    ///     e.rawlink(move |e| log.lock().unwrap().push((name, e.is_set())));
+    /// }
+    /// assert!(log.lock().unwrap().is_empty());
+    /// e.set();
+    /// assert_eq!(*log.lock().unwrap(), [("first", true), ("second", true)]);
+    /// ```
+    pub fn rawlink<F>(&self, f: F) -> LinkId
+    where
+        F: FnOnce(&Event) + Send + 'static,
+    {
+        let mut waiters = lock(&self.waiters);
+        if self.is_set() {
+            drop(waiters);
+            self.run_links(vec![Box::new(f)]);
+            return LinkId(crate::link::next_link_id());
+        }
+        LinkId(waiters.links.add(Box::new(f)))
+    }
+
+    /// Removes a [`rawlink`](Self::rawlink) callback that has not run yet
+    /// (gevent's `Event.unlink`); returns whether it did. A callback that
+    /// ran, is running, or belongs to another object is not removed.
+    ///
+    /// ```
+    /// use verde_runtime::event::Event;
+    ///
+    /// let e = Event::new();
+    /// let id = e.rawlink(|_| unreachable!("unlinked"));
+    /// assert!(e.unlink(id));
+    /// assert!(!e.unlink(id));
+    /// e.set();
+    /// ```
+    pub fn unlink(&self, id: LinkId) -> bool {
+        lock(&self.waiters).links.remove(id.0)
+    }
+
+    /// Runs callbacks taken from the list, in order, with the mutex
+    /// released. A panic is reported and does not stop the others; an
+    /// interrupt of the caller (a kill or `Timeout` let in by a callback
+    /// that blocked) is resumed once they have all run.
+    fn run_links(&self, links: Vec<Link>) {
+        let mut interrupt = None;
+        for link in links {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| link(self))) {
+                if crate::interrupt::is_interrupt(&*payload) {
+                    interrupt.get_or_insert(payload);
+                } else {
+                    crate::failure::report_event_link_panic(&*payload);
+                }
+            }
+        }
+        if let Some(payload) = interrupt {
+            resume_unwind(payload);
+        }
     }
 
     /// Lowers the flag.
@@ -147,7 +254,7 @@ impl crate::wait::sealed::Linkable for Event {
             notify();
             return None;
         }
-        Some(waiters.links.add(notify))
+        Some(waiters.links.add(Box::new(move |_: &Event| notify())))
     }
 
     fn unlink_ready(&self, id: u64) {

@@ -9,7 +9,8 @@
 //!
 //! Both are [`Waitable`](crate::Waitable): [`iwait`](crate::iwait) and
 //! [`wait`](crate::wait) take them, alone or mixed with coroutines'
-//! `JoinHandle`s, in the order they are set.
+//! `JoinHandle`s, in the order they are set. An `Event` also takes
+//! gevent's one-shot callbacks, [`Event::rawlink`] and [`Event::unlink`].
 //!
 //! ```
 //! use std::sync::Arc;
