@@ -1,7 +1,6 @@
 //! [`Event`]: gevent's `Event`.
 
 use std::fmt;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -179,7 +178,7 @@ impl Event {
     fn run_links(&self, links: Vec<Link>) {
         let mut interrupt = None;
         for link in links {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| link(self))) {
+            if let Err(payload) = crate::unwinding::catch(|| link(self)) {
                 if crate::interrupt::is_interrupt(&*payload) {
                     interrupt.get_or_insert(payload);
                 } else {
@@ -188,7 +187,7 @@ impl Event {
             }
         }
         if let Some(payload) = interrupt {
-            resume_unwind(payload);
+            crate::unwinding::resume(payload);
         }
     }
 
