@@ -33,8 +33,10 @@ pub(crate) fn report_link_panic(task: &Header, payload: &(dyn Any + Send)) {
     );
 }
 
-/// Logs an [`Event::rawlink`](crate::event::Event::rawlink) callback that
-/// panicked. The other callbacks still run.
-pub(crate) fn report_event_link_panic(payload: &(dyn Any + Send)) {
-    log::error!(target: "verde", "an Event's rawlink callback panicked: {}", describe_payload(payload));
+/// Logs a `rawlink` callback of an [`Event`](crate::event::Event),
+/// [`AsyncResult`](crate::event::AsyncResult) or semaphore that panicked;
+/// `owner` names it with its article ("an Event"). The other callbacks
+/// still run.
+pub(crate) fn report_rawlink_panic(owner: &str, payload: &(dyn Any + Send)) {
+    log::error!(target: "verde", "a rawlink callback on {owner} panicked: {}", describe_payload(payload));
 }

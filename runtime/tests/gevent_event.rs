@@ -1,6 +1,7 @@
 //! gevent.event: ports of test__event.py's behaviours for Event and
 //! AsyncResult, plus use across hubs and threads, and `Event::rawlink` /
-//! `unlink` (AbstractLinkable's protocol).
+//! `unlink` and `AsyncResult::rawlink` / `unlink` (AbstractLinkable's
+//! protocol).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -357,8 +358,8 @@ fn capture_logs() {
 
 type Log = Arc<std::sync::Mutex<Vec<String>>>;
 
-/// A callback that logs `name`.
-fn logs(log: &Log, name: &str) -> impl FnOnce(&Event) + Send + 'static {
+/// A callback, for any owner, that logs `name`.
+fn logs<O>(log: &Log, name: &str) -> impl FnOnce(&O) + Send + 'static {
     let (log, name) = (log.clone(), name.to_string());
     move |_| log.lock().unwrap().push(name)
 }
@@ -531,4 +532,194 @@ fn rawlink_and_iwait_share_the_event_in_the_order_they_linked() {
     e.set();
     waiter.join().unwrap();
     assert_eq!(*log.lock().unwrap(), ["rawlink", "iwait [0]"]);
+}
+
+// AsyncResult.rawlink / AsyncResult.unlink.
+
+type Result32 = AsyncResult<u32, String>;
+
+#[test]
+fn async_result_rawlink_callbacks_run_once_each_in_order_when_set() {
+    let r = Result32::new();
+    let log = Log::default();
+    r.rawlink(logs(&log, "a"));
+    r.rawlink(logs(&log, "b"));
+    let l = log.clone();
+    r.rawlink(move |r: &Result32| l.lock().unwrap().push(format!("saw {:?}", r.get_nowait())));
+    assert!(log.lock().unwrap().is_empty());
+    r.set(5);
+    assert_eq!(*log.lock().unwrap(), ["a", "b", "saw Ok(5)"], "ran inside set, in order, after the value was stored");
+    // One-shot: setting again (a value or an error) runs none of them again.
+    r.set(6);
+    r.set_error("late".to_string());
+    assert_eq!(log.lock().unwrap().len(), 3);
+}
+
+#[test]
+fn async_result_rawlink_callbacks_run_when_an_error_is_set() {
+    let r = Result32::new();
+    let log = Log::default();
+    let l = log.clone();
+    r.rawlink(move |r: &Result32| l.lock().unwrap().push(format!("{:?} {}", r.error(), r.successful())));
+    r.set_error("boom".to_string());
+    assert_eq!(*log.lock().unwrap(), ["Some(\"boom\") false"]);
+}
+
+#[test]
+fn async_result_rawlink_on_a_set_result_runs_the_callback_at_once() {
+    let r = Result32::new();
+    r.set(1);
+    let log = Log::default();
+    let id = r.rawlink(logs(&log, "now"));
+    assert_eq!(*log.lock().unwrap(), ["now"]);
+    assert!(!r.unlink(id), "it has run");
+    // Even if the result is set to an error.
+    let failed = Result32::new();
+    failed.set_error("e".to_string());
+    failed.rawlink(logs(&log, "now again"));
+    assert_eq!(*log.lock().unwrap(), ["now", "now again"]);
+}
+
+#[test]
+fn async_result_unlink_removes_only_a_callback_that_has_not_run() {
+    let r = Result32::new();
+    let log = Log::default();
+    let a = r.rawlink(logs(&log, "a"));
+    let b = r.rawlink(logs(&log, "b"));
+    let c = r.rawlink(logs(&log, "c"));
+    assert!(r.unlink(b));
+    assert!(!r.unlink(b), "already removed");
+    // A LinkId of another object never matches this result's links.
+    let e = Event::new();
+    let foreign = e.rawlink(|_| ());
+    assert!(!r.unlink(foreign));
+    r.set(0);
+    assert_eq!(*log.lock().unwrap(), ["a", "c"]);
+    assert!(!r.unlink(a) && !r.unlink(c), "they have run");
+    assert!(e.unlink(foreign), "still linked to its own event");
+}
+
+#[test]
+fn a_rawlink_callback_may_unlink_a_later_one_only_before_set_takes_them() {
+    // `set` takes every callback at once: unlinking a later one from inside
+    // an earlier one finds nothing left to remove, and the later one runs.
+    let r = Arc::new(Result32::new());
+    let log = Log::default();
+    let later = Arc::new(std::sync::Mutex::new(None));
+    let (l, lt) = (log.clone(), later.clone());
+    r.rawlink(move |r: &Result32| {
+        let removed = r.unlink(lt.lock().unwrap().expect("linked"));
+        l.lock().unwrap().push(format!("first removed={removed}"));
+    });
+    *later.lock().unwrap() = Some(r.rawlink(logs(&log, "later")));
+    r.set(1);
+    assert_eq!(*log.lock().unwrap(), ["first removed=false", "later"]);
+}
+
+#[test]
+fn async_result_rawlink_callbacks_run_before_the_setters_hub_runs_the_getters() {
+    let r = Arc::new(Result32::new());
+    let log = Log::default();
+    let (r2, l) = (r.clone(), log.clone());
+    let getter = verde::spawn(move || {
+        let got = r2.get(None);
+        l.lock().unwrap().push(format!("getter got {got:?}"));
+    });
+    verde::yield_now(); // the getter waits
+    r.rawlink(logs(&log, "callback"));
+    r.set(9);
+    log.lock().unwrap().push("set returned".to_string());
+    getter.join().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["callback", "set returned", "getter got Ok(9)"]);
+}
+
+#[test]
+fn a_panicking_async_result_rawlink_callback_is_logged_and_the_others_still_run() {
+    capture_logs();
+    let r = Result32::new();
+    let log = Log::default();
+    r.rawlink(logs(&log, "before"));
+    r.rawlink(|_: &Result32| panic!("result-link-boom"));
+    r.rawlink(logs(&log, "after"));
+    r.set(3); // does not unwind
+    assert_eq!(*log.lock().unwrap(), ["before", "after"]);
+    let reported: Vec<String> =
+        LOGGED.lock().unwrap().iter().filter(|l| l.contains("result-link-boom")).cloned().collect();
+    assert_eq!(reported.len(), 1);
+    assert!(reported[0].contains("AsyncResult"), "{reported:?}");
+    assert_eq!(r.get_nowait(), Ok(3));
+    // A panic at once, in rawlink, is caught and logged too.
+    r.rawlink(|_: &Result32| panic!("result-link-boom-now"));
+    let reported = LOGGED.lock().unwrap().iter().filter(|l| l.contains("result-link-boom-now")).count();
+    assert_eq!(reported, 1);
+}
+
+#[test]
+fn async_result_rawlink_callbacks_run_on_the_setters_thread_whatever_it_is() {
+    // A plain thread sets.
+    let r = Arc::new(Result32::new());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = tx.clone();
+    r.rawlink(move |_: &Result32| t.send(std::thread::current().id()).unwrap());
+    let r2 = r.clone();
+    let setter = std::thread::spawn(move || {
+        r2.set(1);
+        std::thread::current().id()
+    });
+    assert_eq!(rx.recv().unwrap(), setter.join().unwrap());
+
+    // A coroutine on another hub sets; callbacks added from a plain thread
+    // and from a coroutine on the other hub.
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let r = Arc::new(Result32::new());
+    let count = Arc::new(AtomicUsize::new(0));
+    let (r2, c) = (r.clone(), count.clone());
+    std::thread::spawn(move || {
+        for _ in 0..10 {
+            let c = c.clone();
+            r2.rawlink(move |_: &Result32| {
+                c.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    })
+    .join()
+    .unwrap();
+    let (r2, c) = (r.clone(), count.clone());
+    rt.spawn_on(0, move || {
+        r2.rawlink(move |r: &Result32| {
+            c.fetch_add(100 * r.value().unwrap() as usize, Ordering::SeqCst);
+        });
+    })
+    .join()
+    .unwrap();
+    let (r2, t) = (r.clone(), tx.clone());
+    let setter = rt.spawn_on(1, move || {
+        r2.rawlink(move |_: &Result32| t.send(std::thread::current().id()).unwrap());
+        r2.set(2);
+        std::thread::current().id()
+    });
+    let hub_thread = setter.join().unwrap();
+    assert_eq!(rx.recv().unwrap(), hub_thread);
+    assert_eq!(count.load(Ordering::SeqCst), 210);
+}
+
+#[test]
+fn async_result_rawlink_and_iwait_share_the_result_in_the_order_they_linked() {
+    let r = Arc::new(Result32::new());
+    let log = Log::default();
+    r.rawlink(logs(&log, "rawlink before"));
+    let (r2, l) = (r.clone(), log.clone());
+    let waiter = verde::spawn(move || {
+        let ready: Vec<usize> = verde::iwait(&[&*r2], None).collect();
+        l.lock().unwrap().push(format!("iwait {ready:?}"));
+    });
+    verde::yield_now(); // the iwait links
+    r.rawlink(logs(&log, "rawlink after"));
+    r.set(1);
+    waiter.join().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["rawlink before", "rawlink after", "iwait [0]"]);
+    // verde::wait on a set result returns at once, and a rawlink still runs at once.
+    assert_eq!(verde::wait(&[&*r], None, None), [0]);
+    r.rawlink(logs(&log, "late"));
+    assert_eq!(log.lock().unwrap().last().unwrap(), "late");
 }

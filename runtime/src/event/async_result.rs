@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::ready_links::{notify_all, Notify, ReadyLinks};
+use super::ready_links::{self, Notify, RawLink, ReadyLinks};
+use crate::link::LinkId;
 use crate::park;
 use crate::sync::state_mutex::{lock, StateMutex};
 use crate::sync::wait_list::{wake_all, WaitList, WaitSite, Woke};
@@ -46,8 +47,9 @@ pub struct AsyncResult<T, E = Arc<dyn Error + Send + Sync>> {
 struct State<T, E> {
     outcome: Option<Arc<Result<T, E>>>,
     waiters: WaitList<()>,
-    /// Callbacks of [`iwait`](crate::iwait) and [`wait`](crate::wait).
-    links: ReadyLinks,
+    /// Callbacks of [`AsyncResult::rawlink`], [`iwait`](crate::iwait) and
+    /// [`wait`](crate::wait).
+    links: ReadyLinks<RawLink<AsyncResult<T, E>>>,
 }
 
 /// Why [`AsyncResult::get`] returned no value.
@@ -79,12 +81,14 @@ impl<T, E> AsyncResult<T, E> {
         }
     }
 
-    /// Sets the value and wakes every waiter.
+    /// Sets the value and wakes every waiter, then runs the
+    /// [`rawlink`](Self::rawlink) callbacks waiting for it.
     pub fn set(&self, value: T) {
         self.store(Ok(value));
     }
 
-    /// Sets an error (gevent's `set_exception`) and wakes every waiter.
+    /// Sets an error (gevent's `set_exception`) and wakes every waiter,
+    /// then runs the [`rawlink`](Self::rawlink) callbacks waiting for it.
     pub fn set_error(&self, error: E) {
         self.store(Err(error));
     }
@@ -113,8 +117,69 @@ impl<T, E> AsyncResult<T, E> {
         let links = state.links.take();
         drop(state);
         wake_all(wakers);
-        notify_all(links);
         drop(previous);
+        ready_links::run_all("an AsyncResult", self, links);
+    }
+
+    /// Calls `f` with this result once a value or an error is set: gevent's
+    /// `AsyncResult.rawlink`. Returns an id for [`unlink`](Self::unlink).
+    ///
+    /// A callback runs once: the next [`set`](Self::set) or
+    /// [`set_error`](Self::set_error) takes every callback added so far and
+    /// runs them in the order they were added, inside the setter, on its
+    /// thread (coroutine, plain thread or hub callback), after it has woken
+    /// the waiters and before it returns; a waiter on the same hub as the
+    /// setter runs after the callbacks. Setting again does not run them
+    /// again. If the result is set already, `f` runs now, on the calling
+    /// thread, before `rawlink` returns. gevent instead queues the
+    /// callbacks to run in its hub soon after (its `run_callback`); here
+    /// nothing waits for the hub to get round to it.
+    ///
+    /// `f` **must not block**, and a panic in it is logged while the other
+    /// callbacks still run, exactly as for
+    /// [`Event::rawlink`](super::Event::rawlink).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use verde_runtime::event::AsyncResult;
+    ///
+    /// let result: AsyncResult<u32, String> = AsyncResult::new();
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// result.rawlink(move |r| s.lock().unwrap().push(r.get_nowait()));
+    /// assert!(seen.lock().unwrap().is_empty());
+    /// result.set(7);
+    /// result.set(8); // the callback has run: it does not run again
+    /// assert_eq!(*seen.lock().unwrap(), [Ok(7)]);
+    /// ```
+    pub fn rawlink<F>(&self, f: F) -> LinkId
+    where
+        F: FnOnce(&AsyncResult<T, E>) + Send + 'static,
+    {
+        let mut state = lock(&self.state);
+        if state.outcome.is_some() {
+            drop(state);
+            ready_links::run_all("an AsyncResult", self, vec![Box::new(f)]);
+            return LinkId(crate::link::next_link_id());
+        }
+        LinkId(state.links.add(Box::new(f)))
+    }
+
+    /// Removes a [`rawlink`](Self::rawlink) callback that has not run yet
+    /// (gevent's `AsyncResult.unlink`); returns whether it did. A callback
+    /// that ran, is running, or belongs to another object is not removed.
+    ///
+    /// ```
+    /// use verde_runtime::event::AsyncResult;
+    ///
+    /// let result: AsyncResult<u32> = AsyncResult::new();
+    /// let id = result.rawlink(|_| unreachable!("unlinked"));
+    /// assert!(result.unlink(id));
+    /// assert!(!result.unlink(id));
+    /// result.set(1);
+    /// ```
+    pub fn unlink(&self, id: LinkId) -> bool {
+        lock(&self.state).links.remove(id.0)
     }
 
     /// The outcome, waiting for it for at most `timeout`.
@@ -141,7 +206,7 @@ impl<T, E> crate::wait::sealed::Linkable for AsyncResult<T, E> {
             notify();
             return None;
         }
-        Some(state.links.add(notify))
+        Some(state.links.add(Box::new(move |_: &AsyncResult<T, E>| notify())))
     }
 
     fn unlink_ready(&self, id: u64) {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::ready_links::{Notify, ReadyLinks};
+use super::ready_links::{self, Notify, RawLink, ReadyLinks};
 use crate::link::LinkId;
 use crate::park;
 use crate::sync::state_mutex::{lock, StateMutex};
@@ -62,7 +62,7 @@ struct Waiters {
 }
 
 /// A callback that waits for the flag; it is passed the event.
-type Link = Box<dyn FnOnce(&Event) + Send>;
+type Link = RawLink<Event>;
 
 /// The flag is up.
 const SET: usize = 1;
@@ -97,7 +97,7 @@ impl Event {
         let links = waiters.links.take();
         drop(waiters);
         wake_all(wakers);
-        self.run_links(links);
+        ready_links::run_all("an Event", self, links);
     }
 
     /// Calls `f` with this event once the flag is raised: gevent's
@@ -148,7 +148,7 @@ impl Event {
         let mut waiters = lock(&self.waiters);
         if self.is_set() {
             drop(waiters);
-            self.run_links(vec![Box::new(f)]);
+            ready_links::run_all("an Event", self, vec![Box::new(f)]);
             return LinkId(crate::link::next_link_id());
         }
         LinkId(waiters.links.add(Box::new(f)))
@@ -169,26 +169,6 @@ impl Event {
     /// ```
     pub fn unlink(&self, id: LinkId) -> bool {
         lock(&self.waiters).links.remove(id.0)
-    }
-
-    /// Runs callbacks taken from the list, in order, with the mutex
-    /// released. A panic is reported and does not stop the others; an
-    /// interrupt of the caller (a kill or `Timeout` let in by a callback
-    /// that blocked) is resumed once they have all run.
-    fn run_links(&self, links: Vec<Link>) {
-        let mut interrupt = None;
-        for link in links {
-            if let Err(payload) = crate::unwinding::catch(|| link(self)) {
-                if crate::interrupt::is_interrupt(&*payload) {
-                    interrupt.get_or_insert(payload);
-                } else {
-                    crate::failure::report_event_link_panic(&*payload);
-                }
-            }
-        }
-        if let Some(payload) = interrupt {
-            crate::unwinding::resume(payload);
-        }
     }
 
     /// Lowers the flag.

@@ -9,8 +9,10 @@
 //!
 //! Both are [`Waitable`](crate::Waitable): [`iwait`](crate::iwait) and
 //! [`wait`](crate::wait) take them, alone or mixed with coroutines'
-//! `JoinHandle`s, in the order they are set. An `Event` also takes
-//! gevent's one-shot callbacks, [`Event::rawlink`] and [`Event::unlink`].
+//! `JoinHandle`s, in the order they are set. Both also take gevent's
+//! one-shot callbacks: [`Event::rawlink`] and [`AsyncResult::rawlink`],
+//! run by the setter, removed with [`Event::unlink`] and
+//! [`AsyncResult::unlink`].
 //!
 //! ```
 //! use std::sync::Arc;
