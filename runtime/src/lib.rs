@@ -38,10 +38,11 @@
 //! * **Time limits.** [`Timeout`] and [`with_timeout`].
 //! * **Synchronisation.** [`sync`]: `std::sync`'s `Mutex`, `RwLock`,
 //!   `Condvar`, `Barrier` and `mpsc` channels, parking instead of
-//!   blocking. gevent's toolkit under gevent's names: [`event`] (`Event`,
-//!   with `rawlink`/`unlink`, and `AsyncResult`), [`queue`] (`Queue`,
+//!   blocking. gevent's toolkit under gevent's names: [`event`] (`Event`
+//!   and `AsyncResult`, both with `rawlink`/`unlink`), [`queue`] (`Queue`,
 //!   `LifoQueue`, `PriorityQueue`, whose `bounded(0)` is a rendezvous,
-//!   and `Channel`), [`lock`] (`Semaphore`, `BoundedSemaphore`, `RLock`),
+//!   and `Channel`), [`lock`] (`Semaphore` and `BoundedSemaphore`, both
+//!   with `rawlink`/`unlink`, and `RLock`),
 //!   [`pool`] (`Pool`, `Group`) and [`local`] (coroutine-local storage,
 //!   [`coroutine_local!`]). All of them work between coroutines of one hub,
 //!   across hubs, and with plain threads, and serve waiters in FIFO order.

@@ -29,8 +29,11 @@ use crate::join::JoinHandle;
 use crate::task::{Header, LinkFn, TaskRef};
 
 /// Identifies a link added to a coroutine ([`JoinHandle::rawlink`] and
-/// the `link` calls) or to an [`Event`](crate::event::Event)
-/// ([`Event::rawlink`](crate::event::Event::rawlink)), for their
+/// the `link` calls), or a `rawlink` callback added to an
+/// [`Event`](crate::event::Event::rawlink),
+/// [`AsyncResult`](crate::event::AsyncResult::rawlink),
+/// [`Semaphore`](crate::lock::Semaphore::rawlink) or
+/// [`BoundedSemaphore`](crate::lock::BoundedSemaphore::rawlink), for their
 /// `unlink`. Ids are unique in the process: one never removes another
 /// object's link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

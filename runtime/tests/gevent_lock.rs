@@ -1,5 +1,6 @@
 //! gevent.lock: ports of test__semaphore.py's behaviours (timeouts return
-//! false, bounded release, FIFO waiters, waiters that die) and RLock.
+//! false, bounded release, FIFO waiters, waiters that die), RLock, and the
+//! semaphores' `rawlink` / `unlink` (AbstractLinkable's protocol).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -349,4 +350,286 @@ fn a_killed_watcher_leaves_and_the_others_still_wake() {
     assert!(doomed.join().unwrap_err().is::<verde::Killed>());
     sem.release();
     assert_eq!(survivor.join().unwrap(), 1);
+}
+
+// Semaphore.rawlink / BoundedSemaphore.rawlink and unlink.
+
+/// Captures `log` records so tests can check what was reported.
+struct Capture;
+
+static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        LOGGED.lock().unwrap().push(format!("{} {}", record.level(), record.args()));
+    }
+    fn flush(&self) {}
+}
+
+fn capture_logs() {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        log::set_logger(&Capture).unwrap();
+        log::set_max_level(log::LevelFilter::Error);
+    });
+}
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// A callback, for either semaphore, that logs `name`.
+fn logs<O>(log: &Log, name: &str) -> impl FnOnce(&O) + Send + 'static {
+    let (log, name) = (log.clone(), name.to_string());
+    move |_| log.lock().unwrap().push(name)
+}
+
+#[test]
+fn semaphore_rawlink_callbacks_run_once_each_in_order_when_a_permit_is_freed() {
+    let sem = Semaphore::new(0);
+    let log = Log::default();
+    sem.rawlink(logs(&log, "a"));
+    sem.rawlink(logs(&log, "b"));
+    let l = log.clone();
+    sem.rawlink(move |sem: &Semaphore| l.lock().unwrap().push(format!("counter {}", sem.counter())));
+    assert!(log.lock().unwrap().is_empty());
+    sem.release();
+    assert_eq!(*log.lock().unwrap(), ["a", "b", "counter 1"], "ran inside release, in order, with the permit free");
+    // One-shot: later releases run none of them again.
+    assert!(sem.acquire(false, None));
+    sem.release();
+    sem.release();
+    assert_eq!(log.lock().unwrap().len(), 3);
+    assert_eq!(sem.counter(), 2);
+}
+
+#[test]
+fn semaphore_rawlink_with_a_free_permit_runs_the_callback_at_once() {
+    let sem = Semaphore::new(1);
+    let log = Log::default();
+    let id = sem.rawlink(logs(&log, "now"));
+    assert_eq!(*log.lock().unwrap(), ["now"]);
+    assert!(!sem.unlink(id), "it has run");
+    assert_eq!(sem.counter(), 1, "a callback takes no permit");
+    let bounded = BoundedSemaphore::new(2);
+    assert!(bounded.acquire(false, None));
+    bounded.rawlink(logs(&log, "one of two free"));
+    assert_eq!(*log.lock().unwrap(), ["now", "one of two free"]);
+}
+
+#[test]
+fn semaphore_unlink_removes_only_a_callback_that_has_not_run() {
+    let sem = Semaphore::new(0);
+    let log = Log::default();
+    let a = sem.rawlink(logs(&log, "a"));
+    let b = sem.rawlink(logs(&log, "b"));
+    assert_ne!(a, b);
+    assert!(sem.unlink(a));
+    assert!(!sem.unlink(a), "already removed");
+    // A LinkId of another object never matches this semaphore's links.
+    let other = BoundedSemaphore::new(1);
+    assert!(other.acquire(false, None));
+    let foreign = other.rawlink(logs(&log, "other"));
+    assert!(!sem.unlink(foreign));
+    assert!(!sem.unlink(verde::event::Event::new().rawlink(|_| ())));
+    sem.release();
+    assert_eq!(*log.lock().unwrap(), ["b"]);
+    assert!(!sem.unlink(b), "it has run");
+    assert!(other.unlink(foreign), "still linked to its own semaphore");
+    other.release();
+    assert_eq!(*log.lock().unwrap(), ["b"]);
+}
+
+#[test]
+fn a_callback_that_takes_the_last_permit_leaves_the_later_ones_for_the_next_release() {
+    // gevent notifies a semaphore's links only while it is ready.
+    let sem = Semaphore::new(0);
+    let log = Log::default();
+    let l = log.clone();
+    sem.rawlink(move |sem: &Semaphore| {
+        let took = sem.acquire(false, None);
+        l.lock().unwrap().push(format!("taker took={took}"));
+    });
+    let later = sem.rawlink(logs(&log, "later"));
+    sem.rawlink(logs(&log, "last"));
+    sem.release();
+    assert_eq!(*log.lock().unwrap(), ["taker took=true"]);
+    assert_eq!(sem.counter(), 0);
+    assert!(sem.unlink(later), "still linked, not run");
+    sem.release();
+    assert_eq!(*log.lock().unwrap(), ["taker took=true", "last"]);
+    assert_eq!(sem.counter(), 1);
+}
+
+#[test]
+fn a_callback_may_unlink_a_later_one_while_the_release_runs_them() {
+    // The release takes the callbacks one at a time, so an earlier one can
+    // still unlink a later one (unlike an Event's set, which takes them all).
+    let sem = Arc::new(Semaphore::new(0));
+    let log = Log::default();
+    let later = Arc::new(Mutex::new(None));
+    let (l, lt) = (log.clone(), later.clone());
+    sem.rawlink(move |sem: &Semaphore| {
+        let removed = sem.unlink(lt.lock().unwrap().expect("linked"));
+        l.lock().unwrap().push(format!("first removed={removed}"));
+    });
+    *later.lock().unwrap() = Some(sem.rawlink(logs(&log, "later")));
+    sem.release();
+    assert_eq!(*log.lock().unwrap(), ["first removed=true"]);
+}
+
+#[test]
+fn a_release_handed_to_a_blocked_acquirer_runs_no_callback() {
+    let sem = Arc::new(Semaphore::new(0));
+    let log = Log::default();
+    let (s, l) = (sem.clone(), log.clone());
+    let acquirer = verde::spawn(move || {
+        assert!(s.acquire(true, None));
+        l.lock().unwrap().push("acquired".to_string());
+    });
+    verde::yield_now(); // the acquirer waits
+    sem.rawlink(logs(&log, "callback"));
+    sem.release(); // handed to the acquirer: nothing freed
+    acquirer.join().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["acquired"]);
+    sem.release();
+    assert_eq!(*log.lock().unwrap(), ["acquired", "callback"]);
+}
+
+#[test]
+fn a_permit_passed_back_by_a_killed_acquirer_runs_the_callbacks() {
+    let sem = Arc::new(Semaphore::new(0));
+    let log = Log::default();
+    let s = sem.clone();
+    let doomed = verde::spawn(move || s.acquire(true, None));
+    verde::yield_now();
+    sem.rawlink(logs(&log, "callback"));
+    doomed.kill_nowait();
+    sem.release(); // handed to the doomed acquirer, which frees it unwinding
+    assert!(log.lock().unwrap().is_empty());
+    assert!(doomed.join().is_err());
+    assert_eq!(*log.lock().unwrap(), ["callback"]);
+    assert_eq!(sem.counter(), 1);
+}
+
+#[test]
+fn bounded_semaphore_rawlink_runs_on_release_and_guard_drop_but_not_over_release() {
+    let sem = BoundedSemaphore::new(1);
+    let log = Log::default();
+    let l = log.clone();
+    assert_eq!(sem.try_release(), Err(OverReleased));
+    let guard = sem.guard();
+    sem.rawlink(move |sem: &BoundedSemaphore| l.lock().unwrap().push(format!("counter {}", sem.counter())));
+    drop(guard);
+    assert_eq!(*log.lock().unwrap(), ["counter 1"]);
+    assert!(sem.acquire(false, None));
+    sem.rawlink(logs(&log, "release"));
+    sem.release();
+    assert_eq!(*log.lock().unwrap(), ["counter 1", "release"]);
+}
+
+#[test]
+fn a_panicking_semaphore_rawlink_callback_is_logged_and_the_others_still_run() {
+    capture_logs();
+    let sem = Semaphore::new(0);
+    let log = Log::default();
+    sem.rawlink(logs(&log, "before"));
+    sem.rawlink(|_: &Semaphore| panic!("semaphore-link-boom"));
+    sem.rawlink(logs(&log, "after"));
+    sem.release(); // does not unwind
+    assert_eq!(*log.lock().unwrap(), ["before", "after"]);
+    let bounded = BoundedSemaphore::new(1);
+    let _permit = bounded.guard();
+    bounded.rawlink(|_: &BoundedSemaphore| panic!("bounded-link-boom"));
+    bounded.rawlink(logs(&log, "bounded after"));
+    drop(_permit); // nor does a guard's drop
+    assert_eq!(*log.lock().unwrap(), ["before", "after", "bounded after"]);
+    let logged = LOGGED.lock().unwrap().clone();
+    let reports: Vec<_> = logged.iter().filter(|l| l.contains("link-boom")).collect();
+    assert_eq!(reports.len(), 2, "{logged:?}");
+    assert!(reports[0].contains("a Semaphore") && reports[0].contains("semaphore-link-boom"), "{reports:?}");
+    assert!(reports[1].contains("a BoundedSemaphore") && reports[1].contains("bounded-link-boom"), "{reports:?}");
+    assert_eq!(sem.counter(), 1);
+    assert_eq!(bounded.counter(), 1);
+}
+
+#[test]
+fn semaphore_rawlink_callbacks_run_on_the_releasers_thread_whatever_it_is() {
+    // A plain thread releases.
+    let sem = Arc::new(Semaphore::new(0));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = tx.clone();
+    sem.rawlink(move |_: &Semaphore| t.send(std::thread::current().id()).unwrap());
+    let s = sem.clone();
+    let releaser = std::thread::spawn(move || {
+        s.release();
+        std::thread::current().id()
+    });
+    assert_eq!(rx.recv().unwrap(), releaser.join().unwrap());
+
+    // A coroutine on another hub releases; callbacks added from a plain
+    // thread and from a coroutine on the first hub.
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let sem = Arc::new(BoundedSemaphore::new(1));
+    assert!(sem.acquire(false, None));
+    let count = Arc::new(AtomicUsize::new(0));
+    let (s, c) = (sem.clone(), count.clone());
+    std::thread::spawn(move || {
+        for _ in 0..10 {
+            let c = c.clone();
+            s.rawlink(move |_: &BoundedSemaphore| {
+                c.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    })
+    .join()
+    .unwrap();
+    let (s, c) = (sem.clone(), count.clone());
+    rt.spawn_on(0, move || {
+        s.rawlink(move |s: &BoundedSemaphore| {
+            c.fetch_add(100 * s.counter(), Ordering::SeqCst);
+        });
+    })
+    .join()
+    .unwrap();
+    let (s, t) = (sem.clone(), tx.clone());
+    let releaser = rt.spawn_on(1, move || {
+        s.rawlink(move |_: &BoundedSemaphore| t.send(std::thread::current().id()).unwrap());
+        s.release();
+        std::thread::current().id()
+    });
+    assert_eq!(rx.recv().unwrap(), releaser.join().unwrap());
+    assert_eq!(count.load(Ordering::SeqCst), 110);
+}
+
+#[test]
+fn semaphore_rawlink_iwait_and_wait_share_the_freed_permit() {
+    let sem = Arc::new(Semaphore::new(0));
+    let log = Log::default();
+    sem.rawlink(logs(&log, "rawlink before"));
+    let (s, l) = (sem.clone(), log.clone());
+    let iwaiter = verde::spawn(move || {
+        let ready: Vec<usize> = verde::iwait(&[&*s], None).collect();
+        l.lock().unwrap().push(format!("iwait {ready:?}"));
+    });
+    let (s, l) = (sem.clone(), log.clone());
+    let watcher = verde::spawn(move || {
+        let free = s.wait(None);
+        l.lock().unwrap().push(format!("wait {free}"));
+    });
+    verde::yield_now(); // the iwait links, the watcher waits
+    sem.rawlink(logs(&log, "rawlink after"));
+    sem.release();
+    log.lock().unwrap().push("release returned".to_string());
+    iwaiter.join().unwrap();
+    watcher.join().unwrap();
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["rawlink before", "rawlink after", "release returned", "wait 1", "iwait [0]"],
+        "callbacks inside release; the watcher, woken first, and the iwait after it"
+    );
+    // verde::wait on a free semaphore returns at once, taking nothing.
+    assert_eq!(verde::wait(&[&*sem], None, None), [0]);
+    assert_eq!(sem.counter(), 1);
 }

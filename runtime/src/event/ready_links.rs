@@ -2,7 +2,8 @@
 //! [`AsyncResult`] and the semaphores for [`iwait`](crate::iwait) and
 //! [`wait`](crate::wait) (gevent's `rawlink`, the protocol its `iwait` is
 //! built on), and for their public `rawlink`s ([`Event::rawlink`],
-//! [`AsyncResult::rawlink`]).
+//! [`AsyncResult::rawlink`], [`Semaphore::rawlink`],
+//! [`BoundedSemaphore::rawlink`]).
 //!
 //! The list lives under its owner's mutex. The owner takes the callbacks
 //! out while it holds the mutex and calls them after releasing it, so a
@@ -12,6 +13,8 @@
 //! [`Event::rawlink`]: super::Event::rawlink
 //! [`AsyncResult`]: super::AsyncResult
 //! [`AsyncResult::rawlink`]: super::AsyncResult::rawlink
+//! [`Semaphore::rawlink`]: crate::lock::Semaphore::rawlink
+//! [`BoundedSemaphore::rawlink`]: crate::lock::BoundedSemaphore::rawlink
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -26,7 +29,7 @@ pub(crate) type RawLink<O> = Box<dyn FnOnce(&O) + Send>;
 
 /// See the [module docs](self). `N` is the callback type: a [`Notify`],
 /// or a [`RawLink`].
-pub(crate) struct ReadyLinks<N = Notify> {
+pub(crate) struct ReadyLinks<N> {
     links: VecDeque<(u64, N)>,
 }
 
@@ -58,17 +61,16 @@ impl<N> ReadyLinks<N> {
         std::mem::take(&mut self.links).into_iter().map(|(_, n)| n).collect()
     }
 
+    /// Takes the oldest callback, to be called once the owner's mutex is
+    /// released.
+    pub fn take_first(&mut self) -> Option<N> {
+        self.links.pop_front().map(|(_, n)| n)
+    }
+
     /// How many callbacks wait.
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.links.len()
-    }
-}
-
-/// Calls the callbacks [`ReadyLinks::take`] returned.
-pub(crate) fn notify_all(links: Vec<Notify>) {
-    for notify in links {
-        notify();
     }
 }
 

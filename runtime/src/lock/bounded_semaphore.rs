@@ -3,8 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::permits::Permits;
-use super::semaphore::{guard, SemaphoreGuard};
+use super::permits::{Owner, Permits};
+use super::semaphore::{guard, link_id, Held, SemaphoreGuard};
+use crate::link::LinkId;
 use crate::park;
 
 /// A [`Semaphore`](super::Semaphore) that refuses to be released more
@@ -23,8 +24,12 @@ use crate::park;
 /// assert_eq!(sem.try_release(), Ok(()));
 /// ```
 pub struct BoundedSemaphore {
-    permits: Permits,
+    pub(super) permits: Permits<BoundedSemaphore>,
     bound: usize,
+}
+
+impl Owner for BoundedSemaphore {
+    const NAME: &'static str = "a BoundedSemaphore";
 }
 
 /// [`BoundedSemaphore::try_release`] found every permit already free.
@@ -42,11 +47,11 @@ impl std::error::Error for OverReleased {}
 /// Ready for [`iwait`](crate::iwait) when a permit is free.
 impl crate::wait::sealed::Linkable for BoundedSemaphore {
     fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
-        self.permits.link_ready(notify)
+        self.permits.link_ready(self, notify)
     }
 
     fn unlink_ready(&self, id: u64) {
-        self.permits.unlink_ready(id);
+        self.permits.unlink(id);
     }
 }
 
@@ -70,7 +75,7 @@ impl BoundedSemaphore {
 
     /// Takes a permit, as [`Semaphore::acquire`](super::Semaphore::acquire).
     pub fn acquire(&self, blocking: bool, timeout: Option<Duration>) -> bool {
-        self.permits.acquire(blocking, timeout.map(park::deadline_after))
+        self.permits.acquire(self, blocking, timeout.map(park::deadline_after))
     }
 
     /// Parks until a permit is free, without taking it, as
@@ -79,7 +84,8 @@ impl BoundedSemaphore {
         self.permits.wait(timeout.map(park::deadline_after))
     }
 
-    /// Returns a permit.
+    /// Returns a permit, as [`Semaphore::release`](super::Semaphore::release)
+    /// (running the [`rawlink`](Self::rawlink) callbacks if it frees it).
     ///
     /// # Panics
     ///
@@ -90,14 +96,14 @@ impl BoundedSemaphore {
         }
     }
 
-    /// Returns a permit.
+    /// Returns a permit, as [`release`](Self::release).
     ///
     /// # Errors
     ///
     /// [`OverReleased`] (and nothing changes) if every permit is already
     /// free.
     pub fn try_release(&self) -> Result<(), OverReleased> {
-        if self.permits.release(Some(self.bound)) {
+        if self.permits.release(self, Some(self.bound)) {
             Ok(())
         } else {
             Err(OverReleased)
@@ -106,12 +112,57 @@ impl BoundedSemaphore {
 
     /// Takes a permit as a guard, parking until one is free.
     pub fn guard(&self) -> SemaphoreGuard<'_> {
-        guard(&self.permits, None).expect("an acquire without timeout succeeds")
+        guard(Held::Bounded(self), None).expect("an acquire without timeout succeeds")
     }
 
     /// Like [`guard`](Self::guard), waiting at most `timeout`.
     pub fn guard_timeout(&self, timeout: Duration) -> Option<SemaphoreGuard<'_>> {
-        guard(&self.permits, Some(timeout))
+        guard(Held::Bounded(self), Some(timeout))
+    }
+
+    /// Calls `f` with this semaphore once a permit is free (gevent's
+    /// `BoundedSemaphore.rawlink`), exactly as
+    /// [`Semaphore::rawlink`](super::Semaphore::rawlink): once, from the
+    /// release that frees a permit, while one is still free; at once if one
+    /// is. Returns an id for [`unlink`](Self::unlink).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    /// use verde_runtime::lock::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(1);
+    /// let _permit = sem.guard();
+    /// let ran = Arc::new(AtomicBool::new(false));
+    /// let r = ran.clone();
+    /// sem.rawlink(move |sem| r.store(!sem.locked(), Ordering::SeqCst));
+    /// assert!(!ran.load(Ordering::SeqCst));
+    /// drop(_permit);
+    /// assert!(ran.load(Ordering::SeqCst));
+    /// ```
+    pub fn rawlink<F>(&self, f: F) -> LinkId
+    where
+        F: FnOnce(&BoundedSemaphore) + Send + 'static,
+    {
+        link_id(self.permits.rawlink(self, Box::new(f)))
+    }
+
+    /// Removes a [`rawlink`](Self::rawlink) callback that has not run yet;
+    /// returns whether it did, as
+    /// [`Semaphore::unlink`](super::Semaphore::unlink).
+    ///
+    /// ```
+    /// use verde_runtime::lock::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(1);
+    /// assert!(sem.acquire(false, None));
+    /// let id = sem.rawlink(|_| unreachable!("unlinked"));
+    /// assert!(sem.unlink(id));
+    /// sem.release();
+    /// assert!(!sem.unlink(id));
+    /// ```
+    pub fn unlink(&self, id: LinkId) -> bool {
+        self.permits.unlink(id.0)
     }
 }
 

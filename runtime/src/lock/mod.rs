@@ -14,7 +14,10 @@
 //! never released stays taken, as in gevent.
 //!
 //! Both semaphores are [`Waitable`](crate::Waitable): [`iwait`](crate::iwait)
-//! and [`wait`](crate::wait) report them ready when a permit is free.
+//! and [`wait`](crate::wait) report them ready when a permit is free. Both
+//! take gevent's one-shot callbacks for a free permit,
+//! [`Semaphore::rawlink`] and [`BoundedSemaphore::rawlink`], run by the
+//! release that frees one and removed with their `unlink`.
 //!
 //! ```
 //! use std::sync::Arc;

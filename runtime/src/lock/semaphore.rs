@@ -3,7 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::permits::Permits;
+use super::permits::{Owner, Permits};
+use super::BoundedSemaphore;
+use crate::link::LinkId;
 use crate::park;
 
 /// A counter of permits (gevent's `Semaphore`): [`acquire`](Self::acquire)
@@ -25,24 +27,35 @@ use crate::park;
 /// assert_eq!(sem.counter(), 1);
 /// ```
 pub struct Semaphore {
-    permits: Permits,
+    permits: Permits<Semaphore>,
+}
+
+impl Owner for Semaphore {
+    const NAME: &'static str = "a Semaphore";
 }
 
 /// A permit held until dropped: the `with semaphore:` of gevent. Returned
-/// by [`Semaphore::guard`] and [`BoundedSemaphore::guard`](super::BoundedSemaphore::guard).
+/// by [`Semaphore::guard`] and [`BoundedSemaphore::guard`].
 #[must_use = "the permit is released as soon as the guard is dropped"]
 pub struct SemaphoreGuard<'a> {
-    permits: &'a Permits,
+    held: Held<'a>,
+}
+
+/// The semaphore a [`SemaphoreGuard`] holds a permit of.
+#[derive(Clone, Copy)]
+pub(super) enum Held<'a> {
+    Semaphore(&'a Semaphore),
+    Bounded(&'a BoundedSemaphore),
 }
 
 /// Ready for [`iwait`](crate::iwait) when a permit is free.
 impl crate::wait::sealed::Linkable for Semaphore {
     fn link_ready(&self, notify: Box<dyn FnOnce() + Send>) -> Option<u64> {
-        self.permits.link_ready(notify)
+        self.permits.link_ready(self, notify)
     }
 
     fn unlink_ready(&self, id: u64) {
-        self.permits.unlink_ready(id);
+        self.permits.unlink(id);
     }
 }
 
@@ -68,7 +81,7 @@ impl Semaphore {
     /// otherwise parks (FIFO) until one is, or until `timeout` passes
     /// (`None`: no limit). Returns whether it got one.
     pub fn acquire(&self, blocking: bool, timeout: Option<Duration>) -> bool {
-        self.permits.acquire(blocking, timeout.map(park::deadline_after))
+        self.permits.acquire(self, blocking, timeout.map(park::deadline_after))
     }
 
     /// Parks until a permit is free, without taking it, for at most
@@ -95,37 +108,112 @@ impl Semaphore {
         self.permits.wait(timeout.map(park::deadline_after))
     }
 
-    /// Returns a permit, handing it to the oldest waiter if there is one.
+    /// Returns a permit, handing it to the oldest waiter if there is one;
+    /// if there is none, the permit is free and the
+    /// [`rawlink`](Self::rawlink) callbacks run.
     pub fn release(&self) {
-        self.permits.release(None);
+        self.permits.release(self, None);
     }
 
     /// Takes a permit, parking until one is free, and returns it as a guard.
     pub fn guard(&self) -> SemaphoreGuard<'_> {
-        guard(&self.permits, None).expect("an acquire without timeout succeeds")
+        guard(Held::Semaphore(self), None).expect("an acquire without timeout succeeds")
     }
 
     /// Like [`guard`](Self::guard), waiting at most `timeout`.
     pub fn guard_timeout(&self, timeout: Duration) -> Option<SemaphoreGuard<'_>> {
-        guard(&self.permits, Some(timeout))
+        guard(Held::Semaphore(self), Some(timeout))
+    }
+
+    /// Calls `f` with this semaphore once a permit is free: gevent's
+    /// `Semaphore.rawlink`. Returns an id for [`unlink`](Self::unlink).
+    ///
+    /// A callback runs once, as in gevent since 1.5 (before, its links
+    /// stayed and ran at every release): a [`release`](Self::release) that
+    /// frees a permit runs the callbacks in the order they were added,
+    /// inside `release`, on the releaser's thread (coroutine, plain thread
+    /// or hub callback), after it has woken the [`wait`](Self::wait)ers and
+    /// before it returns. As in gevent, they run only while a permit is
+    /// still free: a callback that takes the last one (with
+    /// [`acquire`](Self::acquire)) leaves the later callbacks linked for
+    /// the next release. A release that hands its permit to a blocked
+    /// [`acquire`](Self::acquire) frees nothing and runs none: blocked
+    /// acquirers come first here, where gevent serves them and the
+    /// callbacks together in the order they linked. If a permit is free
+    /// already, `f` runs now, on the calling thread, before `rawlink`
+    /// returns (even if another thread's release is still running earlier
+    /// callbacks). gevent instead queues the callbacks to run in its hub
+    /// soon after (its `run_callback`).
+    ///
+    /// `f` **must not block**, and a panic in it is logged while the other
+    /// callbacks still run, exactly as for
+    /// [`Event::rawlink`](crate::event::Event::rawlink); taking a free
+    /// permit with `acquire` does not block.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use verde_runtime::lock::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1);
+    /// assert!(sem.acquire(false, None));
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// for name in ["first", "second"] {
+    ///     let log = log.clone();
+    ///     sem.rawlink(move |sem| log.lock().unwrap().push((name, sem.counter())));
+    /// }
+    /// sem.release();
+    /// assert_eq!(*log.lock().unwrap(), [("first", 1), ("second", 1)]);
+    /// ```
+    pub fn rawlink<F>(&self, f: F) -> LinkId
+    where
+        F: FnOnce(&Semaphore) + Send + 'static,
+    {
+        link_id(self.permits.rawlink(self, Box::new(f)))
+    }
+
+    /// Removes a [`rawlink`](Self::rawlink) callback that has not run yet
+    /// (gevent's `Semaphore.unlink`); returns whether it did. A callback
+    /// that ran, is running, or belongs to another object is not removed.
+    ///
+    /// ```
+    /// use verde_runtime::lock::Semaphore;
+    ///
+    /// let sem = Semaphore::new(0);
+    /// let id = sem.rawlink(|_| unreachable!("unlinked"));
+    /// assert!(sem.unlink(id));
+    /// assert!(!sem.unlink(id));
+    /// sem.release();
+    /// ```
+    pub fn unlink(&self, id: LinkId) -> bool {
+        self.permits.unlink(id.0)
     }
 }
 
-/// Acquires from `permits` as a guard.
-pub(super) fn guard(permits: &Permits, timeout: Option<Duration>) -> Option<SemaphoreGuard<'_>> {
-    // Build the guard only on success: a guard dropped unused would release
-    // a permit it never held.
-    if permits.acquire(true, timeout.map(park::deadline_after)) {
-        Some(SemaphoreGuard { permits })
-    } else {
-        None
-    }
+/// The [`LinkId`] of a callback [`Permits::rawlink`] added, or a fresh one
+/// (which matches nothing) if the callback ran at once.
+pub(super) fn link_id(id: Option<u64>) -> LinkId {
+    LinkId(id.unwrap_or_else(crate::link::next_link_id))
+}
+
+/// Acquires a permit of `held` as a guard.
+pub(super) fn guard(held: Held<'_>, timeout: Option<Duration>) -> Option<SemaphoreGuard<'_>> {
+    let deadline = timeout.map(park::deadline_after);
+    let acquired = match held {
+        Held::Semaphore(s) => s.permits.acquire(s, true, deadline),
+        Held::Bounded(b) => b.permits.acquire(b, true, deadline),
+    };
+    // Build the guard only on success (lazily: a guard dropped unused would
+    // release a permit it never held).
+    acquired.then(|| SemaphoreGuard { held })
 }
 
 impl Drop for SemaphoreGuard<'_> {
     fn drop(&mut self) {
         // The guard holds a permit, so returning it cannot exceed a bound.
-        self.permits.release(None);
+        match self.held {
+            Held::Semaphore(s) => s.permits.release(s, None),
+            Held::Bounded(b) => b.permits.release(b, None),
+        };
     }
 }
 

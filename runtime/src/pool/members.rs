@@ -21,7 +21,7 @@ crate::coroutine_local! {
 /// The shared state of a group or pool.
 pub(super) struct Members {
     /// `Some` for a pool: its free slots.
-    slots: Option<Permits>,
+    slots: Option<Permits<()>>,
     size: Option<usize>,
     state: StateMutex<State>,
 }
@@ -83,7 +83,7 @@ impl Members {
         T: Send + 'static,
     {
         if let Some(slots) = &self.slots {
-            if !slots.acquire(blocking, None) {
+            if !slots.acquire(&(), blocking, None) {
                 return Err(PoolFull);
             }
         }
@@ -123,7 +123,7 @@ impl Members {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        if self.slots.as_ref().is_none_or(|slots| slots.acquire(false, None)) {
+        if self.slots.as_ref().is_none_or(|slots| slots.acquire(&(), false, None)) {
             return self.spawn_member(f);
         }
         let members = self.clone();
@@ -160,7 +160,7 @@ impl Members {
         let mut state = lock(&self.state);
         state.tasks.remove(&key);
         if let Some(slots) = &self.slots {
-            slots.release(None);
+            slots.release(&(), None);
         }
         let wakers = if state.tasks.is_empty() { state.joiners.notify_all(|_| {}) } else { Vec::new() };
         drop(state);
