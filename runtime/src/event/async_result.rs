@@ -167,7 +167,9 @@ impl<T, E> AsyncResult<T, E> {
 
     /// Removes a [`rawlink`](Self::rawlink) callback that has not run yet
     /// (gevent's `AsyncResult.unlink`); returns whether it did. A callback
-    /// that ran, is running, or belongs to another object is not removed.
+    /// that ran, is running, or belongs to another object is not removed,
+    /// nor one a `set` has taken to run: a setter takes them all at once,
+    /// so a callback cannot unlink a later one (gevent's can).
     ///
     /// ```
     /// use verde_runtime::event::AsyncResult;

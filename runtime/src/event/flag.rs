@@ -156,7 +156,9 @@ impl Event {
 
     /// Removes a [`rawlink`](Self::rawlink) callback that has not run yet
     /// (gevent's `Event.unlink`); returns whether it did. A callback that
-    /// ran, is running, or belongs to another object is not removed.
+    /// ran, is running, or belongs to another object is not removed, nor
+    /// one a [`set`](Self::set) has taken to run: `set` takes them all at
+    /// once, so a callback cannot unlink a later one (gevent's can).
     ///
     /// ```
     /// use verde_runtime::event::Event;

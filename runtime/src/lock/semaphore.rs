@@ -174,6 +174,8 @@ impl Semaphore {
     /// Removes a [`rawlink`](Self::rawlink) callback that has not run yet
     /// (gevent's `Semaphore.unlink`); returns whether it did. A callback
     /// that ran, is running, or belongs to another object is not removed.
+    /// A release takes the callbacks one at a time, so, as in gevent, one
+    /// may unlink a later one.
     ///
     /// ```
     /// use verde_runtime::lock::Semaphore;
