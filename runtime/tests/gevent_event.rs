@@ -3,6 +3,9 @@
 //! `unlink` and `AsyncResult::rawlink` / `unlink` (AbstractLinkable's
 //! protocol).
 
+#[path = "common/logs.rs"]
+mod logs;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -333,29 +336,6 @@ fn woken_waiters_that_are_killed_still_count_as_delivered() {
 
 // Event.rawlink / Event.unlink.
 
-/// Captures `log` records so tests can check what was reported.
-struct Capture;
-
-static LOGGED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        LOGGED.lock().unwrap().push(format!("{} {}", record.level(), record.args()));
-    }
-    fn flush(&self) {}
-}
-
-fn capture_logs() {
-    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        log::set_logger(&Capture).unwrap();
-        log::set_max_level(log::LevelFilter::Error);
-    });
-}
-
 type Log = Arc<std::sync::Mutex<Vec<String>>>;
 
 /// A callback, for any owner, that logs `name`.
@@ -441,7 +421,7 @@ fn rawlink_callbacks_run_before_the_setters_hub_runs_the_woken_waiters() {
 
 #[test]
 fn a_panicking_rawlink_callback_is_logged_and_the_others_still_run() {
-    capture_logs();
+    logs::capture();
     let e = Event::new();
     let log = Log::default();
     e.rawlink(logs(&log, "before"));
@@ -449,7 +429,7 @@ fn a_panicking_rawlink_callback_is_logged_and_the_others_still_run() {
     e.rawlink(logs(&log, "after"));
     e.set(); // does not unwind
     assert_eq!(*log.lock().unwrap(), ["before", "after"]);
-    let reported = LOGGED.lock().unwrap().iter().filter(|l| l.contains("event-link-boom")).count();
+    let reported = logs::logged("event-link-boom").len();
     assert_eq!(reported, 1);
     assert!(e.is_set());
 }
@@ -635,7 +615,7 @@ fn async_result_rawlink_callbacks_run_before_the_setters_hub_runs_the_getters() 
 
 #[test]
 fn a_panicking_async_result_rawlink_callback_is_logged_and_the_others_still_run() {
-    capture_logs();
+    logs::capture();
     let r = Result32::new();
     let log = Log::default();
     r.rawlink(logs(&log, "before"));
@@ -643,14 +623,13 @@ fn a_panicking_async_result_rawlink_callback_is_logged_and_the_others_still_run(
     r.rawlink(logs(&log, "after"));
     r.set(3); // does not unwind
     assert_eq!(*log.lock().unwrap(), ["before", "after"]);
-    let reported: Vec<String> =
-        LOGGED.lock().unwrap().iter().filter(|l| l.contains("result-link-boom")).cloned().collect();
+    let reported: Vec<String> = logs::logged("result-link-boom");
     assert_eq!(reported.len(), 1);
     assert!(reported[0].contains("AsyncResult"), "{reported:?}");
     assert_eq!(r.get_nowait(), Ok(3));
     // A panic at once, in rawlink, is caught and logged too.
     r.rawlink(|_: &Result32| panic!("result-link-boom-now"));
-    let reported = LOGGED.lock().unwrap().iter().filter(|l| l.contains("result-link-boom-now")).count();
+    let reported = logs::logged("result-link-boom-now").len();
     assert_eq!(reported, 1);
 }
 

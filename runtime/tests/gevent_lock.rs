@@ -10,6 +10,8 @@ use verde_runtime as verde;
 use verde_runtime::lock::{BoundedSemaphore, OverReleased, RLock, Semaphore};
 
 mod common;
+#[path = "common/logs.rs"]
+mod logs;
 use common::DropCounter;
 
 #[test]
@@ -354,29 +356,6 @@ fn a_killed_watcher_leaves_and_the_others_still_wake() {
 
 // Semaphore.rawlink / BoundedSemaphore.rawlink and unlink.
 
-/// Captures `log` records so tests can check what was reported.
-struct Capture;
-
-static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        LOGGED.lock().unwrap().push(format!("{} {}", record.level(), record.args()));
-    }
-    fn flush(&self) {}
-}
-
-fn capture_logs() {
-    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        log::set_logger(&Capture).unwrap();
-        log::set_max_level(log::LevelFilter::Error);
-    });
-}
-
 type Log = Arc<Mutex<Vec<String>>>;
 
 /// A callback, for either semaphore, that logs `name`.
@@ -531,7 +510,7 @@ fn bounded_semaphore_rawlink_runs_on_release_and_guard_drop_but_not_over_release
 
 #[test]
 fn a_panicking_semaphore_rawlink_callback_is_logged_and_the_others_still_run() {
-    capture_logs();
+    logs::capture();
     let sem = Semaphore::new(0);
     let log = Log::default();
     sem.rawlink(logs(&log, "before"));
@@ -545,9 +524,8 @@ fn a_panicking_semaphore_rawlink_callback_is_logged_and_the_others_still_run() {
     bounded.rawlink(logs(&log, "bounded after"));
     drop(_permit); // nor does a guard's drop
     assert_eq!(*log.lock().unwrap(), ["before", "after", "bounded after"]);
-    let logged = LOGGED.lock().unwrap().clone();
-    let reports: Vec<_> = logged.iter().filter(|l| l.contains("link-boom")).collect();
-    assert_eq!(reports.len(), 2, "{logged:?}");
+    let reports = logs::logged("link-boom");
+    assert_eq!(reports.len(), 2, "{reports:?}");
     assert!(reports[0].contains("a Semaphore") && reports[0].contains("semaphore-link-boom"), "{reports:?}");
     assert!(reports[1].contains("a BoundedSemaphore") && reports[1].contains("bounded-link-boom"), "{reports:?}");
     assert_eq!(sem.counter(), 1);

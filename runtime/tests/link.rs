@@ -6,6 +6,9 @@
 //!
 //! No test asserts on timing: only on order and counts.
 
+#[path = "common/logs.rs"]
+mod logs;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -14,34 +17,6 @@ use verde_runtime as verde;
 use verde_runtime::queue::{Channel, Queue};
 use verde_runtime::sync::mpsc;
 use verde_runtime::{JoinHandle, LinkId, Linked, Outcome};
-
-/// Captures `log` records so tests can check what was reported.
-struct Capture;
-
-static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        LOGGED.lock().unwrap().push(format!("{} {}", record.level(), record.args()));
-    }
-    fn flush(&self) {}
-}
-
-fn capture_logs() {
-    static INSTALLED: OnceLock<()> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        log::set_logger(&Capture).unwrap();
-        log::set_max_level(log::LevelFilter::Error);
-    });
-}
-
-/// Logged lines that mention `needle`.
-fn logged(needle: &str) -> Vec<String> {
-    LOGGED.lock().unwrap().iter().filter(|l| l.contains(needle)).cloned().collect()
-}
 
 /// A coroutine that waits until the returned sender sends (or is dropped),
 /// then runs `f`.
@@ -369,7 +344,7 @@ fn a_link_added_by_a_running_rawlink_runs_after_the_others() {
 /// the coroutine, and does not stop the others.
 #[test]
 fn a_panicking_rawlink_is_contained_and_reported_and_the_others_run() {
-    capture_logs();
+    logs::capture();
     let h = verde::Builder::new().name("listened-to".into()).spawn(|| 5).unwrap();
     let results = Arc::new(Mutex::new(Vec::new()));
     for (i, fails) in [(10, true), (20, true), (30, false)] {
@@ -383,7 +358,7 @@ fn a_panicking_rawlink_is_contained_and_reported_and_the_others_run() {
     }
     assert_eq!(h.join().unwrap(), 5);
     assert_eq!(*results.lock().unwrap(), [10, 20, 30]);
-    let lines = logged("'listened-to'");
+    let lines = logs::logged("'listened-to'");
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[0].starts_with("ERROR") && lines[0].contains("listener10"), "{lines:?}");
     assert!(lines[1].contains("listener20"), "{lines:?}");
@@ -393,7 +368,7 @@ fn a_panicking_rawlink_is_contained_and_reported_and_the_others_run() {
 /// caller.
 #[test]
 fn a_panicking_late_rawlink_is_contained_too() {
-    capture_logs();
+    logs::capture();
     let h = verde::Builder::new().name("late-listened-to".into()).spawn(|| 5).unwrap();
     while !h.is_finished() {
         verde::yield_now();
@@ -403,7 +378,7 @@ fn a_panicking_late_rawlink_is_contained_too() {
     let r = ran.clone();
     h.rawlink(move |_| r.store(true, Ordering::SeqCst));
     assert!(ran.load(Ordering::SeqCst));
-    let lines = logged("'late-listened-to'");
+    let lines = logs::logged("'late-listened-to'");
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("late listener"), "{lines:?}");
 }
@@ -412,7 +387,7 @@ fn a_panicking_late_rawlink_is_contained_too() {
 /// and leaves the hub, its joiners and the main context working.
 #[test]
 fn a_blocking_rawlink_is_refused_and_the_hub_goes_on() {
-    capture_logs();
+    logs::capture();
     let (h, go) = {
         let (tx, rx) = mpsc::channel::<()>();
         let h = verde::Builder::new()
@@ -431,7 +406,7 @@ fn a_blocking_rawlink_is_refused_and_the_hub_goes_on() {
     go.send(()).unwrap();
     h.join().unwrap();
     assert!(after.load(Ordering::SeqCst));
-    let lines = logged("'blocked-in-rawlink'");
+    let lines = logs::logged("'blocked-in-rawlink'");
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines.iter().all(|l| l.contains("must not block")), "{lines:?}");
     // The main context still parks and wakes normally.
