@@ -70,6 +70,12 @@ impl TaskHandle {
         }
     }
 
+    /// The coroutine's id (its [`CoroutineId`](crate::CoroutineId) as a
+    /// number).
+    pub(crate) fn id(&self) -> u64 {
+        self.task.id
+    }
+
     /// Whether this is the calling coroutine (or main context).
     pub(crate) fn is_current(&self) -> bool {
         hub::try_current().is_some_and(|h| std::ptr::eq(h.current_task(), &*self.task))

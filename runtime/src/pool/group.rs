@@ -46,6 +46,39 @@ impl Group {
         self.members.spawn(f, true).expect("a group has no size limit")
     }
 
+    /// Adds the coroutine of `handle`, spawned elsewhere, to the group
+    /// (gevent's `Group.add`): from now on [`join`](Self::join),
+    /// [`kill`](Self::kill), [`len`](Self::len) and
+    /// [`contains`](Self::contains) count it, and it leaves the group when
+    /// it finishes (through a [`rawlink`](crate::JoinHandle::rawlink) on
+    /// it, as in gevent), or when [`discard`](Self::discard)ed.
+    ///
+    /// The handle is borrowed: the caller keeps it to join the coroutine or
+    /// take its result; the group only tracks the coroutine. Works from any
+    /// hub or plain thread, for a coroutine on any hub.
+    ///
+    /// Returns whether the coroutine became a member: false if it already
+    /// was one, or has finished (then nothing changes). A coroutine that
+    /// finishes as it is added may have left again by the time `add`
+    /// returns true.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use verde_runtime::pool::Group;
+    ///
+    /// let group = Group::new();
+    /// let h = verde_runtime::spawn(|| verde_runtime::sleep(Duration::from_secs(3600)));
+    /// assert!(group.add(&h));
+    /// assert!(!group.add(&h)); // a member already
+    /// assert_eq!(group.len(), 1);
+    /// group.kill(); // kills `h` too
+    /// assert!(h.is_finished() && group.is_empty());
+    /// assert!(h.join().is_err());
+    /// ```
+    pub fn add<T: 'static>(&self, handle: &JoinHandle<T>) -> bool {
+        self.members.add(handle, true, None).expect("a group has no size limit")
+    }
+
     member_set_methods!();
 }
 

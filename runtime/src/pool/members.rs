@@ -1,21 +1,31 @@
 //! What groups and pools share: the member set, the slot limit, and the
 //! operations on all members.
+//!
+//! A member is either spawned through the set (its closure owns a
+//! [`Membership`] that ends it) or added with `add` (a rawlink on its
+//! coroutine ends it, as gevent's `Group.add` rawlinks `_discard`). Either
+//! way, ending a membership is idempotent: [`Members::leave`] removes the
+//! member and frees its slot only if it is still there, so a `discard`
+//! racing the member's end, or a member discarded and added again, frees
+//! exactly one slot per membership.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::PoolFull;
+use crate::hub;
 use crate::join::{JoinHandle, TaskHandle};
+use crate::link::LinkId;
 use crate::lock::permits::Permits;
 use crate::park;
 use crate::sync::state_mutex::{lock, StateMutex};
 use crate::sync::wait_list::{wake_all, WaitList, WaitSite, Woke};
 
 crate::coroutine_local! {
-    /// The [`Members::id`] of the set the running coroutine is a member
-    /// of; 0 for none.
-    static MEMBER_OF: std::cell::Cell<usize> = std::cell::Cell::new(0);
+    /// The [`Members::id`] of the set that spawned the running coroutine
+    /// (0 for none), and its key there: it is a member while the key is.
+    static MEMBER_OF: std::cell::Cell<(usize, u64)> = std::cell::Cell::new((0, 0));
 }
 
 /// The shared state of a group or pool.
@@ -28,10 +38,22 @@ pub(super) struct Members {
 
 struct State {
     next_key: u64,
-    /// Members by key; `None` until the spawner has attached the handle.
-    tasks: HashMap<u64, Option<TaskHandle>>,
+    /// Members by key.
+    tasks: HashMap<u64, Member>,
+    /// The keys of the members whose handle is known, by coroutine id.
+    by_id: HashMap<u64, u64>,
     /// Waiting in `join` for the set to become empty.
     joiners: WaitList<()>,
+}
+
+/// One member of the set.
+#[derive(Default)]
+struct Member {
+    /// `None` until the spawner has attached the handle.
+    task: Option<TaskHandle>,
+    /// The rawlink that ends an added member's membership, once `add` has
+    /// recorded it.
+    link: Option<LinkId>,
 }
 
 /// A member's membership, owned by its coroutine's closure: it ends when
@@ -44,7 +66,7 @@ struct Membership {
 
 impl Drop for Membership {
     fn drop(&mut self) {
-        self.members.leave(self.key);
+        drop(self.members.leave(self.key));
     }
 }
 
@@ -53,7 +75,12 @@ impl Members {
         Arc::new(Members {
             slots: size.map(Permits::new),
             size,
-            state: StateMutex::new(State { next_key: 0, tasks: HashMap::new(), joiners: WaitList::new() }),
+            state: StateMutex::new(State {
+                next_key: 0,
+                tasks: HashMap::new(),
+                by_id: HashMap::new(),
+                joiners: WaitList::new(),
+            }),
         })
     }
 
@@ -100,19 +127,24 @@ impl Members {
             let mut state = lock(&self.state);
             let key = state.next_key;
             state.next_key += 1;
-            state.tasks.insert(key, None);
+            state.tasks.insert(key, Member::default());
             key
         };
         let membership = Membership { members: self.clone(), key };
         let set = self.id();
         let handle = crate::spawn(move || {
             let _membership = membership;
-            MEMBER_OF.set(set);
+            MEMBER_OF.set((set, key));
             f()
         });
-        if let Some(slot) = lock(&self.state).tasks.get_mut(&key) {
-            *slot = Some(handle.task_handle());
+        let task = handle.task_handle();
+        let mut state = lock(&self.state);
+        if let Some(member) = state.tasks.get_mut(&key) {
+            let id = task.id();
+            member.task = Some(task);
+            state.by_id.insert(id, key);
         }
+        drop(state);
         handle
     }
 
@@ -128,6 +160,75 @@ impl Members {
         }
         let members = self.clone();
         crate::spawn(move || members.run_in_member(f))
+    }
+
+    /// Makes the coroutine of `handle` a member, first taking a slot
+    /// (parking for one until `deadline` if `blocking`, FIFO). Returns
+    /// `Ok(false)`, without waiting, if it is a member already or has
+    /// finished.
+    pub fn add<T: 'static>(
+        self: &Arc<Self>,
+        handle: &JoinHandle<T>,
+        blocking: bool,
+        deadline: Option<Instant>,
+    ) -> Result<bool, PoolFull> {
+        if self.contains(handle) || handle.is_finished() {
+            return Ok(false);
+        }
+        if let Some(slots) = &self.slots {
+            if !slots.acquire(&(), blocking, deadline) {
+                return Err(PoolFull);
+            }
+        }
+        let task = handle.task_handle();
+        let id = task.id();
+        let key = {
+            let mut state = lock(&self.state);
+            if state.by_id.contains_key(&id) {
+                // Added by someone else while this call waited for a slot.
+                if let Some(slots) = &self.slots {
+                    slots.release(&(), None);
+                }
+                return Ok(false);
+            }
+            let key = state.next_key;
+            state.next_key += 1;
+            state.tasks.insert(key, Member { task: Some(task), link: None });
+            state.by_id.insert(id, key);
+            key
+        };
+        // Outside the lock: the link runs at once if the coroutine has
+        // finished meanwhile, and `leave` takes the lock.
+        let members = self.clone();
+        let link = handle.rawlink(move |_| drop(members.leave(key)));
+        let recorded = match lock(&self.state).tasks.get_mut(&key) {
+            Some(member) => {
+                member.link = Some(link);
+                true
+            }
+            None => false,
+        };
+        if !recorded {
+            // Discarded before the link was recorded: the link is of no use.
+            handle.unlink(link);
+        }
+        Ok(true)
+    }
+
+    /// Whether the coroutine of `handle` is a member.
+    pub fn contains<T>(&self, handle: &JoinHandle<T>) -> bool {
+        lock(&self.state).by_id.contains_key(&handle.task_handle().id())
+    }
+
+    /// Ends the membership of the coroutine of `handle` without killing
+    /// it; returns whether it was a member.
+    pub fn discard<T>(&self, handle: &JoinHandle<T>) -> bool {
+        let key = lock(&self.state).by_id.get(&handle.task_handle().id()).copied();
+        let Some(member) = key.and_then(|key| self.leave(key)) else { return false };
+        if let Some(link) = member.link {
+            handle.unlink(link);
+        }
+        true
     }
 
     /// Runs `f` in a new member, parking for a slot and then for its
@@ -147,24 +248,35 @@ impl Members {
         self as *const Members as usize
     }
 
-    /// Whether the calling coroutine is a member of this set.
+    /// Whether the calling coroutine is a member of this set: spawned by
+    /// it and not discarded (the handle of a member that has just started
+    /// may not be attached yet), or added to it.
     pub fn is_current_member(&self) -> bool {
-        MEMBER_OF.get() == self.id()
+        let (set, key) = MEMBER_OF.get();
+        let state = lock(&self.state);
+        (set == self.id() && state.tasks.contains_key(&key))
+            || hub::try_current().is_some_and(|h| state.by_id.contains_key(&h.current_task().id))
     }
 
-    /// Ends a membership: the member leaves the set and frees its slot, in
-    /// one critical section, so that whoever sees the set without it also
-    /// sees its slot free (a `join` is followed by a full `free_count`), and
-    /// a spawner handed the slot can only join the set after it left.
-    fn leave(&self, key: u64) {
+    /// Ends the membership under `key`, if it has not ended yet, and
+    /// returns the member: it leaves the set and frees its slot, in one
+    /// critical section, so that whoever sees the set without it also sees
+    /// its slot free (a `join` is followed by a full `free_count`), and a
+    /// spawner handed the slot can only join the set after it left. Never
+    /// parks: it runs in rawlinks.
+    fn leave(&self, key: u64) -> Option<Member> {
         let mut state = lock(&self.state);
-        state.tasks.remove(&key);
+        let member = state.tasks.remove(&key)?;
+        if let Some(task) = &member.task {
+            state.by_id.remove(&task.id());
+        }
         if let Some(slots) = &self.slots {
             slots.release(&(), None);
         }
         let wakers = if state.tasks.is_empty() { state.joiners.notify_all(|_| {}) } else { Vec::new() };
         drop(state);
         wake_all(wakers);
+        Some(member)
     }
 
     /// Waits until the set is empty or `deadline` passes; returns whether
@@ -185,7 +297,7 @@ impl Members {
     /// Kills every member and waits until they have finished. A member
     /// calling this is killed last, after the others are gone.
     pub fn kill(&self) {
-        let handles: Vec<TaskHandle> = lock(&self.state).tasks.values().flatten().cloned().collect();
+        let handles: Vec<TaskHandle> = lock(&self.state).tasks.values().filter_map(|m| m.task.clone()).collect();
         let (me, others): (Vec<_>, Vec<_>) = handles.into_iter().partition(TaskHandle::is_current);
         for h in &others {
             h.kill_nowait();

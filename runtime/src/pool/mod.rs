@@ -8,6 +8,15 @@
 //! spawners get free slots in FIFO order; [`Pool::try_spawn`] fails with
 //! [`PoolFull`] instead.
 //!
+//! A coroutine spawned elsewhere joins a set with `add` (gevent's
+//! `add`): [`Group::add`], and [`Pool::add`], which parks while the pool
+//! is full, with [`Pool::try_add`] and [`Pool::add_timeout`] failing with
+//! [`PoolFull`] instead. `add` borrows the [`JoinHandle`](crate::JoinHandle):
+//! the caller keeps it to join the coroutine, the set only tracks it, and
+//! it leaves the set when it finishes. `discard` takes a member out of
+//! the set, spawned or added, without killing it; `contains` tells
+//! whether a coroutine is a member.
+//!
 //! `map`, `imap` and `imap_unordered` run a function over the items of an
 //! iterator in member coroutines, as many at a time as the pool allows.
 //! `map` and `imap` return results in the order of the items,
@@ -38,14 +47,62 @@
 //! ```
 
 /// The methods [`Group`] and [`Pool`] share, written once over the
-/// `members: Arc<Members>` field both have: `len`, `is_empty`, `join`,
-/// `join_timeout`, `kill`, `apply`, `apply_async`, `map`, `imap`,
-/// `imap_unordered` and their `_with_maxsize` forms.
+/// `members: Arc<Members>` field both have: `len`, `is_empty`, `contains`,
+/// `discard`, `join`, `join_timeout`, `kill`, `apply`, `apply_async`,
+/// `map`, `imap`, `imap_unordered` and their `_with_maxsize` forms.
 macro_rules! member_set_methods {
     () => {
         /// The number of members still running (or not started yet).
         pub fn len(&self) -> usize {
             self.members.len()
+        }
+
+        /// Whether the coroutine of `handle` is a member (gevent's
+        /// `greenlet in group`): spawned through this set or added to it,
+        /// not finished, not discarded.
+        ///
+        /// ```
+        /// use verde_runtime::pool::Pool;
+        ///
+        /// let pool = Pool::new(2);
+        /// let member = pool.spawn(|| 1);
+        /// let outsider = verde_runtime::spawn(|| 2);
+        /// assert!(pool.contains(&member) && !pool.contains(&outsider));
+        /// pool.join();
+        /// assert!(!pool.contains(&member)); // it left when it finished
+        /// assert_eq!(member.join().unwrap() + outsider.join().unwrap(), 3);
+        /// ```
+        pub fn contains<T>(&self, handle: &crate::JoinHandle<T>) -> bool {
+            self.members.contains(handle)
+        }
+
+        /// Removes the coroutine of `handle` from the set without killing
+        /// it (gevent's `discard`); returns whether it was a member (false
+        /// if it was not, or has finished). It keeps running, outside the
+        /// set: [`join`](Self::join), [`kill`](Self::kill) and
+        /// [`len`](Self::len) no longer see it, and in a
+        /// [`Pool`](crate::pool::Pool) its slot is free at once (the next
+        /// waiting spawner or adder gets it).
+        ///
+        /// Works for members spawned through the set as for added ones. A
+        /// discarded coroutine can be added again.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use verde_runtime::pool::Pool;
+        ///
+        /// let pool = Pool::new(1);
+        /// let h = pool.spawn(|| verde_runtime::sleep(Duration::from_secs(3600)));
+        /// assert!(pool.full());
+        /// assert!(pool.discard(&h));
+        /// assert!(!pool.discard(&h));
+        /// assert!(pool.is_empty() && !pool.full());
+        /// pool.join(); // does not wait for `h`
+        /// assert!(!h.is_finished());
+        /// h.kill();
+        /// ```
+        pub fn discard<T>(&self, handle: &crate::JoinHandle<T>) -> bool {
+            self.members.discard(handle)
         }
 
         /// Whether every member has finished.
@@ -64,8 +121,9 @@ macro_rules! member_set_methods {
             self.members.join(Some(crate::park::deadline_after(timeout)))
         }
 
-        /// Kills every member and waits until all have finished. Called by a
-        /// member, it kills the others first, then the caller.
+        /// Kills every member, added ones included, and waits until all have
+        /// finished. Called by a member, it kills the others first, then the
+        /// caller.
         pub fn kill(&self) {
             self.members.kill();
         }
@@ -227,7 +285,17 @@ pub use group::Group;
 pub use imap::{IMap, IMapUnordered};
 pub use sized::Pool;
 
-/// [`Pool::try_spawn`] found no free slot.
+/// [`Pool::try_spawn`] or [`Pool::try_add`] found no free slot, or
+/// [`Pool::add_timeout`] found none in time (gevent's `PoolFull`, which
+/// gevent's `add` raises in both cases).
+///
+/// ```
+/// use verde_runtime::pool::{Pool, PoolFull};
+///
+/// let pool = Pool::new(0);
+/// assert_eq!(pool.try_spawn(|| ()).unwrap_err(), PoolFull);
+/// assert_eq!(PoolFull.to_string(), "the pool is full");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolFull;
 

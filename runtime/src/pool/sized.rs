@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::members::Members;
 use super::PoolFull;
@@ -61,7 +62,7 @@ impl Pool {
     }
 
     /// Spawns `f` in a new member, parking while the pool is full; waiting
-    /// spawners get slots in FIFO order. See [`spawn`](crate::spawn) for
+    /// spawners (and [`add`](Self::add)ers) get slots in FIFO order. See [`spawn`](crate::spawn) for
     /// where it runs.
     ///
     /// # Panics
@@ -86,6 +87,91 @@ impl Pool {
         T: Send + 'static,
     {
         self.members.spawn(f, false)
+    }
+
+    /// Adds the coroutine of `handle`, spawned elsewhere, to the pool,
+    /// parking while the pool is full (gevent's `Pool.add`); waiting
+    /// adders and spawners get slots in FIFO order. The coroutine takes a
+    /// slot until it finishes or is [`discard`](Self::discard)ed, and
+    /// [`join`](Self::join), [`kill`](Self::kill), [`len`](Self::len) and
+    /// [`contains`](Self::contains) count it, as
+    /// [`Group::add`](super::Group::add) describes; the handle is borrowed.
+    ///
+    /// Returns whether the coroutine became a member: false, at once and
+    /// without taking a slot, if it already was one or has finished.
+    ///
+    /// The coroutine runs while `add` waits (a verde coroutine starts when
+    /// it is spawned; gevent's caution about adding started greenlets), so
+    /// the pool bounds it only from when it is added: to keep a coroutine
+    /// from running before a slot is free, [`spawn`](Self::spawn) it
+    /// through the pool instead.
+    ///
+    /// A kill or [`Timeout`](crate::Timeout) of the caller while it waits
+    /// unwinds out of `add` with nothing added and no slot taken (a slot
+    /// handed to it meanwhile goes on to the next waiter).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use verde_runtime::pool::Pool;
+    ///
+    /// let pool = Pool::new(1);
+    /// let first = pool.spawn(|| verde_runtime::sleep(Duration::from_millis(10)));
+    /// let h = verde_runtime::spawn(|| verde_runtime::sleep(Duration::from_secs(3600)));
+    /// assert!(pool.add(&h)); // parks until `first` has left the pool
+    /// assert!(!pool.contains(&first) && pool.contains(&h));
+    /// assert!(pool.full());
+    /// pool.kill();
+    /// assert!(first.join().is_ok() && h.join().is_err());
+    /// ```
+    pub fn add<T: 'static>(&self, handle: &JoinHandle<T>) -> bool {
+        self.members.add(handle, true, None).expect("a blocking add gets a slot")
+    }
+
+    /// Like [`add`](Self::add), without waiting: gevent's
+    /// `add(g, blocking=False)`.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolFull`] if every slot is taken and the coroutine is not a
+    /// member yet; it is left as it was (running, and the caller's handle
+    /// still refers to it).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use verde_runtime::pool::{Pool, PoolFull};
+    ///
+    /// let pool = Pool::new(1);
+    /// let a = verde_runtime::spawn(|| verde_runtime::sleep(Duration::from_secs(3600)));
+    /// let b = verde_runtime::spawn(|| verde_runtime::sleep(Duration::from_secs(3600)));
+    /// assert_eq!(pool.try_add(&a), Ok(true));
+    /// assert_eq!(pool.try_add(&a), Ok(false)); // a member already
+    /// assert_eq!(pool.try_add(&b), Err(PoolFull));
+    /// pool.kill();
+    /// b.kill();
+    /// ```
+    pub fn try_add<T: 'static>(&self, handle: &JoinHandle<T>) -> Result<bool, PoolFull> {
+        self.members.add(handle, false, None)
+    }
+
+    /// Like [`add`](Self::add), waiting at most `timeout` for a slot:
+    /// gevent's `add(g, timeout=t)`.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolFull`] if no slot was free in time (gevent raises `PoolFull`
+    /// for a timeout too); the coroutine is left as it was.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use verde_runtime::pool::{Pool, PoolFull};
+    ///
+    /// let pool = Pool::new(0);
+    /// let h = verde_runtime::spawn(|| 1);
+    /// assert_eq!(pool.add_timeout(&h, Duration::from_millis(1)), Err(PoolFull));
+    /// assert_eq!(h.join().unwrap(), 1);
+    /// ```
+    pub fn add_timeout<T: 'static>(&self, handle: &JoinHandle<T>, timeout: Duration) -> Result<bool, PoolFull> {
+        self.members.add(handle, true, Some(crate::park::deadline_after(timeout)))
     }
 
     /// Free slots.
