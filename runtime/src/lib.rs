@@ -43,7 +43,8 @@
 //!   `LifoQueue`, `PriorityQueue`, whose `bounded(0)` is a rendezvous,
 //!   and `Channel`), [`lock`] (`Semaphore` and `BoundedSemaphore`, both
 //!   with `rawlink`/`unlink`, and `RLock`),
-//!   [`pool`] (`Pool`, `Group`) and [`local`] (coroutine-local storage,
+//!   [`pool`] (`Pool`, `Group`, with `add`/`discard` of coroutines
+//!   spawned elsewhere) and [`local`] (coroutine-local storage,
 //!   [`coroutine_local!`]). All of them work between coroutines of one hub,
 //!   across hubs, and with plain threads, and serve waiters in FIFO order.
 //! * **Blocking code.** [`blocking`] runs a call that would block the hub
