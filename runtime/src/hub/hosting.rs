@@ -85,8 +85,7 @@ impl Hub {
         let mut ahead = self.run_queue_len();
         if ahead == 0 {
             // Alone: the hub would resume `me` at once, and count the run.
-            if self.probe.tick() {
-                self.probe.poll_at_next_tick();
+            if self.host_tick() {
                 suspend(me, Suspend::Yield);
             }
             return;
@@ -102,8 +101,7 @@ impl Hub {
                     break;
                 }
             }
-            if self.probe.tick() {
-                self.probe.poll_at_next_tick();
+            if self.host_tick() {
                 break;
             }
             if ahead == 0 {
@@ -133,12 +131,23 @@ impl Hub {
             if !matches!(self.run_hosted(me, next), Ran::Switched) {
                 break;
             }
-            if self.probe.tick() {
-                self.probe.poll_at_next_tick();
+            if self.host_tick() {
                 break;
             }
         }
         self.unhost(me, None);
+    }
+
+    /// Counts a run against the hub's budget, as the hub's `tick`. When it
+    /// is time to poll, which a host cannot do, the budget is left for the
+    /// hub's next tick to say so again, once the host has suspended.
+    #[inline(always)]
+    fn host_tick(&self) -> bool {
+        let due = self.tick();
+        if due {
+            self.probe.poll_at_next_tick();
+        }
+        due
     }
 
     /// Resumes `next` from the host's stack and takes it back the way
