@@ -24,9 +24,10 @@
 //! functions [`put`], [`get`] and [`peek`] release that mutex before
 //! parking and wake whoever they served only after releasing it. The one
 //! exception is peekers (`watchers`): an item that arrives (buffered, or
-//! held by a putter that starts to wait) wakes them at once, under the mutex, since a put or get returns at most one waker to
-//! wake afterwards. A wake never blocks, so this only lengthens the
-//! critical section of a put that finds peekers waiting.
+//! held by a putter that starts to wait) wakes them at once, under the
+//! mutex, since a put or get returns at most one waker to wake afterwards.
+//! A wake never blocks, so this only lengthens the critical section of a
+//! put that finds peekers waiting.
 
 use std::collections::VecDeque;
 use std::time::Instant;
