@@ -65,6 +65,35 @@ pub(crate) fn is_interrupt(payload: &(dyn Any + Send)) -> bool {
     payload.is::<Killed>() || payload.is::<TimeoutExpired>()
 }
 
+/// The first interrupt (a kill or a [`Timeout`](crate::Timeout)) that one
+/// of several callbacks let in by blocking, kept for the caller to resume
+/// once it has called them all.
+pub(crate) type Interrupted = Option<Box<dyn Any + Send>>;
+
+/// Calls one of several callbacks (links), so that its failure does not
+/// stop the others: a panic goes to `report`, and an interrupt is kept in
+/// `interrupted` (the first one only) for [`resume_kept`].
+pub(crate) fn call_keeping_interrupt(
+    callback: impl FnOnce(),
+    interrupted: &mut Interrupted,
+    report: impl FnOnce(&(dyn Any + Send)),
+) {
+    if let Err(payload) = crate::unwinding::catch(callback) {
+        if is_interrupt(&*payload) {
+            interrupted.get_or_insert(payload);
+        } else {
+            report(&*payload);
+        }
+    }
+}
+
+/// Resumes the interrupt [`call_keeping_interrupt`] kept, if any.
+pub(crate) fn resume_kept(interrupted: Interrupted) {
+    if let Some(payload) = interrupted {
+        crate::unwinding::resume(payload);
+    }
+}
+
 /// A human-readable description of a panic payload.
 pub fn describe_payload(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&'static str>() {

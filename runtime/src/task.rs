@@ -658,16 +658,14 @@ impl Header {
         // never used from two threads at once, even for a payload that is
         // not `Sync`.
         let slot = unsafe { &*(this.vtable.result_slot)(this.0) };
-        let mut interrupt = None;
+        let mut interrupted = None;
         let mut next = link;
         loop {
-            match run_link(this, next, slot) {
-                Ok(()) => {}
-                Err(payload) if crate::interrupt::is_interrupt(&*payload) => {
-                    interrupt.get_or_insert(payload);
-                }
-                Err(payload) => crate::failure::report_link_panic(this, &*payload),
-            }
+            crate::interrupt::call_keeping_interrupt(
+                || next(this, slot),
+                &mut interrupted,
+                |payload| crate::failure::report_link_panic(this, payload),
+            );
             let mut waiters = this.waiters();
             match waiters.pop_link() {
                 Some(link) => next = link,
@@ -677,9 +675,7 @@ impl Header {
                 }
             }
         }
-        if let Some(payload) = interrupt {
-            crate::unwinding::resume(payload);
-        }
+        crate::interrupt::resume_kept(interrupted);
     }
 
     /// Removes a link that has not run yet; returns whether there was one.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::ready_links::{self, Notify, RawLink, ReadyLinks};
+use super::ready_links::{self, link_id, Notify, Owner, RawLink, ReadyLinks};
 use crate::link::LinkId;
 use crate::park;
 use crate::sync::state_mutex::{lock, StateMutex};
@@ -118,7 +118,7 @@ impl<T, E> AsyncResult<T, E> {
         drop(state);
         wake_all(wakers);
         drop(previous);
-        ready_links::run_all("an AsyncResult", self, links);
+        ready_links::run_all(self, links);
     }
 
     /// Calls `f` with this result once a value or an error is set: gevent's
@@ -156,13 +156,19 @@ impl<T, E> AsyncResult<T, E> {
     where
         F: FnOnce(&AsyncResult<T, E>) + Send + 'static,
     {
+        link_id(self.link(Box::new(f)))
+    }
+
+    /// Runs `link` at once if the result is set (returning `None`), else
+    /// adds it for [`set`](Self::set) and returns its id.
+    fn link(&self, link: RawLink<Self>) -> Option<u64> {
         let mut state = lock(&self.state);
         if state.outcome.is_some() {
             drop(state);
-            ready_links::run_all("an AsyncResult", self, vec![Box::new(f)]);
-            return LinkId(crate::link::next_link_id());
+            ready_links::run_all(self, vec![link]);
+            return None;
         }
-        LinkId(state.links.add(Box::new(f)))
+        Some(state.links.add(link))
     }
 
     /// Removes a [`rawlink`](Self::rawlink) callback that has not run yet
@@ -197,18 +203,16 @@ impl<T, E> AsyncResult<T, E> {
     }
 }
 
+impl<T, E> Owner for AsyncResult<T, E> {
+    const NAME: &'static str = "an AsyncResult";
+}
+
 impl<T, E> crate::wait::sealed::Linkable for AsyncResult<T, E> {
     /// Calls `notify` once a value or an error is set: at once (on the
     /// calling thread) if one is, else from the next `set` or `set_error`,
     /// on the setter's thread.
     fn link_ready(&self, notify: Notify) -> Option<u64> {
-        let mut state = lock(&self.state);
-        if state.outcome.is_some() {
-            drop(state);
-            notify();
-            return None;
-        }
-        Some(state.links.add(Box::new(move |_: &AsyncResult<T, E>| notify())))
+        self.link(Box::new(move |_: &AsyncResult<T, E>| notify()))
     }
 
     fn unlink_ready(&self, id: u64) {

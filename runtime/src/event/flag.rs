@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::ready_links::{self, Notify, RawLink, ReadyLinks};
+use super::ready_links::{self, link_id, Notify, Owner, RawLink, ReadyLinks};
 use crate::link::LinkId;
 use crate::park;
 use crate::sync::state_mutex::{lock, StateMutex};
@@ -64,6 +64,10 @@ struct Waiters {
 /// A callback that waits for the flag; it is passed the event.
 type Link = RawLink<Event>;
 
+impl Owner for Event {
+    const NAME: &'static str = "an Event";
+}
+
 /// The flag is up.
 const SET: usize = 1;
 /// One woken waiter that has not run yet.
@@ -97,7 +101,7 @@ impl Event {
         let links = waiters.links.take();
         drop(waiters);
         wake_all(wakers);
-        ready_links::run_all("an Event", self, links);
+        ready_links::run_all(self, links);
     }
 
     /// Calls `f` with this event once the flag is raised: gevent's
@@ -145,13 +149,19 @@ impl Event {
     where
         F: FnOnce(&Event) + Send + 'static,
     {
+        link_id(self.link(Box::new(f)))
+    }
+
+    /// Runs `link` at once if the flag is up (returning `None`), else adds
+    /// it for [`set`](Self::set) and returns its id.
+    fn link(&self, link: Link) -> Option<u64> {
         let mut waiters = lock(&self.waiters);
         if self.is_set() {
             drop(waiters);
-            ready_links::run_all("an Event", self, vec![Box::new(f)]);
-            return LinkId(crate::link::next_link_id());
+            ready_links::run_all(self, vec![link]);
+            return None;
         }
-        LinkId(waiters.links.add(Box::new(f)))
+        Some(waiters.links.add(link))
     }
 
     /// Removes a [`rawlink`](Self::rawlink) callback that has not run yet
@@ -229,13 +239,7 @@ impl crate::wait::sealed::Linkable for Event {
     /// if it is, else from the next [`set`](Event::set), on the setter's
     /// thread.
     fn link_ready(&self, notify: Notify) -> Option<u64> {
-        let mut waiters = lock(&self.waiters);
-        if self.is_set() {
-            drop(waiters);
-            notify();
-            return None;
-        }
-        Some(waiters.links.add(Box::new(move |_: &Event| notify())))
+        self.link(Box::new(move |_: &Event| notify()))
     }
 
     fn unlink_ready(&self, id: u64) {

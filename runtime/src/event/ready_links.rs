@@ -16,8 +16,10 @@
 //! [`Semaphore::rawlink`]: crate::lock::Semaphore::rawlink
 //! [`BoundedSemaphore::rawlink`]: crate::lock::BoundedSemaphore::rawlink
 
-use std::any::Any;
 use std::collections::VecDeque;
+
+use crate::interrupt::{self, Interrupted};
+use crate::link::LinkId;
 
 /// A callback to run once the owner is ready.
 pub(crate) type Notify = Box<dyn FnOnce() + Send>;
@@ -74,40 +76,34 @@ impl<N> ReadyLinks<N> {
     }
 }
 
-/// What a caller of [`call`] resumes once it has called every callback: the
-/// first interrupt (a kill or a [`Timeout`](crate::Timeout)) a callback let
-/// in by blocking.
-pub(crate) type Interrupted = Option<Box<dyn Any + Send>>;
-
-/// Calls one `rawlink` callback; `owner` names its owner for the report
-/// ("an Event"). A panic is caught and reported, as gevent's hub reports an
-/// error in a callback, so that the other callbacks still run; an
-/// interrupt is kept in `interrupted` for the caller to resume once they
-/// have all run.
-pub(crate) fn call(owner: &str, link: impl FnOnce(), interrupted: &mut Interrupted) {
-    if let Err(payload) = crate::unwinding::catch(link) {
-        if crate::interrupt::is_interrupt(&*payload) {
-            interrupted.get_or_insert(payload);
-        } else {
-            crate::failure::report_rawlink_panic(owner, &*payload);
-        }
-    }
+/// What owns a list of [`RawLink`]s: the object its callbacks are passed.
+pub(crate) trait Owner {
+    /// The owner for the report of a panicking callback, with its article
+    /// ("an Event").
+    const NAME: &'static str;
 }
 
-/// Calls `links` taken from the list of `owner` (named `name`, as for
-/// [`call`]), in order
-/// (see [`call`]), then resumes an interrupt one of them let in.
-pub(crate) fn run_all<O>(name: &str, owner: &O, links: Vec<RawLink<O>>) {
+/// The [`LinkId`] for a callback a `rawlink` added (`Some(id)`), or a fresh
+/// one, which matches nothing, for a callback that ran at once (`None`).
+pub(crate) fn link_id(added: Option<u64>) -> LinkId {
+    LinkId(added.unwrap_or_else(crate::link::next_link_id))
+}
+
+/// Calls one `rawlink` callback of `O`: a panic is reported, as gevent's
+/// hub reports an error in a callback, and an interrupt kept in
+/// `interrupted` (see [`interrupt::call_keeping_interrupt`]).
+pub(crate) fn call<O: Owner>(link: impl FnOnce(), interrupted: &mut Interrupted) {
+    interrupt::call_keeping_interrupt(link, interrupted, |payload| {
+        crate::failure::report_rawlink_panic(O::NAME, payload)
+    });
+}
+
+/// Calls `links` taken from `owner`'s list, in order (see [`call`]), then
+/// resumes an interrupt one of them let in.
+pub(crate) fn run_all<O: Owner>(owner: &O, links: Vec<RawLink<O>>) {
     let mut interrupted = None;
     for link in links {
-        call(name, || link(owner), &mut interrupted);
+        call::<O>(|| link(owner), &mut interrupted);
     }
-    resume(interrupted);
-}
-
-/// Resumes the interrupt [`call`] kept, if any.
-pub(crate) fn resume(interrupted: Interrupted) {
-    if let Some(payload) = interrupted {
-        crate::unwinding::resume(payload);
-    }
+    interrupt::resume_kept(interrupted);
 }

@@ -3,8 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::permits::{Owner, Permits};
-use super::semaphore::{guard, link_id, Held, SemaphoreGuard};
+use super::permits::Permits;
+use super::semaphore::{guard, Held, SemaphoreGuard};
+use crate::event::ready_links::{link_id, Owner};
 use crate::link::LinkId;
 use crate::park;
 

@@ -4,7 +4,8 @@
 use std::cell::Cell;
 use std::time::Instant;
 
-use crate::event::ready_links::{self, Notify, RawLink, ReadyLinks};
+use crate::event::ready_links::{self, Notify, Owner, RawLink, ReadyLinks};
+use crate::interrupt::{self, Interrupted};
 use crate::park::Waker;
 use crate::sync::state_mutex::{lock, StateMutex};
 use crate::sync::wait_list::{wake_all, wake_one, Exit, WaitList, WaitSite, Woke};
@@ -14,13 +15,6 @@ use crate::sync::wait_list::{wake_all, wake_one, Exit, WaitList, WaitSite, Woke}
 /// free a permit take the owner, to run them.
 pub(crate) struct Permits<O: Owner> {
     state: StateMutex<State<O>>,
-}
-
-/// What owns [`Permits`].
-pub(crate) trait Owner {
-    /// The owner for the report of a panicking callback, with its article
-    /// ("a Semaphore").
-    const NAME: &'static str;
 }
 
 /// A [`Pool`](crate::pool::Pool)'s slots, which take no `rawlink`.
@@ -116,7 +110,7 @@ impl<O: Owner> Permits<O> {
         let released = state.release();
         drop(state);
         if released.wake() {
-            ready_links::resume(self.run_links(owner));
+            interrupt::resume_kept(self.run_links(owner));
         }
         true
     }
@@ -129,7 +123,7 @@ impl<O: Owner> Permits<O> {
         let mut state = lock(&self.state);
         if state.available > 0 {
             drop(state);
-            ready_links::run_all(O::NAME, owner, vec![link]);
+            ready_links::run_all(owner, vec![link]);
             return None;
         }
         Some(state.links.add(link))
@@ -154,7 +148,7 @@ impl<O: Owner> Permits<O> {
     /// callback that takes the last permit leaves the later ones linked for
     /// the next release. Panics are reported; returns an interrupt a
     /// callback let in, for the caller to resume.
-    fn run_links(&self, owner: &O) -> ready_links::Interrupted {
+    fn run_links(&self, owner: &O) -> Interrupted {
         let mut interrupted = None;
         loop {
             let mut state = lock(&self.state);
@@ -163,7 +157,7 @@ impl<O: Owner> Permits<O> {
             }
             let Some(link) = state.links.take_first() else { break };
             drop(state);
-            ready_links::call(O::NAME, || link(owner), &mut interrupted);
+            ready_links::call::<O>(|| link(owner), &mut interrupted);
         }
         interrupted
     }

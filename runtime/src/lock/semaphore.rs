@@ -3,8 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::permits::{Owner, Permits};
+use super::permits::Permits;
 use super::BoundedSemaphore;
+use crate::event::ready_links::{link_id, Owner};
 use crate::link::LinkId;
 use crate::park;
 
@@ -189,12 +190,6 @@ impl Semaphore {
     pub fn unlink(&self, id: LinkId) -> bool {
         self.permits.unlink(id.0)
     }
-}
-
-/// The [`LinkId`] of a callback [`Permits::rawlink`] added, or a fresh one
-/// (which matches nothing) if the callback ran at once.
-pub(super) fn link_id(id: Option<u64>) -> LinkId {
-    LinkId(id.unwrap_or_else(crate::link::next_link_id))
 }
 
 /// Acquires a permit of `held` as a guard.
