@@ -49,6 +49,9 @@
 //!   across hubs, and with plain threads, and serve waiters in FIFO order.
 //! * **Blocking code.** [`blocking`] runs a call that would block the hub
 //!   on a thread pool.
+//! * **Signals.** [`signal`]: a coroutine waits for a Unix signal as it
+//!   waits for a socket ([`signal::Signals`]), and gevent's
+//!   [`signal_handler`](signal::signal_handler).
 //! * **Monkey patching.** [`patch_all!`] in a binary makes libc's blocking
 //!   calls (sockets, `poll`, sleeps, `getaddrinfo`) cooperative for all its
 //!   code, std and C libraries included: see [`patch`].
@@ -92,6 +95,7 @@ pub mod pool;
 pub mod queue;
 mod run_queue;
 mod runtime;
+pub mod signal;
 mod spawn;
 mod stack;
 mod stack_overflow;
