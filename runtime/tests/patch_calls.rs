@@ -908,3 +908,16 @@ fn sockaddr_of(addr: std::net::SocketAddr) -> libc::sockaddr_in {
     sa.sin_addr.s_addr = u32::from(*v4.ip()).to_be();
     sa
 }
+
+/// verde's signal handler writes its eventfd with the system call itself,
+/// so a patched `write` (which is not async-signal-safe) never runs in it.
+#[test]
+fn signals_reach_their_waiters_in_a_patched_binary() {
+    let signal = libc::SIGRTMIN() + 20;
+    let signals = verde::signal::Signals::new([signal]).unwrap();
+    let waiter = verde::spawn(move || signals.wait().unwrap());
+    verde::yield_now();
+    // SAFETY: raising a signal this process now catches.
+    unsafe { libc::raise(signal) };
+    assert_eq!(waiter.join().unwrap(), signal);
+}

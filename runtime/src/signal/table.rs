@@ -3,8 +3,9 @@
 //! want which signal and where to notify them.
 //!
 //! The handler may run on any thread, at any instruction, so it touches
-//! only atomics and calls only `write(2)`, `sigaction(2)` and `raise(3)`,
-//! all async-signal-safe, and it keeps `errno`. A registration is a slot
+//! only atomics and makes only the `write(2)` system call (directly: the
+//! libc function may be verde's patched one), `sigaction(2)` and
+//! `raise(3)`, all async-signal-safe, and it keeps `errno`. A registration is a slot
 //! of the fixed table (no allocation in the handler): a mask of signals,
 //! a mask of those pending, and the eventfd to write. A slot is released
 //! only after its mask and fd are cleared and no handler is still running
@@ -307,9 +308,10 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
             slot.pending.fetch_or(b, SeqCst);
             let one = 1u64.to_ne_bytes();
             // SAFETY: `fd` stays open while IN_FLIGHT counts this handler
-            // (see `Entry::drop`); 8 bytes from a local buffer; write(2) is
-            // async-signal-safe.
-            unsafe { libc::write(fd, one.as_ptr().cast(), one.len()) };
+            // (see `Entry::drop`); 8 bytes from a local buffer. The system
+            // call itself, not libc's `write`, which `patch_all!` replaces
+            // with a function that is not async-signal-safe.
+            unsafe { libc::syscall(libc::SYS_write, fd, one.as_ptr(), one.len()) };
             taken = true;
         }
     }
