@@ -1,12 +1,15 @@
 //! Triggering a graceful shutdown: SIGTERM, SIGINT, or a [`ShutdownHandle`].
 //!
-//! Both paths write to one eventfd that the server waits on. The signal
-//! handler only calls `write(2)`, which is async-signal-safe.
+//! Both paths write to one eventfd that the server waits on: the handle
+//! directly, the signals through a coroutine that waits for them
+//! ([`verde_runtime::signal`]).
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use verde_runtime::signal::Signals;
+use verde_runtime::{Builder, JoinHandle};
 
 /// Stops a running [`Server`](crate::Server) gracefully: it stops
 /// accepting, lets in-flight requests finish within the grace period,
@@ -40,68 +43,34 @@ impl ShutdownHandle {
 
 fn notify(fd: RawFd) {
     let one = 1u64.to_ne_bytes();
-    // SAFETY: writing 8 bytes from a local buffer to an eventfd; write(2)
-    // is async-signal-safe, as this may run in a signal handler.
+    // SAFETY: writing 8 bytes from a local buffer to an eventfd.
     unsafe { libc::syscall(libc::SYS_write, fd, one.as_ptr(), one.len()) };
 }
 
-/// Eventfds of servers that shut down on SIGTERM/SIGINT.
-const SLOTS: usize = 64;
-static SIGNAL_FDS: [AtomicI32; SLOTS] = [const { AtomicI32::new(-1) }; SLOTS];
-static INSTALLED: Mutex<Option<(libc::sigaction, libc::sigaction)>> = Mutex::new(None);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    for slot in &SIGNAL_FDS {
-        let fd = slot.load(Ordering::Relaxed);
-        if fd >= 0 {
-            notify(fd);
-        }
-    }
-}
-
-/// While alive, SIGTERM and SIGINT shut the server down.
+/// While alive, SIGTERM and SIGINT shut the server down: a coroutine on
+/// the serving thread's hub waits for them with
+/// [`verde_runtime::signal::Signals`], which also passes them on to any
+/// handler installed before, and puts their previous disposition back when
+/// the guard goes.
 pub(crate) struct SignalGuard {
-    slot: usize,
+    watcher: JoinHandle<()>,
 }
 
 impl SignalGuard {
     pub fn install(handle: &ShutdownHandle) -> io::Result<SignalGuard> {
-        let slot = SIGNAL_FDS
-            .iter()
-            .position(|s| s.compare_exchange(-1, handle.fd(), Ordering::AcqRel, Ordering::Acquire).is_ok())
-            .ok_or_else(|| io::Error::other("too many servers handling signals at once"))?;
-        let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
-        if installed.is_none() {
-            // SAFETY: installing a handler whose body is async-signal-safe;
-            // the previous actions are saved to restore later.
-            unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = on_signal as *const () as usize;
-                action.sa_flags = libc::SA_RESTART;
-                libc::sigemptyset(&mut action.sa_mask);
-                let mut old_term: libc::sigaction = std::mem::zeroed();
-                let mut old_int: libc::sigaction = std::mem::zeroed();
-                libc::sigaction(libc::SIGTERM, &action, &mut old_term);
-                libc::sigaction(libc::SIGINT, &action, &mut old_int);
-                *installed = Some((old_term, old_int));
+        let signals = Signals::new([libc::SIGTERM, libc::SIGINT])?;
+        let handle = handle.clone();
+        let watcher = Builder::new().name("verde-http signals".to_string()).spawn_local(move || {
+            for _ in signals.forever() {
+                handle.shutdown();
             }
-        }
-        Ok(SignalGuard { slot })
+        })?;
+        Ok(SignalGuard { watcher })
     }
 }
 
 impl Drop for SignalGuard {
     fn drop(&mut self) {
-        SIGNAL_FDS[self.slot].store(-1, Ordering::Release);
-        if SIGNAL_FDS.iter().all(|s| s.load(Ordering::Acquire) < 0) {
-            let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((old_term, old_int)) = installed.take() {
-                // SAFETY: restoring the actions saved at install time.
-                unsafe {
-                    libc::sigaction(libc::SIGTERM, &old_term, std::ptr::null_mut());
-                    libc::sigaction(libc::SIGINT, &old_int, std::ptr::null_mut());
-                }
-            }
-        }
+        self.watcher.kill();
     }
 }
