@@ -58,6 +58,11 @@ pub(crate) struct TaskHandle {
 }
 
 impl TaskHandle {
+    /// The coroutine, as [`crate::current`] would name it.
+    pub(crate) fn coroutine(&self) -> Coroutine {
+        Coroutine::new(self.task.clone())
+    }
+
     /// Whether the coroutine has finished.
     pub(crate) fn is_finished(&self) -> bool {
         self.task.is_complete()

@@ -622,3 +622,79 @@ fn imap_with_maxsize_in_a_pool_still_returns_every_result_in_order() {
 fn imap_with_maxsize_zero_is_rejected() {
     let _ = Group::new().imap_with_maxsize(|x: u32| x, 0..3, 0);
 }
+
+/// Sleeps while it is dropped: a member that takes its time to die.
+struct SlowToDie(Duration, Arc<AtomicUsize>);
+
+impl Drop for SlowToDie {
+    fn drop(&mut self) {
+        verde::sleep(self.0);
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn kill_timeout_gives_up_on_members_slow_to_die_and_join_waits_for_them() {
+    let group = Group::new();
+    let died = Arc::new(AtomicUsize::new(0));
+    let d = died.clone();
+    let slow = group.spawn(move || {
+        let _slow = SlowToDie(Duration::from_millis(300), d);
+        verde::sleep(Duration::from_secs(3600));
+    });
+    let quick = group.spawn(|| verde::sleep(Duration::from_secs(3600)));
+    verde::yield_now();
+    assert!(!group.kill_timeout(Duration::from_millis(20)), "the slow member is still dying");
+    assert_eq!(died.load(Ordering::SeqCst), 0);
+    assert!(group.contains(&slow), "a dying member stays a member");
+    group.join();
+    assert_eq!(died.load(Ordering::SeqCst), 1);
+    assert!(slow.join().unwrap_err().is::<verde::Killed>());
+    assert!(quick.join().unwrap_err().is::<verde::Killed>());
+
+    let pool = Pool::new(2);
+    pool.spawn(|| verde::sleep(Duration::from_secs(3600)));
+    assert!(pool.kill_timeout(Duration::from_secs(30)), "a member with nothing to clean up dies in time");
+    assert!(pool.is_empty());
+}
+
+#[test]
+fn kill_nowait_returns_at_once_and_join_then_waits_for_every_member() {
+    let pool = Pool::new(3);
+    let drops = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..3)
+        .map(|_| {
+            let guard = DropCounter(drops.clone());
+            pool.spawn(move || {
+                let _guard = guard;
+                verde::sleep(Duration::from_secs(3600));
+            })
+        })
+        .collect();
+    verde::yield_now();
+    pool.kill_nowait();
+    assert_eq!(drops.load(Ordering::SeqCst), 0, "nobody ran yet: kill_nowait did not wait");
+    pool.join();
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+    for h in handles {
+        assert!(h.join().unwrap_err().is::<verde::Killed>());
+    }
+}
+
+#[test]
+fn coroutines_lists_spawned_and_added_members() {
+    let group = Group::new();
+    let spawned = group.spawn(|| verde::sleep(Duration::from_secs(3600)));
+    let outsider =
+        verde::Builder::new().name("outsider".to_string()).spawn(|| verde::sleep(Duration::from_secs(3600))).unwrap();
+    assert!(group.add(&outsider));
+    let mut ids: Vec<_> = group.coroutines().iter().map(|c| c.id()).collect();
+    ids.sort();
+    let mut expected = vec![spawned.coroutine().id(), outsider.coroutine().id()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert!(group.coroutines().iter().any(|c| c.name() == Some("outsider")));
+    group.kill();
+    assert!(group.coroutines().is_empty());
+    drop((spawned, outsider));
+}

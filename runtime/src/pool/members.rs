@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::PoolFull;
+use crate::current::Coroutine;
 use crate::hub;
 use crate::join::{JoinHandle, TaskHandle};
 use crate::link::LinkId;
@@ -294,20 +295,40 @@ impl Members {
         }
     }
 
-    /// Kills every member and waits until they have finished. A member
-    /// calling this is killed last, after the others are gone.
-    pub fn kill(&self) {
-        let handles: Vec<TaskHandle> = lock(&self.state).tasks.values().filter_map(|m| m.task.clone()).collect();
-        let (me, others): (Vec<_>, Vec<_>) = handles.into_iter().partition(TaskHandle::is_current);
+    /// The members whose coroutine is known (all but those whose spawn is
+    /// still under way), in no particular order.
+    pub fn coroutines(&self) -> Vec<Coroutine> {
+        lock(&self.state).tasks.values().filter_map(|m| m.task.as_ref().map(TaskHandle::coroutine)).collect()
+    }
+
+    fn handles(&self) -> Vec<TaskHandle> {
+        lock(&self.state).tasks.values().filter_map(|m| m.task.clone()).collect()
+    }
+
+    /// Kills every member and waits until they have finished or `deadline`
+    /// passes; returns whether they all finished. A member calling this is
+    /// killed last, once the others are gone (not at all if the deadline
+    /// came first).
+    pub fn kill(&self, deadline: Option<Instant>) -> bool {
+        let (me, others): (Vec<_>, Vec<_>) = self.handles().into_iter().partition(TaskHandle::is_current);
         for h in &others {
             h.kill_nowait();
         }
-        for h in &others {
-            h.wait_until(None);
+        if !others.iter().all(|h| h.wait_until(deadline)) {
+            return false;
         }
         if let Some(me) = me.first() {
             me.kill_nowait();
             park::yield_now();
+        }
+        true
+    }
+
+    /// Asks every member to die and returns at once; a member calling
+    /// this gets its kill at its next blocking call.
+    pub fn kill_nowait(&self) {
+        for h in self.handles() {
+            h.kill_nowait();
         }
     }
 }

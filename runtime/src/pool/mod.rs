@@ -48,7 +48,8 @@
 
 /// The methods [`Group`] and [`Pool`] share, written once over the
 /// `members: Arc<Members>` field both have: `len`, `is_empty`, `contains`,
-/// `discard`, `join`, `join_timeout`, `kill`, `apply`, `apply_async`,
+/// `discard`, `join`, `join_timeout`, `kill`, `kill_timeout`,
+/// `kill_nowait`, `coroutines`, `apply`, `apply_async`,
 /// `map`, `imap`, `imap_unordered` and their `_with_maxsize` forms.
 macro_rules! member_set_methods {
     () => {
@@ -125,7 +126,53 @@ macro_rules! member_set_methods {
         /// finished. Called by a member, it kills the others first, then the
         /// caller.
         pub fn kill(&self) {
-            self.members.kill();
+            self.members.kill(None);
+        }
+
+        /// Like [`kill`](Self::kill), waiting at most `timeout` (gevent's
+        /// `kill(timeout=t)`); returns whether every member finished.
+        /// Members still unwinding when it returns (a destructor that
+        /// parks) stay members until they end. Called by a member, it
+        /// kills the caller only if the others finished in time.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use verde_runtime::pool::Group;
+        ///
+        /// let group = Group::new();
+        /// group.spawn(|| verde_runtime::sleep(Duration::from_secs(3600)));
+        /// assert!(group.kill_timeout(Duration::from_secs(5)));
+        /// assert!(group.is_empty());
+        /// ```
+        pub fn kill_timeout(&self, timeout: std::time::Duration) -> bool {
+            self.members.kill(Some(crate::park::deadline_after(timeout)))
+        }
+
+        /// Kills every member without waiting for them (gevent's
+        /// `kill(block=False)`); [`join`](Self::join) waits for them. A
+        /// member calling it gets its own kill at its next blocking call.
+        pub fn kill_nowait(&self) {
+            self.members.kill_nowait();
+        }
+
+        /// The members' coroutines, in no particular order: gevent's
+        /// iteration over a group (`for g in group`, `group.greenlets`). A
+        /// [`Coroutine`](crate::Coroutine) names a member (`id`, `name`);
+        /// it cannot join or kill it.
+        ///
+        /// ```
+        /// use verde_runtime::pool::Group;
+        ///
+        /// let group = Group::new();
+        /// let h = group.spawn(|| verde_runtime::yield_now());
+        /// let members = group.coroutines();
+        /// assert_eq!(members.len(), 1);
+        /// assert_eq!(members[0].id(), h.coroutine().id());
+        /// h.join().unwrap();
+        /// assert!(group.coroutines().is_empty());
+        /// ```
+        pub fn coroutines(&self) -> Vec<crate::Coroutine> {
+            self.members.coroutines()
         }
 
         /// Runs `f` in a new member and returns its result, parking until it
