@@ -104,6 +104,13 @@ impl Pool {
     }
 }
 
+/// Runs `job` on the pool without waiting for it: for a watcher whose
+/// result is published some other way (an [`Event`](crate::event::Event)).
+/// `job` must not panic.
+pub(crate) fn submit(job: impl FnOnce() + Send + 'static) {
+    pool().submit(Box::new(job));
+}
+
 struct Slot<T> {
     result: Option<std::thread::Result<T>>,
     waiter: Option<Waker>,

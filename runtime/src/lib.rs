@@ -92,6 +92,7 @@ pub mod park;
 #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
 pub mod patch;
 pub mod pool;
+pub mod process;
 pub mod queue;
 mod run_queue;
 mod runtime;
