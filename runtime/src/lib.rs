@@ -49,6 +49,9 @@
 //!   across hubs, and with plain threads, and serve waiters in FIFO order.
 //! * **Blocking code.** [`blocking`] runs a call that would block the hub
 //!   on a thread pool.
+//! * **Child processes.** [`process`]: `std::process`'s `Command`,
+//!   `Child` and pipes, whose waits park instead of blocking the hub
+//!   (gevent's `subprocess`).
 //! * **Signals.** [`signal`]: a coroutine waits for a Unix signal as it
 //!   waits for a socket ([`signal::Signals`]), and gevent's
 //!   [`signal_handler`](signal::signal_handler).
