@@ -24,7 +24,7 @@ pub use handler::{from_http, Handler};
 pub use limits::{Limits, Timeouts};
 pub use request::Request;
 pub use response::{Response, ResponseBody};
-pub use server::{Server, ServerBuilder, ShutdownHandle};
+pub use server::{ListenAddr, Listener, Server, ServerBuilder, ShutdownHandle};
 pub use transport::Transport;
 
 pub use http::{header, HeaderName, HeaderValue, Method, StatusCode, Version};

@@ -11,11 +11,21 @@
 //! # How it runs
 //!
 //! `serve` starts a [`Runtime`] with one hub per
-//! worker. Each hub has its own listening socket, bound to the same address
-//! with `SO_REUSEPORT`, and its own acceptor coroutine, so the kernel
-//! spreads connections over the workers and no two workers contend for an
-//! accept queue (meinheld's and nginx's design; seeds/001 and 003). Every
-//! connection is a coroutine on the hub that accepted it.
+//! worker. Each hub has its own acceptor coroutine, and every connection is
+//! a coroutine on the hub that accepted it.
+//!
+//! A server [`bind`](ServerBuilder::bind)s a TCP address once per worker,
+//! with `SO_REUSEPORT`, so each hub has its own listening socket: the
+//! kernel spreads connections over the workers and no two workers contend
+//! for an accept queue (meinheld's and nginx's design; seeds/001 and 003).
+//!
+//! A Unix socket ([`bind_unix`](ServerBuilder::bind_unix)), a listener the
+//! caller opened ([`listener`](ServerBuilder::listener)) and sockets from
+//! systemd ([`bind_systemd`](ServerBuilder::bind_systemd)) are one socket
+//! each, with no `SO_REUSEPORT` copies to make: every hub's acceptor waits
+//! on that same socket, and a connection goes to whichever acceptor the
+//! readiness wakes (verde sockets may be shared across hubs). That is
+//! gunicorn's arrangement, its workers sharing the listening socket.
 //!
 //! # Limits
 //!
@@ -33,18 +43,23 @@
 //! finish (answering them with `Connection: close`) for up to the grace
 //! period, closes what is left, and `serve` returns.
 
+mod accept;
 pub mod access_log;
 pub(crate) mod conn;
 pub(crate) mod encode;
 pub(crate) mod head;
+mod listener;
 mod registry;
 mod shutdown;
+mod socket_file;
+mod systemd;
 
 #[cfg(test)]
 mod conn_tests;
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,13 +68,16 @@ use verde_net::{TcpListener, TcpStream, ToSocketAddrs};
 use verde_runtime::lock::Semaphore;
 use verde_runtime::{JoinHandle, Runtime};
 
+pub use listener::{ListenAddr, Listener};
 pub use shutdown::ShutdownHandle;
 
 use crate::handler::Handler;
 use crate::limits::{Limits, Timeouts};
+use accept::{accept_loop, Serving};
 use conn::Shared;
 use registry::Registry;
 use shutdown::SignalGuard;
+use socket_file::SocketFile;
 
 /// Configures a [`Server`].
 #[derive(Clone, Debug)]
@@ -162,18 +180,116 @@ impl ServerBuilder {
     /// Binds one listener per worker to `addr` (with `SO_REUSEPORT`). With
     /// port 0 the kernel picks a port, shared by all the listeners.
     pub fn bind<A: ToSocketAddrs>(self, addr: A) -> io::Result<Server> {
-        let workers = self.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let workers = self.worker_count();
         let mut last = None;
         for addr in addr.to_socket_addrs()? {
             match bind_all(addr, workers, self.backlog) {
                 Ok(listeners) => {
-                    let local_addr = listeners[0].local_addr()?;
-                    return Ok(Server { listeners, local_addr, config: self, shutdown: ShutdownHandle::new()? });
+                    let addrs = vec![ListenAddr::Tcp(listeners[0].local_addr()?)];
+                    let listeners = Listeners::PerWorker(listeners.into_iter().map(Listener::Tcp).collect());
+                    return self.build(listeners, addrs, None);
                 }
                 Err(e) => last = Some(e),
             }
         }
         Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")))
+    }
+
+    /// Binds a Unix stream socket at the filesystem path `path`, as
+    /// gunicorn's `--bind unix:PATH`: a stale socket file there (one no
+    /// process accepts on) is replaced; any other file there is an error
+    /// (`AlreadyExists`, or `AddrInUse` for a socket a server listens on).
+    /// The socket file is removed when [`Server::serve`] returns (or the
+    /// `Server` is dropped), unless another file has replaced it by then.
+    ///
+    /// There is no `SO_REUSEPORT` for Unix sockets: every worker accepts
+    /// from the one listener (see [the module docs](self#how-it-runs)).
+    /// The [`backlog`](Self::backlog) applies.
+    ///
+    /// ```no_run
+    /// use verde_http::{Request, Response, Server};
+    ///
+    /// // Behind nginx: `proxy_pass http://unix:/run/app/http.sock;`
+    /// let server = Server::builder().workers(2).bind_unix("/run/app/http.sock")?;
+    /// server.serve(|_req: &mut Request<'_>| Response::text("Hello over a Unix socket"))?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_unix<P: AsRef<Path>>(self, path: P) -> io::Result<Server> {
+        let (listener, file) = socket_file::bind(path.as_ref(), self.backlog)?;
+        let addrs = vec![ListenAddr::Unix(listener.local_addr()?)];
+        self.build(Listeners::Shared(vec![Listener::Unix(listener)]), addrs, Some(file))
+    }
+
+    /// Serves on a listening socket the caller opened: a TCP or Unix
+    /// listener, std's or verde's (see [`Listener`]), such as one inherited
+    /// from a parent process (gunicorn's `--bind fd://N`). Every worker
+    /// accepts from it (see [the module docs](self#how-it-runs)); a Unix
+    /// socket's file is left in place, as it belongs to the caller. Fails
+    /// with `InvalidInput` if the socket is not listening.
+    ///
+    /// ```
+    /// use verde_http::{Request, Response, Server};
+    ///
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = listener.local_addr()?;
+    /// let server = Server::builder().workers(1).listener(listener)?;
+    /// assert_eq!(server.local_addr(), addr);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn listener(self, listener: impl Into<Listener>) -> io::Result<Server> {
+        let listener = listener.into().prepare()?;
+        let addrs = vec![listener.local_addr()?];
+        self.build(Listeners::Shared(vec![listener]), addrs, None)
+    }
+
+    /// Serves on the sockets systemd passes under socket activation (a
+    /// `.socket` unit with `ListenStream=`): fds 3 onwards, as many as
+    /// `LISTEN_FDS` says, for the process `LISTEN_PID` names. TCP and Unix
+    /// stream sockets both work; every worker accepts from each (see
+    /// [the module docs](self#how-it-runs)).
+    ///
+    /// As `sd_listen_fds(1)` does, it removes `LISTEN_PID`, `LISTEN_FDS`
+    /// and `LISTEN_FDNAMES` from the environment, whether or not it
+    /// succeeds, and marks the fds close-on-exec. Since it changes the
+    /// environment, call it before starting threads that read it. Errors:
+    /// `NotFound` when a variable is missing or `LISTEN_FDS` is 0,
+    /// `InvalidData` when one is not a number, `InvalidInput` when
+    /// `LISTEN_PID` is another process's or a passed fd is not a listening
+    /// TCP or Unix stream socket (the message names the fd), and the fd's
+    /// own error (`EBADF`) when it is not open. A socket file of a Unix
+    /// socket is left in place: systemd owns it.
+    ///
+    /// ```no_run
+    /// use verde_http::{Request, Response, Server};
+    ///
+    /// let server = Server::builder().bind_systemd()?;
+    /// server.serve(|_req: &mut Request<'_>| Response::text("socket-activated"))?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_systemd(self) -> io::Result<Server> {
+        let listeners = systemd::listeners()?.into_iter().map(Listener::prepare).collect::<io::Result<Vec<_>>>()?;
+        let addrs = listeners.iter().map(Listener::local_addr).collect::<io::Result<_>>()?;
+        self.build(Listeners::Shared(listeners), addrs, None)
+    }
+
+    fn worker_count(&self) -> usize {
+        self.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    fn build(
+        self,
+        listeners: Listeners,
+        addrs: Vec<ListenAddr>,
+        socket_file: Option<SocketFile>,
+    ) -> io::Result<Server> {
+        Ok(Server {
+            workers: self.worker_count(),
+            listeners,
+            addrs,
+            socket_file,
+            config: self,
+            shutdown: ShutdownHandle::new()?,
+        })
     }
 }
 
@@ -188,11 +304,24 @@ fn bind_all(addr: SocketAddr, n: usize, backlog: i32) -> io::Result<Vec<TcpListe
     Ok(listeners)
 }
 
+/// How a server's listeners map onto its hubs.
+#[derive(Debug)]
+enum Listeners {
+    /// `SO_REUSEPORT` listeners, one per worker: hub `i` accepts on the
+    /// `i`th.
+    PerWorker(Vec<Listener>),
+    /// Listeners every hub accepts on.
+    Shared(Vec<Listener>),
+}
+
 /// A bound HTTP server; [`serve`](Self::serve) runs it.
 #[derive(Debug)]
 pub struct Server {
-    listeners: Vec<TcpListener>,
-    local_addr: SocketAddr,
+    workers: usize,
+    listeners: Listeners,
+    addrs: Vec<ListenAddr>,
+    /// The socket file `bind_unix` created, removed when this is dropped.
+    socket_file: Option<SocketFile>,
     config: ServerBuilder,
     shutdown: ShutdownHandle,
 }
@@ -208,9 +337,38 @@ impl Server {
         ServerBuilder::default().bind(addr)
     }
 
-    /// The address the server listens on.
+    /// The TCP address the server listens on. A server that listens on no
+    /// TCP socket (a Unix socket only) has none and returns the
+    /// unspecified address `0.0.0.0:0`; [`listen_addr`](Self::listen_addr)
+    /// describes every kind.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.addrs.iter().find_map(ListenAddr::as_tcp).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Where the server listens: a TCP address or a Unix socket address
+    /// (the first one, for a socket-activated server passed several).
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("verde-doc-listen-addr-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("http.sock");
+    /// let server = verde_http::Server::builder().bind_unix(&path)?;
+    /// assert_eq!(server.listen_addr().as_unix_path(), Some(path.as_path()));
+    /// assert_eq!(server.listen_addr().to_string(), format!("unix:{}", path.display()));
+    /// drop(server); // removes the socket file
+    /// assert!(!path.exists());
+    /// # std::fs::remove_dir(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn listen_addr(&self) -> &ListenAddr {
+        &self.addrs[0]
+    }
+
+    /// Every address the server listens on, one per listening socket it
+    /// accepts from (one for all the `SO_REUSEPORT` listeners of a TCP
+    /// [`bind`](ServerBuilder::bind)).
+    pub fn listen_addrs(&self) -> &[ListenAddr] {
+        &self.addrs
     }
 
     /// A handle that shuts the server down gracefully.
@@ -221,35 +379,49 @@ impl Server {
     /// Serves requests with `handler` until shutdown (see the
     /// [module docs](self)).
     pub fn serve(self, handler: impl Handler) -> io::Result<()> {
-        let Server { listeners, config, shutdown, .. } = self;
-        let mut rt = Runtime::builder().workers(listeners.len()).thread_name("verde-http");
+        let Server { workers, listeners, config, shutdown, socket_file, .. } = self;
+        let mut rt = Runtime::builder().workers(workers).thread_name("verde-http");
         if let Some(size) = config.stack_size {
             rt = rt.stack_size(size);
         }
         let rt = rt.build()?;
-        let shared = Arc::new(Shared {
-            handler: Box::new(handler),
-            limits: config.limits.clone(),
-            timeouts: config.timeouts.clone(),
-            server_name: config.server_header.as_deref().map(|s| s.as_bytes().into()),
-            draining: Default::default(),
-        });
-        let registry = Arc::new(Registry::default());
-        let limit = config.max_connections.map(|n| Arc::new(Semaphore::new(n)));
+        let serving = Serving {
+            shared: Arc::new(Shared {
+                handler: Box::new(handler),
+                limits: config.limits.clone(),
+                timeouts: config.timeouts.clone(),
+                server_name: config.server_header.as_deref().map(|s| s.as_bytes().into()),
+                draining: Default::default(),
+            }),
+            registry: Arc::new(Registry::default()),
+            limit: config.max_connections.map(|n| Arc::new(Semaphore::new(n))),
+        };
         let _signals = if config.handle_signals { Some(SignalGuard::install(&shutdown)?) } else { None };
-        let acceptors: Vec<JoinHandle<()>> = listeners
-            .into_iter()
-            .enumerate()
-            .map(|(i, listener)| {
-                let (shared, registry, limit) = (shared.clone(), registry.clone(), limit.clone());
-                rt.spawn_on(i, move || accept_loop(listener, shared, registry, limit))
-            })
-            .collect();
+        let mut acceptors: Vec<JoinHandle<()>> = Vec::new();
+        let mut spawn = |hub: usize, listener: &Arc<Listener>| {
+            let (listener, serving) = (listener.clone(), serving.clone());
+            acceptors.push(rt.spawn_on(hub, move || accept_loop(listener, serving)));
+        };
+        match listeners {
+            Listeners::PerWorker(listeners) => {
+                for (hub, listener) in listeners.into_iter().enumerate() {
+                    spawn(hub, &Arc::new(listener));
+                }
+            }
+            Listeners::Shared(listeners) => {
+                for listener in listeners.into_iter().map(Arc::new) {
+                    for hub in 0..workers {
+                        spawn(hub, &listener);
+                    }
+                }
+            }
+        }
 
         wait_for_shutdown(&shutdown)?;
 
-        shared.draining.store(true, Ordering::Release);
+        serving.shared.draining.store(true, Ordering::Release);
         verde_runtime::killall(&acceptors);
+        let registry = &serving.registry;
         registry.close_idle();
         let deadline = Instant::now() + config.shutdown_grace;
         while registry.len() > 0 && Instant::now() < deadline {
@@ -258,6 +430,7 @@ impl Server {
         }
         registry.close_all();
         drop(rt);
+        drop(socket_file);
         Ok(())
     }
 }
@@ -272,54 +445,6 @@ fn wait_for_shutdown(handle: &ShutdownHandle) -> io::Result<()> {
         if n == 8 {
             return Ok(());
         }
-    }
-}
-
-/// Releases a connection slot when the connection ends.
-struct Permit(Arc<Semaphore>);
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        self.0.release();
-    }
-}
-
-/// Removes a connection from the registry when its coroutine ends, however
-/// it ends.
-struct Deregister(Arc<Registry>, u64);
-
-impl Drop for Deregister {
-    fn drop(&mut self) {
-        self.0.remove(self.1);
-    }
-}
-
-/// Accepts connections on one hub and spawns a coroutine for each.
-fn accept_loop(listener: TcpListener, shared: Arc<Shared>, registry: Arc<Registry>, limit: Option<Arc<Semaphore>>) {
-    loop {
-        let (stream, peer) = match listener.accept() {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                log::warn!(target: "verde_http", "accept failed: {e}");
-                continue;
-            }
-        };
-        // A slot is taken only once a connection is here: an acceptor
-        // waiting on a quiet listener must not hold one that connections
-        // queued on another worker's listener need.
-        let permit = limit.as_ref().map(|s| {
-            s.acquire(true, None);
-            Permit(s.clone())
-        });
-        let _ = stream.set_nodelay(true);
-        let (id, idle) = registry.reserve();
-        let (conn_shared, conn_registry, conn_idle) = (shared.clone(), registry.clone(), idle.clone());
-        let handle = verde_runtime::spawn(move || {
-            let _permit = permit;
-            let _deregister = Deregister(conn_registry, id);
-            conn::serve(stream, Some(peer), &conn_shared, &conn_idle);
-        });
-        registry.insert(id, handle, idle);
     }
 }
 

@@ -7,6 +7,8 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::process::Child;
 use std::sync::mpsc;
 use std::thread;
@@ -35,7 +37,12 @@ pub struct TestServer {
 impl TestServer {
     /// Binds 127.0.0.1 port 0 with `builder` and serves `handler`.
     pub fn start(builder: ServerBuilder, handler: impl Handler) -> TestServer {
-        let server = builder.bind("127.0.0.1:0").expect("binding the test server");
+        TestServer::run(builder.bind("127.0.0.1:0").expect("binding the test server"), handler)
+    }
+
+    /// Serves `handler` on a server bound by the caller (its `addr` is
+    /// `0.0.0.0:0` if it has no TCP listener).
+    pub fn run(server: Server, handler: impl Handler) -> TestServer {
         let addr = server.local_addr();
         let handle = server.shutdown_handle();
         let (tx, done) = mpsc::channel();
@@ -164,9 +171,36 @@ pub enum End {
     Open,
 }
 
-/// A raw client connection.
-pub struct Raw {
-    pub stream: TcpStream,
+/// What a raw client needs from its connection: std's TCP and Unix
+/// streams.
+pub trait ClientStream: Read + Write {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+}
+
+macro_rules! client_stream {
+    ($t:ty) => {
+        impl ClientStream for $t {
+            fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+                <$t>::set_read_timeout(self, timeout)
+            }
+            fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+                <$t>::set_write_timeout(self, timeout)
+            }
+            fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+                <$t>::shutdown(self, how)
+            }
+        }
+    };
+}
+
+client_stream!(TcpStream);
+client_stream!(UnixStream);
+
+/// A raw client connection, over TCP unless said otherwise.
+pub struct Raw<S = TcpStream> {
+    pub stream: S,
     buf: Vec<u8>,
 }
 
@@ -174,8 +208,16 @@ impl Raw {
     pub fn connect(addr: SocketAddr) -> Raw {
         Raw::from_stream(TcpStream::connect(addr).expect("connecting to the test server"))
     }
+}
 
-    pub fn from_stream(stream: TcpStream) -> Raw {
+impl Raw<UnixStream> {
+    pub fn connect_unix(path: &Path) -> Raw<UnixStream> {
+        Raw::from_stream(UnixStream::connect(path).expect("connecting to the test server's Unix socket"))
+    }
+}
+
+impl<S: ClientStream> Raw<S> {
+    pub fn from_stream(stream: S) -> Raw<S> {
         stream.set_read_timeout(Some(LONG)).unwrap();
         stream.set_write_timeout(Some(LONG)).unwrap();
         Raw { stream, buf: Vec::new() }
