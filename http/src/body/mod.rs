@@ -65,8 +65,14 @@ enum Remaining {
 /// the server drains or discards what the handler leaves.
 pub struct Body<'a> {
     remaining: Remaining,
-    /// Bytes read from the socket but not yet consumed: `buf[pos..end]`.
+    /// The bytes that arrived after the head, in the connection's buffer
+    /// that also holds the head: read, never written.
+    first: &'a [u8],
+    /// Room for reading from the socket once `first` is used up.
     buf: &'a mut [u8],
+    /// Whether the bytes not yet consumed, `pos..end`, are in `buf` (once
+    /// the body has read from the socket into it) rather than in `first`.
+    refilled: bool,
     pos: usize,
     end: usize,
     stream: &'a mut dyn Transport,
@@ -106,8 +112,10 @@ impl BodyPolicy {
 
 /// What is left of a body when its request is done.
 pub(crate) struct Leftover {
-    /// Unconsumed bytes are `buf[pos..end]` of the slice the body was
-    /// given (they belong to the next request).
+    /// Unconsumed bytes (they belong to the next request) are
+    /// `pos..end` of the room for reading the body was given if `refilled`,
+    /// of the bytes that came after the head otherwise.
+    pub refilled: bool,
     pub pos: usize,
     pub end: usize,
     /// The body failed; the connection cannot be reused.
@@ -117,11 +125,13 @@ pub(crate) struct Leftover {
 }
 
 impl<'a> Body<'a> {
-    /// A body framed by `framing`, whose first bytes are `buf[..end]`.
+    /// A body framed by `framing`, whose first bytes are `first` (what
+    /// arrived after the head), reading from `stream` into `buf` once they
+    /// are used up.
     pub(crate) fn new(
         framing: Framing,
+        first: &'a [u8],
         buf: &'a mut [u8],
-        end: usize,
         stream: &'a mut dyn Transport,
         policy: BodyPolicy,
         send_continue: bool,
@@ -134,9 +144,11 @@ impl<'a> Body<'a> {
         };
         Body {
             remaining,
+            first,
             buf,
+            refilled: false,
             pos: 0,
-            end,
+            end: first.len(),
             stream,
             timeout,
             timeout_set: false,
@@ -176,9 +188,16 @@ impl<'a> Body<'a> {
         body_error(status, reason)
     }
 
+    /// The bytes received and not yet consumed.
+    fn pending(&self) -> &[u8] {
+        let bytes = if self.refilled { &*self.buf } else { self.first };
+        &bytes[self.pos..self.end]
+    }
+
     /// Refills `buf` from the socket; false at EOF.
     fn fill(&mut self) -> io::Result<bool> {
         self.before_socket_read()?;
+        self.refilled = true;
         self.pos = 0;
         self.end = 0;
         loop {
@@ -241,7 +260,7 @@ impl<'a> Body<'a> {
         let want = (out.len() as u64).min(left) as usize;
         let n = if self.pos < self.end {
             let n = want.min(self.end - self.pos);
-            out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            out[..n].copy_from_slice(&self.pending()[..n]);
             self.pos += n;
             n
         } else {
@@ -275,7 +294,7 @@ impl<'a> Body<'a> {
                         return Err(self.fail(StatusCode::BAD_REQUEST, "client closed the connection mid-body"));
                     }
                     let n = (left.min(out.len() as u64) as usize).min(self.end - self.pos);
-                    out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+                    out[..n].copy_from_slice(&self.pending()[..n]);
                     self.pos += n;
                     state.consumed_data(n as u64);
                     self.remaining = Remaining::Chunked(state);
@@ -285,7 +304,7 @@ impl<'a> Body<'a> {
                     if self.pos == self.end && !self.fill()? {
                         return Err(self.fail(StatusCode::BAD_REQUEST, "client closed the connection mid-body"));
                     }
-                    match state.advance(&self.buf[self.pos..self.end]) {
+                    match state.advance(self.pending()) {
                         Ok(used) => self.pos += used,
                         Err(chunked::Malformed(reason)) => return Err(self.fail(StatusCode::BAD_REQUEST, reason)),
                     }
@@ -325,7 +344,13 @@ impl<'a> Body<'a> {
 
     /// Ends the body's use of the connection buffer.
     pub(crate) fn finish(&self) -> Leftover {
-        Leftover { pos: self.pos, end: self.end, failed: self.failed, read_timeout_set: self.timeout_set }
+        Leftover {
+            refilled: self.refilled,
+            pos: self.pos,
+            end: self.end,
+            failed: self.failed,
+            read_timeout_set: self.timeout_set,
+        }
     }
 }
 

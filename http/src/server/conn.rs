@@ -30,8 +30,11 @@ use crate::transport::{is_timeout, Transport};
 
 /// Initial read buffer; it grows up to the head limit when a head needs it.
 const INITIAL_BUFFER: usize = 16 * 1024;
-/// Room kept after a head for body bytes and the next pipelined request.
+/// Room kept free at the buffer's end, after the bytes received, for a
+/// body to read into (and the next pipelined request with it).
 const MIN_TAIL: usize = 4 * 1024;
+/// Least room for a read of the connection loop, before `MIN_TAIL`.
+const MIN_READ: usize = 4 * 1024;
 /// Output is flushed early once this much is buffered.
 const FLUSH_AT: usize = 64 * 1024;
 /// Size of a chunk when streaming a response body.
@@ -160,7 +163,9 @@ impl<T: Transport> Conn<'_, T> {
             }
             self.set_read_timeout(timeout)?;
             idle.store(!partial, Ordering::Release);
-            let read = self.stream.read(&mut self.buf[self.end..]);
+            // The last MIN_TAIL bytes stay free for a body to read into.
+            let room = self.buf.len() - MIN_TAIL;
+            let read = self.stream.read(&mut self.buf[self.end..room]);
             idle.store(false, Ordering::Release);
             match read {
                 Ok(0) => return Ok(()),
@@ -178,66 +183,67 @@ impl<T: Transport> Conn<'_, T> {
         }
     }
 
-    /// Parses and answers the request at the start of the buffer.
+    /// Parses and answers the request at the start of the buffer. The head
+    /// is parsed once, in place: the buffer is split at the end of what
+    /// was received, the head and any body bytes after it are read from
+    /// the first part, and a body reads more from the socket into the
+    /// second, the room after `end` (at least `MIN_TAIL`).
     fn step(&mut self) -> io::Result<Step> {
+        if self.buf.len() - self.end < MIN_TAIL {
+            // Only a body that read from the socket leaves `end` this close
+            // to the buffer's end (reads in `run` stop `MIN_TAIL` short).
+            self.make_room();
+        }
         let shared = self.shared;
         let limits = &shared.limits;
-        let needs_body = {
-            let data = &self.buf[self.start..self.end];
-            match head::parse(data, slots(&mut self.slots), limits) {
-                Parsed::Partial => return Ok(Step::NeedMore),
-                Parsed::LaterMinor(at) => {
-                    self.buf[self.start + at] = b'1';
-                    return self.step();
-                }
-                Parsed::Invalid(r) => {
-                    self.reject(r);
-                    return Ok(Step::Close);
-                }
-                Parsed::Complete(h) if h.framing == Framing::Empty => {
-                    let consumed = h.len;
-                    let body = Body::new(Framing::Empty, &mut [], 0, &mut self.stream, BodyPolicy::EMPTY, false);
-                    let (answered, _) = answer(h, body, &mut self.out, shared, self.peer, &self.preamble);
-                    self.start += consumed;
-                    return self.finish(answered);
-                }
-                Parsed::Complete(h) => {
-                    if let Framing::Length(n) = h.framing {
-                        if n > limits.max_body {
-                            self.reject(Rejection {
-                                status: StatusCode::PAYLOAD_TOO_LARGE,
-                                reason: "declared body exceeds the size limit",
-                            });
-                            return Ok(Step::Close);
-                        }
-                    }
-                    (h.len, h.expect_continue)
-                }
+        let (received, room) = self.buf.split_at_mut(self.end);
+        let h = match head::parse(&received[self.start..], slots(&mut self.slots), limits) {
+            Parsed::Partial => return Ok(Step::NeedMore),
+            Parsed::LaterMinor(at) => {
+                self.buf[self.start + at] = b'1';
+                return self.step();
             }
+            Parsed::Invalid(r) => {
+                self.reject(r);
+                return Ok(Step::Close);
+            }
+            // Answered inside the match, as moving the head out of it
+            // first costs a GET a copy.
+            Parsed::Complete(h) if h.framing == Framing::Empty => {
+                let consumed = h.len;
+                let body = Body::new(Framing::Empty, &[], &mut [], &mut self.stream, BodyPolicy::EMPTY, false);
+                let (answered, _) = answer(h, body, &mut self.out, shared, self.peer, &self.preamble);
+                self.start += consumed;
+                return self.finish(answered);
+            }
+            Parsed::Complete(h) => h,
         };
-        let (head_len, expect_continue) = needs_body;
+        if let Framing::Length(n) = h.framing {
+            if n > limits.max_body {
+                self.reject(Rejection {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    reason: "declared body exceeds the size limit",
+                });
+                return Ok(Step::Close);
+            }
+        }
+        let expect_continue = h.expect_continue;
         if expect_continue {
             // Earlier pipelined answers must reach the client before any
             // "100 Continue".
-            self.flush()?;
+            write_out(&mut self.stream, &mut self.out, &mut self.write_timeout, &shared.timeouts)?;
         }
-        if self.buf.len() - (self.start + head_len) < MIN_TAIL {
-            // A chunked body is read into the buffer after the head; a head
-            // that ends at the buffer's end would leave it no room at all.
-            self.make_room();
-        }
-        let base = self.start + head_len;
-        let (head_bytes, tail) = self.buf.split_at_mut(base);
-        let Parsed::Complete(h) = head::parse(&head_bytes[self.start..], slots(&mut self.slots), limits) else {
-            unreachable!("the same bytes parsed as a complete head a moment ago");
-        };
-        let buffered = self.end - base;
+        let base = self.start + h.len;
         let t = &shared.timeouts;
         let policy = BodyPolicy { timeout: t.body, limit: limits.max_body, min_rate: t.min_rate };
-        let body = Body::new(h.framing, tail, buffered, &mut self.stream, policy, expect_continue);
+        let body = Body::new(h.framing, &received[base..], room, &mut self.stream, policy, expect_continue);
         let (answered, leftover) = answer(h, body, &mut self.out, shared, self.peer, &self.preamble);
-        self.start = base + leftover.pos;
-        self.end = base + leftover.end;
+        if leftover.refilled {
+            self.start = self.end + leftover.pos;
+            self.end += leftover.end;
+        } else {
+            self.start = base + leftover.pos;
+        }
         if leftover.read_timeout_set {
             self.read_timeout = Some(policy.timeout);
         }
@@ -327,26 +333,21 @@ impl<T: Transport> Conn<'_, T> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.out.is_empty() {
-            return Ok(());
-        }
-        self.set_write_timeout()?;
-        let result = Sender::new(&mut self.stream, &self.shared.timeouts).write_all(&self.out);
-        self.out.clear();
-        result
+        write_out(&mut self.stream, &mut self.out, &mut self.write_timeout, &self.shared.timeouts)
     }
 
-    /// Makes room after `end` for the next read: compacts, and grows the
-    /// buffer when a head in progress fills it.
+    /// Makes room after `end` for the next read and, after it, `MIN_TAIL`
+    /// bytes for a body: compacts, and grows the buffer when a head in
+    /// progress fills it.
     fn make_room(&mut self) {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
-        if self.buf.len() - self.end < MIN_TAIL {
-            let limit = self.shared.limits.max_head + MIN_TAIL;
-            let new_len = (self.buf.len() * 2).min(limit).max(self.end + MIN_TAIL);
+        if self.buf.len() - self.end < MIN_READ + MIN_TAIL {
+            let limit = self.shared.limits.max_head + MIN_READ + MIN_TAIL;
+            let new_len = (self.buf.len() * 2).min(limit).max(self.end + MIN_READ + MIN_TAIL);
             self.buf.resize(new_len, 0);
         }
     }
@@ -360,13 +361,39 @@ impl<T: Transport> Conn<'_, T> {
     }
 
     fn set_write_timeout(&mut self) -> io::Result<()> {
-        let t = self.shared.timeouts.write;
-        if self.write_timeout != Some(t) {
-            self.stream.set_write_timeout(Some(t))?;
-            self.write_timeout = Some(t);
-        }
-        Ok(())
+        apply_write_timeout(&self.stream, &mut self.write_timeout, &self.shared.timeouts)
     }
+}
+
+/// Writes and clears the responses in `out`. A free function, so that it
+/// can run while a parsed head borrows the connection's read buffer.
+fn write_out<T: Transport>(
+    stream: &mut T,
+    out: &mut Vec<u8>,
+    write_timeout: &mut Option<Duration>,
+    timeouts: &Timeouts,
+) -> io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    apply_write_timeout(stream, write_timeout, timeouts)?;
+    let result = Sender::new(stream, timeouts).write_all(out);
+    out.clear();
+    result
+}
+
+/// Sets the stream's write timeout to the server's, unless `current` says
+/// it already is.
+fn apply_write_timeout<T: Transport>(
+    stream: &T,
+    current: &mut Option<Duration>,
+    timeouts: &Timeouts,
+) -> io::Result<()> {
+    if *current != Some(timeouts.write) {
+        stream.set_write_timeout(Some(timeouts.write))?;
+        *current = Some(timeouts.write);
+    }
+    Ok(())
 }
 
 /// Hex digits of `n`, written at the end of `buf`.

@@ -164,6 +164,23 @@ fn chunked_body() {
     assert!(out.ends_with("Content-Length: 5\n\nabcde"), "{out}");
 }
 
+/// A chunked body whose head ends a nearly full read, read on from the
+/// socket into the room after it, with the next request arriving behind
+/// the body: the head is parsed once and stays where it is, the body and
+/// the request after it come through the room.
+#[test]
+fn chunked_body_after_a_full_read_then_next_request() {
+    let mut first = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(440);
+    first.extend_from_slice(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab");
+    let mut second = b"c\r\n1770\r\n".to_vec();
+    second.extend_from_slice(&[b'x'; 0x1770]);
+    second.extend_from_slice(b"\r\n0\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\n\r\n");
+    let out = run(echo, Limits::default(), &[&first, &second]);
+    assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 442, "{out}");
+    let body = format!("abc{}", "x".repeat(0x1770));
+    assert!(out.contains(&format!("Content-Length: {}\n\n{body}HTTP/1.1 200 OK", body.len())), "{out}");
+}
+
 #[test]
 fn unread_body_is_drained_and_connection_kept() {
     let out = run(
