@@ -217,7 +217,7 @@ impl<T> JoinHandle<T> {
 
     /// The coroutine's identity (id and name).
     pub fn coroutine(&self) -> Coroutine {
-        Coroutine::new(self.handle.task.clone())
+        self.handle.coroutine()
     }
 
     /// Kills the coroutine and waits until it has finished.

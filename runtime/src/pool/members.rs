@@ -298,9 +298,10 @@ impl Members {
     /// The members whose coroutine is known (all but those whose spawn is
     /// still under way), in no particular order.
     pub fn coroutines(&self) -> Vec<Coroutine> {
-        lock(&self.state).tasks.values().filter_map(|m| m.task.as_ref().map(TaskHandle::coroutine)).collect()
+        self.handles().iter().map(TaskHandle::coroutine).collect()
     }
 
+    /// The members' handles, as [`coroutines`](Self::coroutines) says.
     fn handles(&self) -> Vec<TaskHandle> {
         lock(&self.state).tasks.values().filter_map(|m| m.task.clone()).collect()
     }

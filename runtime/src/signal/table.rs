@@ -57,19 +57,15 @@ static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 static PREV_HANDLER: [AtomicUsize; MAX_SIGNAL as usize + 1] = [const { AtomicUsize::new(0) }; MAX_SIGNAL as usize + 1];
 static PREV_FLAGS: [AtomicI32; MAX_SIGNAL as usize + 1] = [const { AtomicI32::new(0) }; MAX_SIGNAL as usize + 1];
 
-/// Per signal: how many registrations want it, whether verde's handler is
-/// installed, and the action it replaced.
+/// Per signal: how many registrations want it, and, while verde's handler
+/// is installed, the action it replaced.
 struct Installed {
     count: [usize; MAX_SIGNAL as usize + 1],
-    installed: [bool; MAX_SIGNAL as usize + 1],
     previous: [Option<libc::sigaction>; MAX_SIGNAL as usize + 1],
 }
 
-static INSTALLED: Mutex<Installed> = Mutex::new(Installed {
-    count: [0; MAX_SIGNAL as usize + 1],
-    installed: [false; MAX_SIGNAL as usize + 1],
-    previous: [None; MAX_SIGNAL as usize + 1],
-});
+static INSTALLED: Mutex<Installed> =
+    Mutex::new(Installed { count: [0; MAX_SIGNAL as usize + 1], previous: [None; MAX_SIGNAL as usize + 1] });
 
 fn bit(signal: i32) -> u64 {
     1 << (signal - 1)
@@ -221,7 +217,7 @@ impl Drop for Entry {
 /// if it is not there.
 fn install(installed: &mut Installed, signal: i32) -> io::Result<()> {
     let s = signal as usize;
-    if !installed.installed[s] {
+    if installed.previous[s].is_none() {
         // SAFETY: a zeroed sigaction is a valid value; `handler` has the
         // SA_SIGINFO signature and is async-signal-safe; `previous` is a
         // valid out-pointer.
@@ -243,7 +239,6 @@ fn install(installed: &mut Installed, signal: i32) -> io::Result<()> {
             }
             previous
         };
-        installed.installed[s] = true;
         installed.previous[s] = Some(previous);
     }
     installed.count[s] += 1;
@@ -255,9 +250,10 @@ fn install(installed: &mut Installed, signal: i32) -> io::Result<()> {
 fn uninstall(installed: &mut Installed, signal: i32) {
     let s = signal as usize;
     installed.count[s] -= 1;
-    if installed.count[s] > 0 || !installed.installed[s] {
+    if installed.count[s] > 0 {
         return;
     }
+    let Some(previous) = installed.previous[s] else { return };
     // SAFETY: querying the current action into a valid out-pointer, then
     // restoring the action saved by `install`.
     unsafe {
@@ -269,11 +265,9 @@ fn uninstall(installed: &mut Installed, signal: i32) {
             // signals on to it: verde's stays, passing them on in turn.
             return;
         }
-        if let Some(previous) = installed.previous[s].take() {
-            libc::sigaction(signal, &previous, ptr::null_mut());
-        }
+        libc::sigaction(signal, &previous, ptr::null_mut());
     }
-    installed.installed[s] = false;
+    installed.previous[s] = None;
 }
 
 /// Whether a signal's default action ends the process.
