@@ -21,6 +21,10 @@
 //! the fd to its own epoll, and readiness wakes whichever coroutine waits,
 //! on whatever hub.
 //!
+//! To wait on fds verde does not own (a pipe, an eventfd, a C library's
+//! socket), use [`wait_readable`], [`wait_writable`] and
+//! [`wait_readwrite`] for one fd, [`poll()`] for several.
+//!
 //! Slots live in a global table and are never freed, only recycled with a
 //! new generation, so an event that arrives for an fd that was just closed
 //! finds a stale generation and is ignored instead of touching freed memory.
@@ -38,6 +42,12 @@ use crate::hub::{self, HubShared};
 use crate::park::{self, Unparked, Waker};
 use crate::sync::state_mutex::{lock, StateGuard, StateMutex};
 use crate::sys;
+
+mod poll;
+mod watch_set;
+
+pub use poll::{poll, wait_readwrite, PollFd, PollFlags};
+pub(crate) use watch_set::WatchSet;
 
 const CHUNK: usize = 1024;
 const MAX_CHUNKS: usize = 4096;
@@ -486,8 +496,13 @@ fn wait_fd(fd: RawFd, interest: Interest, timeout: Option<Duration>) -> io::Resu
     if ready {
         Ok(())
     } else {
-        Err(io::Error::new(io::ErrorKind::TimedOut, "timed out waiting for the fd"))
+        Err(timed_out())
     }
+}
+
+/// The error of a wait for an fd that timed out.
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "timed out waiting for the fd")
 }
 
 fn poll_now(fd: RawFd, interest: Interest) -> bool {

@@ -60,6 +60,14 @@ pub fn epoll_ctl(epfd: RawFd, op: libc::c_int, fd: RawFd, events: u32, data: u64
     cvt(unsafe { libc::syscall(libc::SYS_epoll_ctl, epfd, op, fd, &mut ev as *mut libc::epoll_event) }).map(drop)
 }
 
+/// A duration as a timespec, saturating at the largest `time_t`.
+pub(crate) fn timespec(d: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: d.subsec_nanos().into(),
+    }
+}
+
 /// Whether the kernel lacks `epoll_pwait2` (before Linux 5.11, or filtered
 /// by seccomp), learnt from its first `ENOSYS`/`EPERM`.
 static NO_EPOLL_PWAIT2: AtomicBool = AtomicBool::new(false);
@@ -72,10 +80,7 @@ static NO_EPOLL_PWAIT2: AtomicBool = AtomicBool::new(false);
 /// milliseconds where the kernel lacks it.
 pub fn epoll_wait(epfd: RawFd, events: &mut [libc::epoll_event], timeout: Option<Duration>) -> io::Result<usize> {
     if !NO_EPOLL_PWAIT2.load(Ordering::Relaxed) {
-        let ts = timeout.map(|d| libc::timespec {
-            tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
-            tv_nsec: d.subsec_nanos().into(),
-        });
+        let ts = timeout.map(timespec);
         let ts_ptr = ts.as_ref().map_or(ptr::null(), |t| t as *const libc::timespec);
         // SAFETY: the kernel writes at most `events.len()` entries into
         // `events`, and reads the timespec, which outlives the call.
@@ -130,11 +135,25 @@ pub fn eventfd() -> io::Result<RawFd> {
 }
 
 /// `poll(2)` on a single fd, used by plain threads that have no coroutines.
+/// `timeout_ms` is poll's: negative waits forever.
 pub fn poll_one(fd: RawFd, events: libc::c_short, timeout_ms: i32) -> io::Result<libc::c_short> {
     let mut pfd = libc::pollfd { fd, events, revents: 0 };
-    // SAFETY: `pfd` is one valid pollfd for the duration of the call.
-    let n = cvt(unsafe { libc::syscall(libc::SYS_poll, &mut pfd as *mut libc::pollfd, 1u64, timeout_ms) })?;
+    let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+    let n = ppoll(std::slice::from_mut(&mut pfd), timeout)?;
     Ok(if n == 0 { 0 } else { pfd.revents })
+}
+
+/// `ppoll(2)` on `fds` with no signal mask, waiting at most `timeout`
+/// (`None`: forever). Returns how many entries have non-zero `revents`.
+pub fn ppoll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
+    let ts = timeout.map(timespec);
+    let ts_ptr = ts.as_ref().map_or(ptr::null(), ptr::from_ref);
+    // SAFETY: `fds` is a valid, exclusively borrowed array of `fds.len()`
+    // pollfds the kernel may update; `ts_ptr` is null or a timespec that
+    // outlives the call; a null signal mask means none.
+    cvt(unsafe {
+        libc::syscall(libc::SYS_ppoll, fds.as_mut_ptr(), fds.len(), ts_ptr, ptr::null::<libc::sigset_t>(), 0usize)
+    })
 }
 
 /// Most iovecs one `readv`/`sendmsg` takes (Linux's `UIO_MAXIOV`); longer

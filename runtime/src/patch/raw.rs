@@ -8,6 +8,13 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Errno(pub libc::c_int);
 
+impl From<std::io::Error> for Errno {
+    /// The error's errno; `EIO` for an error that carries none.
+    fn from(e: std::io::Error) -> Errno {
+        Errno(e.raw_os_error().unwrap_or(libc::EIO))
+    }
+}
+
 /// A system call's result: its non-negative return value, or its errno.
 pub(crate) type SysResult = Result<isize, Errno>;
 
@@ -54,7 +61,7 @@ pub(crate) fn fcntl(fd: RawFd, cmd: libc::c_int, arg: libc::c_ulong) -> SysResul
 
 /// `getsockopt(fd, level, name)` for an int-sized or timeval option.
 pub(crate) fn getsockopt<T: crate::sys::SockOpt>(fd: RawFd, level: libc::c_int, name: libc::c_int) -> Result<T, Errno> {
-    crate::sys::getsockopt(fd, level, name).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))
+    crate::sys::getsockopt(fd, level, name).map_err(Errno::from)
 }
 
 /// `ppoll` on one fd for `events`, waiting at most `timeout` (forever with
@@ -67,20 +74,12 @@ pub(crate) fn poll_one(fd: RawFd, events: libc::c_short, timeout: Option<Duratio
 
 /// `ppoll` on `fds` with no signal mask.
 pub(crate) fn ppoll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> SysResult {
-    let ts = timeout.map(timespec);
+    let ts = timeout.map(crate::sys::timespec);
     let ts_ptr = ts.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
     // SAFETY: `fds` is a valid array of `fds.len()` pollfds the kernel may
     // update, `ts_ptr` is null or a valid timespec, and a null signal mask
     // means none.
     unsafe { raw_syscall!(libc::SYS_ppoll, fds.as_mut_ptr(), fds.len(), ts_ptr, std::ptr::null::<libc::sigset_t>(), 0) }
-}
-
-/// A duration as a timespec, saturating.
-pub(crate) fn timespec(d: Duration) -> libc::timespec {
-    libc::timespec {
-        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_nsec: d.subsec_nanos() as _,
-    }
 }
 
 /// `close(2)`.

@@ -124,7 +124,7 @@ pub unsafe fn usleep(usec: libc::useconds_t) -> libc::c_int {
             0
         }
         _ => {
-            let ts = raw::timespec(d);
+            let ts = crate::sys::timespec(d);
             // SAFETY: `ts` is a valid timespec; no remainder is asked for.
             plain(unsafe { sys_nanosleep(&ts, std::ptr::null_mut()) }) as libc::c_int
         }
@@ -145,7 +145,7 @@ pub unsafe fn sleep(seconds: libc::c_uint) -> libc::c_uint {
             0
         }
         _ => {
-            let ts = raw::timespec(d);
+            let ts = crate::sys::timespec(d);
             let mut rem = libc::timespec { tv_sec: 0, tv_nsec: 0 };
             // SAFETY: `ts` and `rem` are valid timespecs.
             match unsafe { sys_nanosleep(&ts, &mut rem) } {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::call::{self, Scope, INTERRUPTED};
 use super::raw::{self, plain, raw_syscall, Errno, SysResult};
-use crate::io::{Interest, Registration};
+use crate::io::{Interest, Registration, WatchSet};
 
 /// Bits in one word of an `fd_set`.
 const WORD_BITS: usize = 64;
@@ -52,39 +52,6 @@ fn park_until_ready(
     }
 }
 
-/// A private epoll instance watching `(fd, poll events)` pairs,
-/// level-triggered, closed on drop.
-struct Watch(RawFd);
-
-impl Watch {
-    fn new(fds: impl Iterator<Item = (RawFd, libc::c_short)>) -> Result<Watch, Errno> {
-        // SAFETY: integer argument only.
-        let epfd = unsafe { raw_syscall!(libc::SYS_epoll_create1, libc::EPOLL_CLOEXEC) }? as RawFd;
-        let watch = Watch(epfd);
-        let mut merged: Vec<(RawFd, u32)> = Vec::new();
-        for (fd, events) in fds.filter(|&(fd, _)| fd >= 0) {
-            // poll's event bits and epoll's are the same numbers on Linux.
-            let events = u32::from(events as u16);
-            match merged.iter_mut().find(|(f, _)| *f == fd) {
-                Some((_, e)) => *e |= events,
-                None => merged.push((fd, events)),
-            }
-        }
-        for (fd, events) in merged {
-            // An fd epoll refuses (a regular file: always ready, EPERM)
-            // was already reported ready by the first probe.
-            let _ = crate::sys::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, events, 0);
-        }
-        Ok(watch)
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = raw::close(self.0);
-    }
-}
-
 /// `poll(2)`. `poll(NULL, 0, ms)`, a common way to sleep, parks for `ms`.
 ///
 /// # Safety
@@ -92,7 +59,7 @@ impl Drop for Watch {
 /// `fds` must point to `nfds` writable pollfds, as for libc's `poll`.
 pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: libc::c_int) -> libc::c_int {
     let probe = |ms: libc::c_int| {
-        let ts = u64::try_from(ms).ok().map(|ms| raw::timespec(Duration::from_millis(ms)));
+        let ts = u64::try_from(ms).ok().map(|ms| crate::sys::timespec(Duration::from_millis(ms)));
         let ts_ptr = ts.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
         // SAFETY: the caller guarantees `fds` holds `nfds` pollfds; `ts_ptr`
         // is null or a valid timespec; a null mask means none.
@@ -117,8 +84,9 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: libc::c_
     // SAFETY: the caller guarantees `fds` holds `nfds` pollfds (a count the
     // first probe accepted), which nothing else touches during the call.
     let list = unsafe { std::slice::from_raw_parts(fds, nfds as usize) };
-    let result = Watch::new(list.iter().map(|p| (p.fd, p.events)))
-        .and_then(|w| park_until_ready(&scope, w.0, deadline, || probe(0)));
+    let result = WatchSet::new(list.iter().map(|p| (p.fd, p.events)))
+        .map_err(Errno::from)
+        .and_then(|w| park_until_ready(&scope, w.fd(), deadline, || probe(0)));
     scope.finish(result) as libc::c_int
 }
 
@@ -218,7 +186,9 @@ unsafe fn select_parked(
                 (set[w] >> bit & 1 == 1).then_some((fd, interests[i]))
             })
         });
-        result = Watch::new(members).and_then(|watch| park_until_ready(scope, watch.0, deadline, &mut probe));
+        result = WatchSet::new(members)
+            .map_err(Errno::from)
+            .and_then(|watch| park_until_ready(scope, watch.fd(), deadline, &mut probe));
     }
     if result.is_ok() {
         for (set, value) in sets.iter().zip(&answer) {
