@@ -140,6 +140,14 @@ pub(crate) struct Hub {
     pub io_waiters: Cell<usize>,
     events: UnsafeCell<Vec<libc::epoll_event>>,
     switch_target: UnsafeCell<Option<TaskRef>>,
+    /// The main context waiting in [`wait_idle`](crate::wait_idle) for the
+    /// last coroutine to end: its waker, and the deadline at which the
+    /// hub's waits stop to wake it.
+    idle_waker: Cell<Option<crate::park::Waker>>,
+    idle_deadline: Cell<Option<Instant>>,
+    /// Set when the hub's loop found, while main waited in `wait_idle`,
+    /// that nothing could ever run again (gevent's loop exit).
+    loop_exited: Cell<bool>,
     /// Runtime workers skip would-block-forever detection: their main
     /// context waits for a shutdown that comes from another thread.
     is_worker: Cell<bool>,
@@ -326,6 +334,9 @@ impl Hub {
             io_waiters: Cell::new(0),
             events: UnsafeCell::new(vec![libc::epoll_event { events: 0, u64: 0 }; 256]),
             switch_target: UnsafeCell::new(None),
+            idle_waker: Cell::new(None),
+            idle_deadline: Cell::new(None),
+            loop_exited: Cell::new(false),
             is_worker: Cell::new(false),
             tearing_down: Cell::new(false),
             in_callback: Cell::new(false),
@@ -420,6 +431,44 @@ impl Hub {
         }
         task.live_index.set(usize::MAX);
         drop(removed);
+        if live.is_empty() {
+            self.wake_idle_waiter();
+        }
+    }
+
+    /// Registers the main context's `wait_idle`: `waker` fires when the
+    /// last coroutine ends, when `deadline` passes, or when the loop finds
+    /// nothing can ever run again.
+    pub(crate) fn wait_idle_with(&self, waker: crate::park::Waker, deadline: Option<Instant>) {
+        self.idle_deadline.set(deadline);
+        self.idle_waker.set(Some(waker));
+    }
+
+    /// Ends `wait_idle`'s registration. Returns whether the loop exited
+    /// (nothing could ever run again) while it was in place.
+    pub(crate) fn end_wait_idle(&self) -> bool {
+        self.idle_deadline.set(None);
+        drop(self.idle_waker.take());
+        self.loop_exited.replace(false)
+    }
+
+    fn wake_idle_waiter(&self) {
+        if let Some(w) = self.idle_waker.take() {
+            self.idle_deadline.set(None);
+            w.wake();
+        }
+    }
+
+    /// Called when the main context's park would block forever: if main is
+    /// in `wait_idle`, that wait is over (the loop has exited, as gevent's
+    /// does under greenlets nothing can wake) instead of failing.
+    pub(crate) fn loop_exit_ends_wait_idle(&self) -> bool {
+        if self.idle_waker.take().is_none() {
+            return false;
+        }
+        self.idle_deadline.set(None);
+        self.loop_exited.set(true);
+        true
     }
 
     /// Number of coroutines alive on this hub.
@@ -673,6 +722,10 @@ impl Hub {
                     timeout = None;
                 }
             }
+            if let Some(idle) = self.idle_deadline.get() {
+                let left = idle.saturating_duration_since(now.unwrap_or_else(Instant::now));
+                timeout = Some(timeout.map_or(left, |t| t.min(left)));
+            }
         }
         if timeout != Some(Duration::ZERO) {
             self.probe.idle();
@@ -688,7 +741,11 @@ impl Hub {
         self.shared.sleeping.store(false, Ordering::Relaxed);
         self.drain_remote();
         if timeout != Some(Duration::ZERO) {
-            self.fire_timers(Instant::now());
+            let now = Instant::now();
+            self.fire_timers(now);
+            if self.idle_deadline.get().is_some_and(|d| now >= d) {
+                self.wake_idle_waiter();
+            }
         }
         Ok(())
     }

@@ -110,6 +110,7 @@ mod timeout;
 mod timer;
 mod unwinding;
 mod wait;
+mod wait_idle;
 mod waker;
 
 pub use blocking::blocking;
@@ -126,3 +127,4 @@ pub use stack::{DEFAULT_STACK_SIZE, GUARD_SIZE};
 pub use timeout::{with_timeout, Elapsed, Timeout};
 pub use unwinding::{catch_unwind, resume_unwind};
 pub use wait::{iwait, wait, IWait, Waitable};
+pub use wait_idle::wait_idle;

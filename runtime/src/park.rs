@@ -184,7 +184,9 @@ fn suspend_parked(hub: &Hub, task: &Header, seq: u64) {
                     Ordering::AcqRel,
                     Ordering::Acquire,
                 );
-                panic!("{}", crate::deadlock::MESSAGE);
+                if !hub.loop_exit_ends_wait_idle() {
+                    panic!("{}", crate::deadlock::MESSAGE);
+                }
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Scenarios that need a process of their own: a main context that would
-//! block forever, a stack overflow (which aborts), teardown at exit, and
-//! 100,000 live coroutines.
+//! block forever, a stack overflow (which aborts), teardown at exit,
+//! 100,000 live coroutines, and `wait_idle` ending at a loop exit.
 //!
 //! This test target has no libtest harness, so each scenario runs on the
 //! process's real main thread with no other threads around. The parent
@@ -26,6 +26,7 @@ fn main() {
         ("teardown_at_exit", check_teardown),
         ("hundred_thousand", check_hundred_thousand),
         ("unjoined_panic_logged", check_unjoined_panic),
+        ("wait_idle_loop_exit", check_wait_idle_loop_exit),
     ];
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     for (name, check) in checks {
@@ -127,8 +128,26 @@ fn run_scenario(name: &str) {
             let _ = joined.join();
             verde::sleep(Duration::from_millis(5));
         }
+        "wait_idle_loop_exit" => {
+            // One coroutine finishes, one parks where nothing can wake it:
+            // the loop exits, and wait_idle returns instead of failing, with
+            // or without a timeout (which is not a reason to keep going).
+            let finished = verde::spawn(|| verde::sleep(Duration::from_millis(1)));
+            let stuck = verde::spawn(verde::park::park);
+            println!("without timeout {}", verde::wait_idle(None));
+            println!("with timeout {}", verde::wait_idle(Some(Duration::from_secs(3600))));
+            println!("finished {} stuck {}", finished.is_finished(), stuck.is_finished());
+        }
         other => panic!("unknown scenario {other}"),
     }
+}
+
+fn check_wait_idle_loop_exit(out: Output) {
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "status {:?}, stderr: {}", out.status, text(&out.stderr));
+    assert!(stdout.contains("without timeout true"), "stdout: {stdout}");
+    assert!(stdout.contains("with timeout true"), "stdout: {stdout}");
+    assert!(stdout.contains("finished true stuck false"), "stdout: {stdout}");
 }
 
 fn text(b: &[u8]) -> String {
