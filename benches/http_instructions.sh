@@ -7,12 +7,15 @@
 #
 #   bash benches/http_instructions.sh                # every server, N = 32000
 #   N=16000 SERVERS="verde" bash benches/http_instructions.sh
+#   METHODS=GET bash benches/http_instructions.sh     # GET only
 #
 # Each server runs under `valgrind --tool=callgrind` with one worker.
 # benches/http_instructions_client.py warms it up, then sends N requests
 # on one keep-alive connection, pipelined 16 deep and then one by one; the
 # counters are zeroed before and dumped after each (`callgrind_control`),
-# so only the requests are counted, and the count is divided by N.
+# so only the requests are counted, and the count is divided by N. It does
+# so for each of METHODS (default `GET POST`, one output row each): a GET
+# as wrk sends it, and a POST with a 5-byte Content-Length body.
 # Needs valgrind and python3 (Debian packages `valgrind` and `python3`;
 # installed if missing and apt-get is there). Binds 127.0.0.1 only and stops
 # on its own.
@@ -22,6 +25,7 @@ cd "$(dirname "$0")/.."
 N=${N:-32000}
 SERVERS=${SERVERS:-verde may_minihttp hyper}
 PORT=${PORT:-18190}
+METHODS=${METHODS:-GET POST}
 
 missing=()
 command -v valgrind >/dev/null || missing+=(valgrind)
@@ -68,7 +72,7 @@ dumped() {
     exit 1
 }
 
-printf '%-14s %18s %18s\n' server "pipelined 16" "one by one"
+printf '%-14s %-6s %18s %18s\n' server method "pipelined 16" "one by one"
 for name in $SERVERS; do
     valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.%p" \
         "$(server_bin "$name")" --addr "127.0.0.1:$PORT" --workers 1 >/dev/null 2>&1 &
@@ -77,14 +81,16 @@ for name in $SERVERS; do
         (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
         sleep 0.1
     done
-    python3 "$CLIENT" "$PORT" 1600 16
-    row=()
-    for depth in 16 1; do
-        callgrind_control -z "$pid" >/dev/null 2>&1
-        python3 "$CLIENT" "$PORT" "$N" "$depth"
-        row+=("$(( $(dumped "$pid") / N ))")
+    for method in $METHODS; do
+        python3 "$CLIENT" "$PORT" 1600 16 "$method"
+        row=()
+        for depth in 16 1; do
+            callgrind_control -z "$pid" >/dev/null 2>&1
+            python3 "$CLIENT" "$PORT" "$N" "$depth" "$method"
+            row+=("$(( $(dumped "$pid") / N ))")
+        done
+        printf '%-14s %-6s %18s %18s\n' "$name" "$method" "${row[0]}" "${row[1]}"
     done
     kill "$pid"
     wait "$pid" 2>/dev/null || true
-    printf '%-14s %18s %18s\n' "$name" "${row[0]}" "${row[1]}"
 done
