@@ -256,33 +256,52 @@ impl<'a> Body<'a> {
         Ok(())
     }
 
-    fn read_length(&mut self, out: &mut [u8], left: u64) -> io::Result<usize> {
-        let want = (out.len() as u64).min(left) as usize;
-        let n = if self.pos < self.end {
-            let n = want.min(self.end - self.pos);
-            out[..n].copy_from_slice(&self.pending()[..n]);
-            self.pos += n;
-            n
-        } else {
-            self.before_socket_read()?;
-            // Read straight into the caller's buffer, never past the body.
-            loop {
-                match self.stream.read(&mut out[..want]) {
-                    Ok(0) => return Err(self.fail(StatusCode::BAD_REQUEST, "client closed the connection mid-body")),
-                    Ok(n) => {
-                        self.arrived(n)?;
-                        break n;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(self.read_failed(e)),
+    /// Takes up to `left` bytes of a Content-Length body: into `out`, or,
+    /// without `out` (draining), skipped where they lie in the buffer.
+    fn read_length(&mut self, mut out: Option<&mut [u8]>, left: u64) -> io::Result<usize> {
+        let want = out.as_ref().map_or(left, |out| left.min(out.len() as u64));
+        if self.pos == self.end {
+            match out.as_deref_mut() {
+                // Read straight into the caller's buffer, never past the body.
+                Some(out) => return self.read_length_from_socket(&mut out[..want as usize], left),
+                // Draining reads into the connection's buffer, whose bytes
+                // after the body are the next request's.
+                None if !self.fill()? => {
+                    return Err(self.fail(StatusCode::BAD_REQUEST, "client closed the connection mid-body"))
                 }
+                None => {}
             }
-        };
+        }
+        let n = want.min((self.end - self.pos) as u64) as usize;
+        if let Some(out) = out {
+            out[..n].copy_from_slice(&self.pending()[..n]);
+        }
+        self.pos += n;
         self.remaining = Remaining::Length(left - n as u64);
         Ok(n)
     }
 
-    fn read_chunked(&mut self, out: &mut [u8], mut state: State) -> io::Result<usize> {
+    /// Reads the next bytes of a Content-Length body from the socket into
+    /// `out`, which holds no more than the `left` bytes of the body.
+    fn read_length_from_socket(&mut self, out: &mut [u8], left: u64) -> io::Result<usize> {
+        self.before_socket_read()?;
+        loop {
+            match self.stream.read(out) {
+                Ok(0) => return Err(self.fail(StatusCode::BAD_REQUEST, "client closed the connection mid-body")),
+                Ok(n) => {
+                    self.arrived(n)?;
+                    self.remaining = Remaining::Length(left - n as u64);
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.read_failed(e)),
+            }
+        }
+    }
+
+    /// Takes the next bytes of a chunked body: into `out`, or, without
+    /// `out` (draining), skipped where they lie in the buffer.
+    fn read_chunked(&mut self, mut out: Option<&mut [u8]>, mut state: State) -> io::Result<usize> {
         loop {
             match state {
                 State::Done => {
@@ -293,8 +312,11 @@ impl<'a> Body<'a> {
                     if self.pos == self.end && !self.fill()? {
                         return Err(self.fail(StatusCode::BAD_REQUEST, "client closed the connection mid-body"));
                     }
-                    let n = (left.min(out.len() as u64) as usize).min(self.end - self.pos);
-                    out[..n].copy_from_slice(&self.pending()[..n]);
+                    let room = out.as_ref().map_or(left, |out| left.min(out.len() as u64));
+                    let n = room.min((self.end - self.pos) as u64) as usize;
+                    if let Some(out) = out.as_deref_mut() {
+                        out[..n].copy_from_slice(&self.pending()[..n]);
+                    }
                     self.pos += n;
                     state.consumed_data(n as u64);
                     self.remaining = Remaining::Chunked(state);
@@ -314,6 +336,22 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// Takes the next bytes of the body, into `out`, or, without `out`,
+    /// skips them where they lie in the buffer (draining needs no
+    /// scratch buffer to copy them into). Returns how many; 0 at the end.
+    fn take(&mut self, out: Option<&mut [u8]>) -> io::Result<usize> {
+        if let Some(e) = self.failed {
+            return Err(body_error(e.status, e.reason));
+        }
+        let n = match self.remaining {
+            Remaining::Length(0) => return Ok(0),
+            Remaining::Length(left) => self.read_length(out, left)?,
+            Remaining::Chunked(state) => self.read_chunked(out, state)?,
+        };
+        self.count(n)?;
+        Ok(n)
+    }
+
     /// Reads and discards the rest of the body, up to `max` bytes. Returns
     /// false if the body was longer (or failed), so the connection must
     /// close.
@@ -327,13 +365,12 @@ impl<'a> Body<'a> {
             // reused.
             return false;
         }
-        let mut scratch = [0u8; 4096];
         let start = self.received;
         while !self.is_complete() {
             if self.received - start > max {
                 return false;
             }
-            match self.read(&mut scratch) {
+            match self.take(None) {
                 Ok(0) if !self.is_complete() => return false,
                 Ok(_) => {}
                 Err(_) => return false,
@@ -356,18 +393,9 @@ impl<'a> Body<'a> {
 
 impl Read for Body<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if let Some(e) = self.failed {
-            return Err(body_error(e.status, e.reason));
-        }
-        if out.is_empty() {
+        if out.is_empty() && self.failed.is_none() {
             return Ok(0);
         }
-        let n = match self.remaining {
-            Remaining::Length(0) => return Ok(0),
-            Remaining::Length(left) => self.read_length(out, left)?,
-            Remaining::Chunked(state) => self.read_chunked(out, state)?,
-        };
-        self.count(n)?;
-        Ok(n)
+        self.take(Some(out))
     }
 }

@@ -192,6 +192,21 @@ fn unread_body_is_drained_and_connection_kept() {
 }
 
 #[test]
+fn unread_body_arriving_later_is_drained_with_the_next_request_behind_it() {
+    let out = run(
+        hello,
+        Limits::default(),
+        &[
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nbo",
+            b"dy",
+            b"-rest!GET /next HTTP/1.1\r\nHost: a\r\n\r\n",
+        ],
+    );
+    assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 2, "{out}");
+    assert!(!out.contains("Connection: close"), "{out}");
+}
+
+#[test]
 fn malformed_request_gets_400_and_close() {
     let out = run(hello, Limits::default(), &[b"GARBAGE\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"]);
     assert!(out.starts_with("HTTP/1.1 400 Bad Request"), "{out}");
