@@ -10,6 +10,7 @@ use crate::body::Body;
 
 /// An HTTP request, borrowing the connection: the head is parsed in place
 /// (no copies, no allocation) and the [`Body`] streams from the socket.
+/// The body stays where the connection made it; the request borrows it.
 ///
 /// Convert to the `http` crate's types with [`Request::to_http`], or write
 /// handlers against them with [`from_http`](crate::from_http).
@@ -18,7 +19,7 @@ pub struct Request<'a> {
     target: &'a str,
     version: Version,
     headers: &'a [httparse::Header<'a>],
-    body: Body<'a>,
+    body: &'a mut Body<'a>,
     peer: Option<SocketAddr>,
 }
 
@@ -28,7 +29,7 @@ impl<'a> Request<'a> {
         target: &'a str,
         version: Version,
         headers: &'a [httparse::Header<'a>],
-        body: Body<'a>,
+        body: &'a mut Body<'a>,
         peer: Option<SocketAddr>,
     ) -> Self {
         Request { method, target, version, headers, body, peer }
@@ -96,7 +97,7 @@ impl<'a> Request<'a> {
 
     /// The request body.
     pub fn body(&mut self) -> &mut Body<'a> {
-        &mut self.body
+        self.body
     }
 
     /// The client's address, when the connection has one.

@@ -211,8 +211,8 @@ impl<T: Transport> Conn<'_, T> {
             // first costs a GET a copy.
             Parsed::Complete(h) if h.framing == Framing::Empty => {
                 let consumed = h.len;
-                let body = Body::new(Framing::Empty, &[], &mut [], &mut self.stream, BodyPolicy::EMPTY, false);
-                let (answered, _) = answer(h, body, &mut self.out, shared, self.peer, &self.preamble);
+                let mut body = Body::new(Framing::Empty, &[], &mut [], &mut self.stream, BodyPolicy::EMPTY, false);
+                let (answered, _) = answer(h, &mut body, &mut self.out, shared, self.peer, &self.preamble);
                 self.start += consumed;
                 return self.finish(answered);
             }
@@ -236,8 +236,8 @@ impl<T: Transport> Conn<'_, T> {
         let base = self.start + h.len;
         let t = &shared.timeouts;
         let policy = BodyPolicy { timeout: t.body, limit: limits.max_body, min_rate: t.min_rate };
-        let body = Body::new(h.framing, &received[base..], room, &mut self.stream, policy, expect_continue);
-        let (answered, leftover) = answer(h, body, &mut self.out, shared, self.peer, &self.preamble);
+        let mut body = Body::new(h.framing, &received[base..], room, &mut self.stream, policy, expect_continue);
+        let (answered, leftover) = answer(h, &mut body, &mut self.out, shared, self.peer, &self.preamble);
         if leftover.refilled {
             self.start = self.end + leftover.pos;
             self.end += leftover.end;
@@ -544,7 +544,7 @@ fn copy_chunked_with<T: Write>(
 /// timeout.
 fn answer<'a>(
     h: Head<'a>,
-    body: Body<'a>,
+    body: &'a mut Body<'a>,
     out: &mut Vec<u8>,
     shared: &Shared,
     peer: Option<SocketAddr>,
