@@ -169,8 +169,10 @@ impl Response {
         &self.body
     }
 
-    pub(crate) fn into_parts(self) -> (StatusCode, HeaderList, ResponseBody) {
-        (self.status, self.headers, self.body)
+    /// The status, the headers and the body, for encoding the response
+    /// where it lies.
+    pub(crate) fn parts_mut(&mut self) -> (StatusCode, &[(HeaderName, HeaderValue)], &mut ResponseBody) {
+        (self.status, &self.headers, &mut self.body)
     }
 }
 

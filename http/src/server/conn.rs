@@ -294,9 +294,9 @@ impl<T: Transport> Conn<'_, T> {
             keep_alive: false,
             preamble: &self.preamble,
         };
-        let res = Response::error(r.status, r.reason);
-        let (status, headers, body) = res.into_parts();
-        let _ = encode::encode(&mut self.out, status, &headers, body, &ctx);
+        let mut res = Response::error(r.status, r.reason);
+        let (status, headers, body) = res.parts_mut();
+        let _ = encode::encode(&mut self.out, status, headers, body, &ctx);
         if access_log::enabled() {
             access_log::record_refused(self.peer, r.status, r.reason.len() as u64);
         }
@@ -558,7 +558,7 @@ fn answer<'a>(
     // verde's: the handler's unwinding is over once caught, even while
     // another coroutine of the hub is parked mid-unwind.
     let result = verde_runtime::catch_unwind(AssertUnwindSafe(|| shared.handler.handle(&mut req)));
-    let response = match result {
+    let mut response = match result {
         Ok(r) => r,
         Err(payload) => {
             if payload.is::<verde_runtime::Killed>() || payload.is::<verde_runtime::TimeoutExpired>() {
@@ -582,24 +582,21 @@ fn answer<'a>(
         unread_input = true;
     }
     let rest = body.finish();
-    let response = match rest.failed {
-        Some(e) => {
-            keep_alive = false;
-            unread_input = true;
-            Response::error(e.status(), e.to_string())
-        }
-        None => response,
-    };
+    if let Some(e) = rest.failed {
+        keep_alive = false;
+        unread_input = true;
+        response = Response::error(e.status(), e.to_string());
+    }
     // Checked after the handler: a shutdown that began while it ran must
     // still close this connection, and say so.
     if shared.draining.load(Ordering::Acquire) {
         keep_alive = false;
     }
     let ctx = encode::Context { head_request: is_head, version, keep_alive, preamble };
-    let (status, headers, body) = response.into_parts();
+    let (status, headers, body) = response.parts_mut();
     // For the access log, the body bytes actually sent.
     let log_line = log_line.map(|line| {
-        let length = match &body {
+        let length = match body {
             _ if encode::bodiless(status, is_head) => Some(0),
             crate::ResponseBody::Empty => Some(0),
             crate::ResponseBody::Bytes(b) => Some(b.len() as u64),
@@ -607,7 +604,7 @@ fn answer<'a>(
         };
         (line, length)
     });
-    let (plan, keep_alive) = encode::encode(out, status, &headers, body, &ctx);
+    let (plan, keep_alive) = encode::encode(out, status, headers, body, &ctx);
     if let Some(((method, target, started), length)) = log_line {
         access_log::record(peer, &method, target, version, status, length, started.elapsed());
     }

@@ -1,6 +1,8 @@
 //! Writing a response head into the output buffer.
 
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, SERVER, TRANSFER_ENCODING};
+use std::io::Read;
+
 use http::{HeaderName, HeaderValue, StatusCode, Version};
 
 use crate::date::HttpDate;
@@ -12,11 +14,11 @@ pub(crate) enum Plan {
     /// A large in-memory body to write after the head (saves a copy).
     Slice(std::borrow::Cow<'static, [u8]>),
     /// Stream this many bytes from the reader.
-    Sized(Box<dyn std::io::Read + Send>, u64),
+    Sized(Box<dyn Read + Send>, u64),
     /// Stream the reader chunked.
-    Chunked(Box<dyn std::io::Read + Send>),
+    Chunked(Box<dyn Read + Send>),
     /// Stream the reader until it ends, then close (HTTP/1.0 clients).
-    UntilClose(Box<dyn std::io::Read + Send>),
+    UntilClose(Box<dyn Read + Send>),
 }
 
 /// Bodies up to this size are copied next to the head: one write.
@@ -90,12 +92,13 @@ fn is_managed(name: &HeaderName) -> bool {
 /// Appends the head to `out`, and the body when small. Returns how the rest
 /// of the body goes (`None`: nothing follows, because there is no body, the
 /// request was a HEAD, or the body is in `out` already) and whether the
-/// connection stays open.
+/// connection stays open. A body the plan sends is moved out of `body`,
+/// which is left empty; the response is otherwise encoded where it lies.
 pub(crate) fn encode(
     out: &mut Vec<u8>,
     status: StatusCode,
     headers: &[(HeaderName, HeaderValue)],
-    body: ResponseBody,
+    body: &mut ResponseBody,
     ctx: &Context<'_>,
 ) -> (Option<Plan>, bool) {
     let mut keep_alive = ctx.keep_alive;
@@ -128,14 +131,14 @@ pub(crate) fn encode(
                     None
                 } else if bytes.len() <= INLINE_BODY {
                     finish_head(out, keep_alive, ctx.version);
-                    out.extend_from_slice(&bytes);
+                    out.extend_from_slice(bytes);
                     return (None, keep_alive);
                 } else {
-                    Some(Plan::Slice(bytes))
+                    Some(Plan::Slice(std::mem::take(bytes)))
                 }
             }
         }
-        ResponseBody::Reader { reader, len } => match (no_body, len) {
+        ResponseBody::Reader { reader, len } => match (no_body, *len) {
             (true, Some(n)) => {
                 if !status.is_informational() && status != StatusCode::NO_CONTENT {
                     put_length(out, n);
@@ -145,20 +148,25 @@ pub(crate) fn encode(
             (true, None) => None,
             (false, Some(n)) => {
                 put_length(out, n);
-                Some(Plan::Sized(reader, n))
+                Some(Plan::Sized(take_reader(reader), n))
             }
             (false, None) if ctx.version == Version::HTTP_11 => {
                 out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
-                Some(Plan::Chunked(reader))
+                Some(Plan::Chunked(take_reader(reader)))
             }
             (false, None) => {
                 keep_alive = false;
-                Some(Plan::UntilClose(reader))
+                Some(Plan::UntilClose(take_reader(reader)))
             }
         },
     };
     finish_head(out, keep_alive, ctx.version);
     (plan, keep_alive)
+}
+
+/// Moves a response body's reader out, for the plan that streams it.
+fn take_reader(reader: &mut Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+    std::mem::replace(reader, Box::new(std::io::empty()))
 }
 
 /// Writes the handler's headers when some are ones the encoder manages: a
@@ -236,7 +244,7 @@ mod tests {
         let preamble = Preamble::new(Some(b"verde"), b"Thu, 01 Jan 1970 00:00:00 GMT");
         let ctx = Context { head_request, version, keep_alive: ka, preamble: &preamble };
         let mut out = Vec::new();
-        let (_, keep) = encode(&mut out, status, &[], body, &ctx);
+        let (_, keep) = encode(&mut out, status, &[], &mut { body }, &ctx);
         (String::from_utf8(out).unwrap(), keep)
     }
 
@@ -281,7 +289,7 @@ mod tests {
         preamble.set_date(b"Sun, 06 Nov 1994 08:49:37 GMT");
         let ctx = Context { head_request: false, version: Version::HTTP_11, keep_alive: true, preamble: &preamble };
         let mut out = Vec::new();
-        let (_, keep) = encode(&mut out, StatusCode::OK, headers, "hi".into(), &ctx);
+        let (_, keep) = encode(&mut out, StatusCode::OK, headers, &mut "hi".into(), &ctx);
         (String::from_utf8(out).unwrap(), keep)
     }
 
