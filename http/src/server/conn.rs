@@ -64,7 +64,7 @@ pub(crate) fn serve<T: Transport>(stream: T, peer: Option<SocketAddr>, shared: &
         peer,
         read_timeout: None,
         write_timeout: None,
-        preamble: Preamble::new(shared.server_name.as_deref(), &crate::date::now()),
+        preamble: Preamble::new(shared.server_name.as_deref()),
         unread_input: false,
     };
     conn.slots.resize_with(shared.limits.max_headers, MaybeUninit::uninit);
@@ -129,7 +129,7 @@ impl<T: Transport> Conn<'_, T> {
         let mut head_started: Option<Instant> = None;
         loop {
             // One clock read per batch of requests, not one per request.
-            self.preamble.set_date(&crate::date::now());
+            self.preamble.refresh_date();
             loop {
                 if self.start == self.end {
                     self.start = 0;

@@ -2,6 +2,8 @@
 
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, SERVER, TRANSFER_ENCODING};
 use std::io::Read;
+use std::ops::Range;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{HeaderName, HeaderValue, StatusCode, Version};
 
@@ -27,19 +29,25 @@ const INLINE_BODY: usize = 16 * 1024;
 /// The `Server` and `Date` lines every response starts with, kept ready to
 /// copy in one piece: the server name is fixed for the server's life and
 /// the date changes once a second, so a connection rewrites the date in
-/// place once per batch of requests ([`set_date`](Self::set_date)).
+/// place only when a batch of requests finds the clock past the second it
+/// stands for ([`refresh_date`](Self::refresh_date)).
 pub(crate) struct Preamble {
     /// `Server: <name>\r\n` (when the server sends one), then
     /// `Date: <date>\r\n`.
     lines: Vec<u8>,
     /// Where the `Date` line starts.
     date_line: usize,
+    /// The second the date stands for; empty until the first refresh.
+    dated: Range<SystemTime>,
 }
 
 impl Preamble {
     const DATE: &'static [u8] = b"Date: ";
 
-    pub fn new(server: Option<&[u8]>, date: &HttpDate) -> Preamble {
+    /// The lines for a server named `server`, with a blank date to set
+    /// (by [`refresh_date`](Self::refresh_date) or
+    /// [`set_date`](Self::set_date)) before use.
+    pub fn new(server: Option<&[u8]>) -> Preamble {
         let mut lines = Vec::new();
         if let Some(server) = server {
             lines.extend_from_slice(b"Server: ");
@@ -48,9 +56,20 @@ impl Preamble {
         }
         let date_line = lines.len();
         lines.extend_from_slice(Self::DATE);
-        lines.extend_from_slice(date);
+        lines.extend_from_slice(&[b' '; 29]);
         lines.extend_from_slice(b"\r\n");
-        Preamble { lines, date_line }
+        Preamble { lines, date_line, dated: UNIX_EPOCH..UNIX_EPOCH }
+    }
+
+    /// Dates the lines `now`: one read of the clock, and formatting (or
+    /// the thread's cached copy) only once the second has passed.
+    pub fn refresh_date(&mut self) {
+        let now = SystemTime::now();
+        if !self.dated.contains(&now) {
+            let (date, second) = crate::date::at(now);
+            self.set_date(&date);
+            self.dated = second;
+        }
     }
 
     /// Puts `date` in the `Date` line.
@@ -241,7 +260,8 @@ mod tests {
     use super::*;
 
     fn head(status: StatusCode, body: ResponseBody, head_request: bool, version: Version, ka: bool) -> (String, bool) {
-        let preamble = Preamble::new(Some(b"verde"), b"Thu, 01 Jan 1970 00:00:00 GMT");
+        let mut preamble = Preamble::new(Some(b"verde"));
+        preamble.set_date(b"Thu, 01 Jan 1970 00:00:00 GMT");
         let ctx = Context { head_request, version, keep_alive: ka, preamble: &preamble };
         let mut out = Vec::new();
         let (_, keep) = encode(&mut out, status, &[], &mut { body }, &ctx);
@@ -285,7 +305,7 @@ mod tests {
     }
 
     fn with_headers(headers: &[(HeaderName, HeaderValue)], server: Option<&[u8]>) -> (String, bool) {
-        let mut preamble = Preamble::new(server, b"Thu, 01 Jan 1970 00:00:00 GMT");
+        let mut preamble = Preamble::new(server);
         preamble.set_date(b"Sun, 06 Nov 1994 08:49:37 GMT");
         let ctx = Context { head_request: false, version: Version::HTTP_11, keep_alive: true, preamble: &preamble };
         let mut out = Vec::new();
