@@ -3,11 +3,11 @@
 use std::fmt;
 use std::io;
 use std::process::{ExitStatus, Output};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use super::communicate::Exchange;
 use super::exit::ExitWatch;
-use super::output::read_both;
-use super::{ChildStderr, ChildStdin, ChildStdout};
+use super::{ChildStderr, ChildStdin, ChildStdout, CommunicateTimeout};
 
 /// A running or exited child process: std's
 /// [`Child`](std::process::Child), whose waits park the calling coroutine
@@ -40,6 +40,9 @@ pub struct Child {
     inner: std::process::Child,
     /// Made on the first wait that has to wait.
     watch: Option<ExitWatch>,
+    /// What [`communicate`](Self::communicate) has moved so far, from its
+    /// first call until one returns the output.
+    exchange: Option<Exchange>,
 }
 
 impl Child {
@@ -72,7 +75,7 @@ impl Child {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn wait(&mut self) -> io::Result<ExitStatus> {
-        drop(self.stdin.take());
+        self.close_stdin();
         let status = self.wait_for_exit(None)?;
         Ok(status.expect("a wait with no time limit ends with the exit status"))
     }
@@ -118,10 +121,115 @@ impl Child {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn wait_with_output(mut self) -> io::Result<Output> {
-        drop(self.stdin.take());
-        let (stdout, stderr) = read_both(self.stdout.take(), self.stderr.take())?;
+        self.close_stdin();
+        let (stdout, stderr) = self.communicate(None, None)?;
         let status = self.wait()?;
         Ok(Output { status, stdout, stderr })
+    }
+
+    /// Writes `input` to the child's stdin and closes it, reads its stdout
+    /// and stderr to their ends, and waits for it to exit, all within
+    /// `timeout` if one is given; returns `(stdout, stderr)` (gevent's
+    /// `Popen.communicate(input, timeout)`, which std lacks).
+    ///
+    /// Stdin, stdout and stderr are served at once (by this coroutine and
+    /// helper ones on its hub), so a child that writes a lot to both
+    /// outputs before it has read all its input cannot deadlock. An output
+    /// that was not [`piped`](std::process::Stdio::piped) comes back empty;
+    /// without input, stdin is closed at once. A child that exits or
+    /// closes its stdin without reading all the input is not an error
+    /// (the `EPIPE` is ignored, as in Python).
+    ///
+    /// The first call takes over the pipes: `self.stdin`, `self.stdout`
+    /// and `self.stderr` are `None` from then on.
+    ///
+    /// # Timeouts
+    ///
+    /// When `timeout` runs out first, the error is of kind
+    /// [`TimedOut`](io::ErrorKind::TimedOut) and carries a
+    /// [`CommunicateTimeout`] with the output read so far (Python's
+    /// `subprocess.TimeoutExpired`). The child is **not** killed (Python's
+    /// rule): call `communicate` again, without input, to go on where the
+    /// first call stopped (the rest of the input is still written), or
+    /// [`kill`](Self::kill) the child first. The call that finishes returns
+    /// all the output, including what the timed-out calls read.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use verde_runtime::process::{Command, CommunicateTimeout, Stdio};
+    ///
+    /// let mut child = Command::new("sh")
+    ///     .args(["-c", "echo early; exec sleep 60"])
+    ///     .stdout(Stdio::piped())
+    ///     .spawn()?;
+    /// let err = child.communicate(None, Some(Duration::from_millis(200))).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// let so_far = err.get_ref().and_then(|e| e.downcast_ref::<CommunicateTimeout>()).unwrap();
+    /// assert!(b"early\n".starts_with(&so_far.stdout)); // all of it, unless the child is slow
+    /// child.kill()?;
+    /// let (stdout, _) = child.communicate(None, None)?;
+    /// assert_eq!(stdout, b"early\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// A kill or a [`Timeout`](crate::Timeout) interrupts the call the same
+    /// way (by unwinding): what was moved stays with the child for the next
+    /// call.
+    ///
+    /// # Errors
+    ///
+    /// Besides a failed read or write, an error of kind
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) if `input` is not
+    /// empty but the child's stdin is not piped, or if a call after the
+    /// first one gives input (as Python refuses it).
+    ///
+    /// ```
+    /// use verde_runtime::process::{Command, Stdio};
+    ///
+    /// let mut child = Command::new("sort").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// let (sorted, _) = child.communicate(Some(b"b\na\n"), None)?;
+    /// assert_eq!(sorted, b"a\nb\n");
+    /// assert!(child.wait()?.success());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn communicate(&mut self, input: Option<&[u8]>, timeout: Option<Duration>) -> io::Result<(Vec<u8>, Vec<u8>)> {
+        let deadline = timeout.map(crate::park::deadline_after);
+        let input = input.unwrap_or_default();
+        let exchange = match &mut self.exchange {
+            Some(_) if !input.is_empty() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "communicate: input given after the communication started",
+                ))
+            }
+            Some(exchange) => exchange,
+            None if !input.is_empty() && self.stdin.is_none() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "communicate: input given, but the child's stdin is not piped",
+                ))
+            }
+            None => {
+                self.exchange.insert(Exchange::new(self.stdin.take(), self.stdout.take(), self.stderr.take(), input))
+            }
+        };
+        if exchange.run(deadline)? {
+            let time_left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if self.wait_for_exit(time_left)?.is_some() {
+                return Ok(self.exchange.take().expect("the exchange that just ran").into_output());
+            }
+        }
+        let (stdout, stderr) = self.exchange.as_ref().expect("the exchange that just ran").output();
+        let timeout = timeout.expect("only a call with a timeout runs out of time");
+        Err(io::Error::new(io::ErrorKind::TimedOut, CommunicateTimeout { timeout, stdout, stderr }))
+    }
+
+    /// Closes the child's stdin, wherever it is.
+    fn close_stdin(&mut self) {
+        drop(self.stdin.take());
+        if let Some(exchange) = &mut self.exchange {
+            exchange.close_stdin();
+        }
     }
 
     fn wait_for_exit(&mut self, timeout: Option<Duration>) -> io::Result<Option<ExitStatus>> {
@@ -151,6 +259,7 @@ impl From<std::process::Child> for Child {
             stderr: inner.stderr.take().map(ChildStderr::from),
             inner,
             watch: None,
+            exchange: None,
         }
     }
 }

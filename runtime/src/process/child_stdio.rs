@@ -19,6 +19,13 @@ macro_rules! pipe_handle {
             pipe: Pipe,
         }
 
+        impl $t {
+            /// The pipe inside, still non-blocking, for verde's own use.
+            pub(super) fn into_pipe(self) -> Pipe {
+                self.pipe
+            }
+        }
+
         impl ::std::os::fd::AsFd for $t {
             fn as_fd(&self) -> ::std::os::fd::BorrowedFd<'_> {
                 self.pipe.borrow_fd()
@@ -112,7 +119,7 @@ pipe_handle!(
 
 impl Write for ChildStdin {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.pipe.write(buf)
+        self.pipe.write(buf, None)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -122,7 +129,7 @@ impl Write for ChildStdin {
 
 impl Write for &ChildStdin {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.pipe.write(buf)
+        self.pipe.write(buf, None)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -132,12 +139,12 @@ impl Write for &ChildStdin {
 
 impl Read for ChildStdout {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.pipe.read(buf)
+        self.pipe.read(buf, None)
     }
 }
 
 impl Read for ChildStderr {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.pipe.read(buf)
+        self.pipe.read(buf, None)
     }
 }

@@ -5,8 +5,9 @@ use std::fmt;
 use std::io;
 use std::path::Path;
 use std::process::{CommandArgs, CommandEnvs, ExitStatus, Output, Stdio};
+use std::time::Duration;
 
-use super::Child;
+use super::{CalledProcessError, Child};
 
 /// The three standard streams, as indexes into [`Command::origins`].
 #[derive(Clone, Copy)]
@@ -27,16 +28,29 @@ impl Stream {
         }
     }
 
-    /// What the stream is when nobody set it: std's defaults for
-    /// [`Command::output`] (no input, both outputs captured) or for
-    /// [`Command::spawn`] and [`Command::status`] (all inherited).
-    fn default_for(self, capture: bool) -> Stdio {
-        match (self, capture) {
-            (_, false) => Stdio::inherit(),
-            (Stream::Stdin, true) => Stdio::null(),
-            (_, true) => Stdio::piped(),
+    /// What the stream is when nobody set it, for a way of starting the
+    /// child.
+    fn default_for(self, start: Start) -> Stdio {
+        match (start, self) {
+            (Start::Output, Stream::Stdin) => Stdio::null(),
+            (Start::Output, _) | (Start::CheckOutput, Stream::Stdout) => Stdio::piped(),
+            _ => Stdio::inherit(),
         }
     }
+}
+
+/// A way of starting the child, each with its defaults for the streams
+/// nobody set.
+#[derive(Clone, Copy)]
+enum Start {
+    /// [`Command::spawn`], [`Command::status`] and the calls built on them:
+    /// all three inherited (std's).
+    Spawn,
+    /// [`Command::output`]: no stdin, stdout and stderr captured (std's).
+    Output,
+    /// [`Command::check_output`]: stdout captured, stdin and stderr
+    /// inherited (Python's).
+    CheckOutput,
 }
 
 /// A process builder: std's [`Command`](std::process::Command), whose
@@ -198,7 +212,7 @@ impl Command {
     /// assert_eq!(err.kind(), ErrorKind::NotFound);
     /// ```
     pub fn spawn(&mut self) -> io::Result<Child> {
-        self.fill_in_defaults(false);
+        self.fill_in_defaults(Start::Spawn);
         self.inner.spawn().map(Child::from)
     }
 
@@ -207,7 +221,7 @@ impl Command {
     /// empty and stdout and stderr are captured, read both at once (see
     /// [`Child::wait_with_output`]).
     pub fn output(&mut self) -> io::Result<Output> {
-        self.fill_in_defaults(true);
+        self.fill_in_defaults(Start::Output);
         self.inner.spawn().map(Child::from)?.wait_with_output()
     }
 
@@ -222,6 +236,115 @@ impl Command {
     /// ```
     pub fn status(&mut self) -> io::Result<ExitStatus> {
         self.spawn()?.wait()
+    }
+
+    /// Like [`output`](Self::output), but the child must get done within
+    /// `timeout` (Python's `subprocess.run(timeout=...)`). If it does not,
+    /// it is killed and reaped, and the error is of kind
+    /// [`TimedOut`](io::ErrorKind::TimedOut) with a
+    /// [`CommunicateTimeout`](super::CommunicateTimeout) holding the output
+    /// read until then. A kill or a [`Timeout`](crate::Timeout) of the
+    /// caller, on the other hand, leaves the child running, as with
+    /// `output`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use verde_runtime::process::Command;
+    ///
+    /// let out = Command::new("echo").arg("quick").output_timeout(Duration::from_secs(60))?;
+    /// assert_eq!(out.stdout, b"quick\n");
+    /// let err = Command::new("sleep").arg("60").output_timeout(Duration::from_millis(50)).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn output_timeout(&mut self, timeout: Duration) -> io::Result<Output> {
+        self.fill_in_defaults(Start::Output);
+        let mut child = self.inner.spawn().map(Child::from)?;
+        match child.communicate(None, Some(timeout)) {
+            Ok((stdout, stderr)) => Ok(Output { status: child.wait()?, stdout, stderr }),
+            Err(e) => {
+                if e.kind() == io::ErrorKind::TimedOut {
+                    child.kill()?;
+                    child.wait()?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs the child to its end and returns its stdout, or an error if it
+    /// did not exit with status 0 (gevent's `subprocess.check_output`).
+    ///
+    /// Streams left unset are Python's: stdout is captured, stdin and
+    /// stderr are inherited (where [`output`](Self::output) gives no stdin
+    /// and captures stderr). Set [`stderr`](Self::stderr) to
+    /// [`Stdio::piped()`] to have the child's stderr in the error; on
+    /// success it is dropped.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`output`](Self::output), and for a child that exits with
+    /// a nonzero code or is killed by a signal, an error of kind
+    /// [`Other`](io::ErrorKind::Other) whose payload is a
+    /// [`CalledProcessError`] with the exit status, the command and the
+    /// captured output:
+    ///
+    /// ```
+    /// use verde_runtime::process::{CalledProcessError, Command};
+    ///
+    /// assert_eq!(Command::new("echo").arg("hi").check_output()?, b"hi\n");
+    ///
+    /// let err = Command::new("sh").args(["-c", "echo partial; exit 2"]).check_output().unwrap_err();
+    /// let failed = err.get_ref().and_then(|e| e.downcast_ref::<CalledProcessError>()).unwrap();
+    /// assert_eq!(failed.status.code(), Some(2));
+    /// assert_eq!(failed.stdout, b"partial\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn check_output(&mut self) -> io::Result<Vec<u8>> {
+        self.fill_in_defaults(Start::CheckOutput);
+        let output = self.inner.spawn().map(Child::from)?.wait_with_output()?;
+        if output.status.success() {
+            Ok(output.stdout)
+        } else {
+            Err(self.failure(output))
+        }
+    }
+
+    /// Runs the child to its end, as [`status`](Self::status) does, and
+    /// fails unless it exited with status 0 (gevent's
+    /// `subprocess.check_call`: gevent's `call` is std's `status`, so its
+    /// checking form is `check_status`). Streams left unset are inherited.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`status`](Self::status), and for a child that exits with
+    /// a nonzero code or is killed by a signal, an error of kind
+    /// [`Other`](io::ErrorKind::Other) whose payload is a
+    /// [`CalledProcessError`] (with empty `stdout` and `stderr`: nothing
+    /// is captured).
+    ///
+    /// ```
+    /// use verde_runtime::process::{CalledProcessError, Command};
+    ///
+    /// Command::new("true").check_status()?;
+    /// let err = Command::new("false").check_status().unwrap_err();
+    /// assert_eq!(err.to_string(), "Command 'false' returned non-zero exit status 1.");
+    /// assert!(err.get_ref().and_then(|e| e.downcast_ref::<CalledProcessError>()).is_some());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn check_status(&mut self) -> io::Result<()> {
+        let status = self.status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(self.failure(Output { status, stdout: Vec::new(), stderr: Vec::new() }))
+        }
+    }
+
+    /// The error for this command having ended as `output` tells.
+    fn failure(&self, output: Output) -> io::Error {
+        let args = self.get_args().map(OsStr::to_os_string).collect();
+        io::Error::other(CalledProcessError::new(self.get_program().to_os_string(), args, output))
     }
 
     /// The program (std's [`get_program`](std::process::Command::get_program)).
@@ -319,13 +442,12 @@ impl Command {
     /// [`CommandExt::exec`](std::os::unix::process::CommandExt::exec));
     /// returns only on failure. Unset streams are inherited.
     pub fn exec(&mut self) -> io::Error {
-        self.fill_in_defaults(false);
+        self.fill_in_defaults(Start::Spawn);
         std::os::unix::process::CommandExt::exec(&mut self.inner)
     }
 
-    /// Gives each stream the user did not set the default for `output`
-    /// (`capture`) or for the other ways to start the child.
-    fn fill_in_defaults(&mut self, capture: bool) {
+    /// Gives each stream the user did not set its default for `start`.
+    fn fill_in_defaults(&mut self, start: Start) {
         if self.origins.contains(&Origin::Unknown) {
             let shown = format!("{:#?}", self.inner);
             for stream in Stream::ALL {
@@ -338,7 +460,7 @@ impl Command {
         }
         for stream in Stream::ALL {
             if self.origins[stream as usize] == Origin::Default {
-                set_stream(&mut self.inner, stream, stream.default_for(capture));
+                set_stream(&mut self.inner, stream, stream.default_for(start));
             }
         }
     }

@@ -33,16 +33,39 @@
 //!   ..., `spawn`, `output`, `status`, the getters), made from or turned
 //!   into a std `Command`. The Unix extensions (`uid`, `pre_exec`,
 //!   `process_group`, ...) are there as methods or through
-//!   [`Command::as_std_mut`].
+//!   [`Command::as_std_mut`]. gevent's checking calls are
+//!   [`Command::check_output`] (`check_output`) and
+//!   [`Command::check_status`] (`check_call`), and
+//!   [`Command::output_timeout`] is `subprocess.run(timeout=...)`'s
+//!   output, killing a child that takes too long.
 //! * [`Child`]: std's fields (`stdin`, `stdout`, `stderr`) and methods
 //!   (`id`, `kill`, `wait`, `try_wait`, `wait_with_output`), plus
-//!   [`Child::wait_timeout`] (gevent's `Popen.wait(timeout)`); made from a
-//!   child std spawned too.
+//!   [`Child::wait_timeout`] (gevent's `Popen.wait(timeout)`) and
+//!   [`Child::communicate`] (`Popen.communicate(input, timeout)`); made
+//!   from a child std spawned too.
 //! * [`ChildStdin`], [`ChildStdout`], [`ChildStderr`]: `Write` or `Read`
 //!   that park on a full or empty pipe; `Stdio::from(child.stdout.take()
 //!   .unwrap())` pipes one child into another, as with std.
 //! * std's [`Stdio`], [`ExitStatus`], [`Output`], [`ExitCode`] and the
 //!   rest, re-exported, so whole `use std::process::{...}` lines switch.
+//! * gevent's errors, as payloads of an `io::Error`:
+//!   [`CalledProcessError`] (kind `Other`) for a child that failed,
+//!   [`CommunicateTimeout`] (kind `TimedOut`, Python's
+//!   `subprocess.TimeoutExpired`) for a `communicate` out of time; both
+//!   carry the output. `err.get_ref().and_then(|e| e.downcast_ref::<T>())`
+//!   gets one:
+//!
+//! ```
+//! use verde_runtime::process::{CalledProcessError, Command, Stdio};
+//!
+//! let listing = Command::new("ls").arg("/").check_output()?;
+//! assert!(!listing.is_empty());
+//! let err = Command::new("ls").arg("/no/such/dir").stderr(Stdio::piped()).check_output().unwrap_err();
+//! let failed = err.get_ref().and_then(|e| e.downcast_ref::<CalledProcessError>()).unwrap();
+//! assert!(!failed.status.success());
+//! assert!(!failed.stderr.is_empty());
+//! # Ok::<(), std::io::Error>(())
+//! ```
 //!
 //! # How waiting works
 //!
@@ -57,9 +80,13 @@
 //! * **Pipes.** The parent's end of each pipe is non-blocking (the child's
 //!   end is left as it was); reads and writes park on `EAGAIN`. Handing
 //!   one to another child, or taking its fd, puts it back in blocking mode.
-//! * **Output.** [`Command::output`] and [`Child::wait_with_output`] read
-//!   stdout and stderr at the same time (stderr in a helper coroutine), so
-//!   a child that writes more than a pipe holds to both cannot deadlock.
+//! * **Output.** [`Child::communicate`] writes stdin and reads stdout and
+//!   stderr at the same time (stdin and stderr in helper coroutines on the
+//!   caller's hub), so a child that writes more than a pipe holds to both
+//!   before it reads its input cannot deadlock; [`Command::output`],
+//!   [`Child::wait_with_output`] and the checking calls are built on it.
+//!   Out of time, it keeps what it moved in the [`Child`] for the next
+//!   call; interrupted, too.
 //! * **Interrupts.** A kill or [`Timeout`](crate::Timeout) interrupts
 //!   every wait: for the exit, a pipe read, a pipe write. The child keeps
 //!   running, as it does with std when the waiting thread goes away.
@@ -71,19 +98,29 @@
 //!   nobody waits for stays a zombie until this process ends.
 //! * std's `CommandExt` is sealed, so the Unix extensions are inherent
 //!   methods (or [`Command::as_std_mut`]), not the trait.
-//! * gevent's `communicate(input, timeout)`, `check_output` and
-//!   `check_call` are not here: write stdin from one coroutine while
-//!   [`Child::wait_with_output`] runs in another, and check
-//!   `status.success()`; bound any of it with a [`Timeout`](crate::Timeout).
+//! * As in Python, a `communicate` out of time does not kill the child:
+//!   call it again to go on, or [`Child::kill`] first (only
+//!   [`Command::output_timeout`] kills, as `subprocess.run` does).
+//!   Python's `TimeoutExpired` is named [`CommunicateTimeout`] here, apart
+//!   from [`TimeoutExpired`](crate::TimeoutExpired), the payload of an
+//!   expired [`Timeout`](crate::Timeout).
+//! * A stream not piped comes back from `communicate` as an empty
+//!   `Vec`, not Python's `None`; input for a stdin that is not piped is an
+//!   `InvalidInput` error, where Python drops it.
+//! * `check_output` gets Python's defaults for unset streams (stdout
+//!   captured, stdin and stderr inherited), not `output`'s; pipe stderr to
+//!   have it in the [`CalledProcessError`].
 
 mod child;
 mod child_stdio;
 mod command;
+mod communicate;
+mod error;
 mod exit;
-mod output;
 mod pipe;
 
 pub use child::Child;
 pub use child_stdio::{ChildStderr, ChildStdin, ChildStdout};
 pub use command::Command;
+pub use error::{CalledProcessError, CommunicateTimeout};
 pub use std::process::{abort, exit, id, CommandArgs, CommandEnvs, ExitCode, ExitStatus, Output, Stdio, Termination};

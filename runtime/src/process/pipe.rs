@@ -17,6 +17,7 @@
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
 
 use crate::io::Registration;
 use crate::sys;
@@ -59,18 +60,37 @@ impl Pipe {
     }
 
     /// Reads into `buf`, parking (or blocking a plain thread) until some
-    /// data, the end of the stream, or an error comes.
-    pub(super) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    /// data, the end of the stream, or an error comes, or until `deadline`
+    /// passes: then the error is of kind `TimedOut`.
+    pub(super) fn read(&self, buf: &mut [u8], deadline: Option<Instant>) -> io::Result<usize> {
         let fd = self.raw_fd();
         let len = buf.len();
-        self.reg.read_stream_with(None, len, || sys::read(fd, buf))
+        let read = self.reg.read_stream_with(time_left(deadline), len, || sys::read(fd, buf));
+        read.map_err(|e| timed_out_if_waited(e, deadline))
     }
 
     /// Writes from `buf`, parking (or blocking a plain thread) until the
-    /// pipe has room for some of it.
-    pub(super) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+    /// pipe has room for some of it, or until `deadline` passes: then the
+    /// error is of kind `TimedOut`.
+    pub(super) fn write(&self, buf: &[u8], deadline: Option<Instant>) -> io::Result<usize> {
         let fd = self.raw_fd();
-        self.reg.write_with(None, || sys::write(fd, buf))
+        let written = self.reg.write_with(time_left(deadline), || sys::write(fd, buf));
+        written.map_err(|e| timed_out_if_waited(e, deadline))
+    }
+}
+
+/// The time from now until `deadline`, none if it has passed.
+fn time_left(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+/// A registration's wait gives up with `WouldBlock` once its time runs
+/// out; with a deadline, that is a `TimedOut`.
+fn timed_out_if_waited(e: io::Error, deadline: Option<Instant>) -> io::Error {
+    if deadline.is_some() && e.kind() == io::ErrorKind::WouldBlock {
+        io::Error::from(io::ErrorKind::TimedOut)
+    } else {
+        e
     }
 }
 
