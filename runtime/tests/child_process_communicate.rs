@@ -237,6 +237,23 @@ fn a_timeout_interrupts_communicate_and_nothing_is_lost() {
 }
 
 #[test]
+fn an_interrupt_while_waiting_for_a_helper_loses_nothing() {
+    // Stdout is not piped, so the caller only waits for the helper that
+    // reads stderr when the Timeout comes.
+    let h = verde::spawn(move || {
+        let mut child =
+            Command::new("sh").args(["-c", "echo err >&2; exec sleep 60"]).stderr(Stdio::piped()).spawn().unwrap();
+        let r = verde::with_timeout(Duration::from_millis(100), || child.communicate(None, None));
+        assert!(r.is_err(), "communicate outlived its Timeout");
+        child
+    });
+    let mut child = h.join().unwrap();
+    child.kill().unwrap();
+    assert_eq!(child.communicate(None, None).unwrap(), (Vec::new(), b"err\n".to_vec()));
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+}
+
+#[test]
 fn a_kill_interrupts_communicate_and_nothing_is_lost() {
     let child = Arc::new(verde::sync::Mutex::new(all_piped("sh", &["-c", "echo early; echo err >&2; exec sleep 60"])));
     let communicating = Arc::new(verde::event::Event::new());

@@ -19,7 +19,7 @@
 use std::io::{self, ErrorKind, Read};
 use std::mem;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::pipe::Pipe;
 use super::{ChildStderr, ChildStdin, ChildStdout};
@@ -201,6 +201,10 @@ impl<'a, J: Job> Helper<'a, J> {
 
     /// Waits for the helper to finish its job and returns how it went.
     fn finish(mut self) -> io::Result<()> {
+        let running = self.handle.as_ref().expect("a started helper is joined once");
+        // Waited for with the handle kept, so that a kill or a Timeout
+        // interrupting the wait still kills the helper (in `drop`).
+        while !running.wait_timeout(Duration::MAX) {}
         let handle = self.handle.take().expect("a started helper is joined once");
         match handle.join() {
             Ok(result) => result,
