@@ -49,6 +49,10 @@
 //!   across hubs, and with plain threads, and serve waiters in FIFO order.
 //! * **Blocking code.** [`blocking`] runs a call that would block the hub
 //!   on a thread pool.
+//! * **Files.** [`fs`]: `std::fs`'s `File`, `OpenOptions` and free
+//!   functions, whose system calls run on the blocking pool while only the
+//!   caller parks (gevent's `FileObjectThread`); a kill or a [`Timeout`]
+//!   loses nothing an operation did.
 //! * **Child processes.** [`process`]: `std::process`'s `Command`,
 //!   `Child` and pipes, whose waits park instead of blocking the hub
 //!   (gevent's `subprocess`).
@@ -82,6 +86,7 @@ mod current;
 mod deadlock;
 pub mod event;
 mod failure;
+pub mod fs;
 mod greenlet;
 mod hub;
 mod interrupt;

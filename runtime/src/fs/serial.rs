@@ -1,0 +1,192 @@
+//! [`Serial`]: one operation at a time on a resource shared with the
+//! blocking pool, surviving callers that go away.
+//!
+//! A [`File`](super::File) (or a [`ReadDir`](super::ReadDir)) runs each
+//! blocking call on the pool while its caller parks. A kill or a
+//! [`Timeout`](crate::Timeout) can unwind that caller while the call still
+//! runs on its pool thread; the call then finishes there, and its outcome
+//! must not vanish (read bytes, a write's error). So:
+//!
+//! * Every operation first takes the resource's **turn**, a FIFO lock
+//!   ([`RawMutex`]) that parks; waiting for it is where a later operation
+//!   waits for an earlier one still in flight, which keeps them ordered.
+//! * The turn holder owns the resource's **leftovers** `L` (what abandoned
+//!   operations left behind, a reused buffer) for as long as it holds it.
+//! * [`Turn::run`] sends the operation to the pool and parks for its
+//!   outcome. If the caller unwinds first, the turn stays taken and the
+//!   operation's *orphan* function folds its outcome into the leftovers
+//!   when it ends (or at once, if it already has); the turn is released
+//!   only then.
+//!
+//! Outside a coroutine the operation runs on the calling thread, as std's
+//! would, still under the turn.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use crate::park::{self, Waker};
+use crate::sync::raw_mutex::RawMutex;
+use crate::sync::state_mutex::{lock, StateMutex};
+
+/// Folds the outcome of an operation whose caller went away into the
+/// leftovers.
+type Orphan<L> = Box<dyn FnOnce(Box<dyn Any + Send>, &mut L) + Send>;
+
+/// A resource whose operations run one at a time, on the blocking pool
+/// when called from a coroutine.
+pub(super) struct Serial<R, L> {
+    resource: Arc<R>,
+    shared: Arc<Shared<L>>,
+}
+
+struct Shared<L> {
+    /// Held by the caller whose operation runs, or by an operation whose
+    /// caller went away, until it ends.
+    turn: RawMutex,
+    state: StateMutex<State<L>>,
+}
+
+struct State<L> {
+    /// What abandoned operations left behind; taken by the turn's holder.
+    leftovers: L,
+    /// The outcome of the operation in flight, not collected yet.
+    finished: Option<Box<dyn Any + Send>>,
+    /// The caller waiting for `finished`.
+    owner: Option<Waker>,
+    /// Whether the caller of the operation in flight went away.
+    abandoned: bool,
+}
+
+impl<R, L> Serial<R, L>
+where
+    R: Send + Sync + 'static,
+    L: Default + Send + 'static,
+{
+    /// Serialises the operations on `resource`.
+    pub(super) fn new(resource: R) -> Self {
+        let state = State { leftovers: L::default(), finished: None, owner: None, abandoned: false };
+        Serial {
+            resource: Arc::new(resource),
+            shared: Arc::new(Shared { turn: RawMutex::new(), state: StateMutex::new(state) }),
+        }
+    }
+
+    /// The resource, for calls that need no turn (they never block, or
+    /// need no order).
+    pub(super) fn resource(&self) -> &R {
+        &self.resource
+    }
+
+    /// Waits for the operations before (parking, in FIFO order), then
+    /// holds the turn until the returned guard drops.
+    pub(super) fn turn(&self) -> Turn<'_, R, L> {
+        self.shared.turn.lock();
+        let leftovers = std::mem::take(&mut lock(&self.shared.state).leftovers);
+        Turn { serial: self, leftovers, in_flight: None }
+    }
+
+    /// The resource itself, once no operation runs.
+    pub(super) fn into_resource(self) -> R {
+        drop(self.turn());
+        Arc::into_inner(self.resource).expect("an operation drops its reference to the resource before the turn passes")
+    }
+}
+
+/// The right to run the next operation on a [`Serial`]'s resource.
+pub(super) struct Turn<'a, R, L> {
+    serial: &'a Serial<R, L>,
+    /// The resource's leftovers, the holder's to use.
+    pub(super) leftovers: L,
+    /// Set while this turn's operation runs on the pool.
+    in_flight: Option<Orphan<L>>,
+}
+
+impl<R, L> Turn<'_, R, L>
+where
+    R: Send + Sync + 'static,
+    L: Send + 'static,
+{
+    /// The resource, for an operation the holder runs itself.
+    pub(super) fn resource(&self) -> &R {
+        &self.serial.resource
+    }
+
+    /// Runs `op` on the resource: on the blocking pool from a coroutine
+    /// (parking meanwhile), on the calling thread otherwise. If the caller
+    /// unwinds before `op` ends, `orphan` gets `op`'s outcome and the
+    /// leftovers once it does.
+    pub(super) fn run<T, F>(&mut self, op: F, orphan: fn(T, &mut L)) -> T
+    where
+        F: FnOnce(&R) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if !park::in_coroutine() {
+            return op(&self.serial.resource);
+        }
+        let resource = Arc::clone(&self.serial.resource);
+        let shared = Arc::clone(&self.serial.shared);
+        self.in_flight = Some(Box::new(move |outcome, leftovers| orphan(downcast(outcome), leftovers)));
+        crate::blocking::submit(move || {
+            let outcome = op(&resource);
+            drop(resource);
+            shared.finish(outcome, orphan);
+        });
+        loop {
+            let mut state = lock(&self.serial.shared.state);
+            if let Some(outcome) = state.finished.take() {
+                self.in_flight = None;
+                return downcast(outcome);
+            }
+            state.owner = Some(park::waker());
+            drop(state);
+            park::park();
+        }
+    }
+}
+
+impl<L> Shared<L> {
+    /// Publishes an operation's outcome for its caller, or, if the caller
+    /// went away, folds it into the leftovers and releases the turn. Runs on
+    /// the pool thread.
+    fn finish<T: Send + 'static>(&self, outcome: T, orphan: fn(T, &mut L)) {
+        let mut state = lock(&self.state);
+        if std::mem::take(&mut state.abandoned) {
+            orphan(outcome, &mut state.leftovers);
+            drop(state);
+            self.turn.unlock();
+            return;
+        }
+        state.finished = Some(Box::new(outcome));
+        let owner = state.owner.take();
+        drop(state);
+        if let Some(w) = owner {
+            w.wake();
+        }
+    }
+}
+
+fn downcast<T: 'static>(outcome: Box<dyn Any + Send>) -> T {
+    *outcome.downcast::<T>().expect("a turn collects the outcome of its own operation")
+}
+
+impl<R, L> Drop for Turn<'_, R, L> {
+    fn drop(&mut self) {
+        let shared = &self.serial.shared;
+        let mut state = lock(&shared.state);
+        std::mem::swap(&mut state.leftovers, &mut self.leftovers);
+        if let Some(orphan) = self.in_flight.take() {
+            // The caller unwound while its operation ran on the pool.
+            state.owner = None;
+            match state.finished.take() {
+                Some(outcome) => orphan(outcome, &mut state.leftovers),
+                None => {
+                    // The operation releases the turn when it ends.
+                    state.abandoned = true;
+                    return;
+                }
+            }
+        }
+        drop(state);
+        shared.turn.unlock();
+    }
+}

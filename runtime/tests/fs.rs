@@ -1,0 +1,456 @@
+//! verde::fs: std::fs's API on the blocking pool.
+
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use verde::fs::{self, File, OpenOptions};
+use verde_runtime as verde;
+
+/// A fresh directory under the system's temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("verde-fs-test-{}-{n}-{name}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// A FIFO in the directory.
+    fn fifo(&self, name: &str) -> PathBuf {
+        let path = self.path(name);
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "{}", std::io::Error::last_os_error());
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `len` bytes of a pattern that does not repeat every power of two.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// Yields until `flag` is set (by a coroutine of this hub or another thread).
+fn wait_for(flag: &AtomicBool) {
+    while !flag.load(Ordering::SeqCst) {
+        verde::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A thread that opens `fifo` for writing (which waits for a reader), then
+/// writes each message it is sent, and closes the FIFO when the sender
+/// goes.
+fn fifo_writer(fifo: &Path) -> (std::sync::mpsc::Sender<&'static [u8]>, std::thread::JoinHandle<()>) {
+    let (tx, rx) = std::sync::mpsc::channel::<&'static [u8]>();
+    let fifo = fifo.to_owned();
+    let writer = std::thread::spawn(move || {
+        let mut w = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+        for msg in rx {
+            w.write_all(msg).unwrap();
+        }
+    });
+    (tx, writer)
+}
+
+#[test]
+fn file_is_send_and_sync_like_std() {
+    fn check<T: Send + Sync>() {}
+    check::<File>();
+    check::<OpenOptions>();
+    check::<fs::ReadDir>();
+    check::<fs::DirEntry>();
+}
+
+#[test]
+fn write_then_read_round_trip_in_a_coroutine() {
+    let dir = TempDir::new("round-trip");
+    let path = dir.path("f");
+    let h = verde::spawn(move || {
+        let mut f = File::create(&path).unwrap();
+        f.write_all(b"hello, verde").unwrap();
+        f.flush().unwrap();
+        drop(f);
+        let mut text = String::new();
+        File::open(&path).unwrap().read_to_string(&mut text).unwrap();
+        text
+    });
+    assert_eq!(h.join().unwrap(), "hello, verde");
+}
+
+#[test]
+fn a_read_into_an_empty_buffer_returns_zero() {
+    let h = verde::spawn(|| File::open("/dev/zero").unwrap().read(&mut []).unwrap());
+    assert_eq!(h.join().unwrap(), 0);
+}
+
+#[test]
+fn seek_then_read() {
+    let dir = TempDir::new("seek");
+    let path = dir.path("f");
+    std::fs::write(&path, b"0123456789").unwrap();
+    let h = verde::spawn(move || {
+        let mut f = File::open(&path).unwrap();
+        let mut buf = [0; 3];
+        assert_eq!(f.seek(SeekFrom::Start(4)).unwrap(), 4);
+        f.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"456");
+        assert_eq!(f.seek(SeekFrom::Current(-5)).unwrap(), 2);
+        f.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"234");
+        assert_eq!(f.seek(SeekFrom::End(-1)).unwrap(), 9);
+        assert_eq!(f.stream_position().unwrap(), 9);
+        let mut rest = Vec::new();
+        f.read_to_end(&mut rest).unwrap();
+        rest
+    });
+    assert_eq!(h.join().unwrap(), b"9");
+}
+
+#[test]
+fn read_to_end_and_read_to_string_of_a_multi_mib_file() {
+    let dir = TempDir::new("big");
+    let path = dir.path("f");
+    let len = 5 * fs::MAX_CHUNK / 2 + 12345;
+    let data = pattern(len);
+    let expected = data.clone();
+    let h = verde::spawn(move || {
+        let mut f = File::create_new(&path).unwrap();
+        f.write_all(&data).unwrap();
+        f.sync_all().unwrap();
+        f.seek(SeekFrom::Start(0)).unwrap();
+        let mut back = Vec::new();
+        assert_eq!(f.read_to_end(&mut back).unwrap(), len);
+        let text = "verde ".repeat(len / 6);
+        fs::write(&path, &text).unwrap();
+        let mut read_text = String::new();
+        File::open(&path).unwrap().read_to_string(&mut read_text).unwrap();
+        assert_eq!(read_text, text);
+        assert_eq!(fs::read_to_string(&path).unwrap(), text);
+        back
+    });
+    assert!(h.join().unwrap() == expected);
+}
+
+#[test]
+fn one_read_or_write_moves_at_most_a_chunk() {
+    let dir = TempDir::new("chunk");
+    let path = dir.path("f");
+    let h = verde::spawn(move || {
+        let f = File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        let big = pattern(fs::MAX_CHUNK + 10);
+        assert_eq!((&f).write(&big).unwrap(), fs::MAX_CHUNK);
+        (&f).rewind().unwrap();
+        let mut back = vec![0; fs::MAX_CHUNK + 10];
+        assert_eq!((&f).read(&mut back).unwrap(), fs::MAX_CHUNK);
+        assert!(back[..fs::MAX_CHUNK] == big[..fs::MAX_CHUNK]);
+    });
+    h.join().unwrap();
+}
+
+#[test]
+fn the_hub_keeps_running_while_a_fifo_read_waits() {
+    let dir = TempDir::new("fifo-hub");
+    let fifo = dir.fifo("p");
+    let (tx, writer) = fifo_writer(&fifo);
+    let reading = Arc::new(AtomicBool::new(false));
+    let r = reading.clone();
+    let reader = verde::spawn(move || {
+        // Opening a FIFO waits for its writer: on the pool too.
+        let mut f = File::open(&fifo).unwrap();
+        r.store(true, Ordering::SeqCst);
+        let mut buf = [0; 16];
+        let n = f.read(&mut buf).unwrap();
+        buf[..n].to_vec()
+    });
+    wait_for(&reading);
+    // The reader waits for data nobody has written yet; the ticker, on the
+    // same hub, runs to its end meanwhile.
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let t = ticks.clone();
+    let ticker = verde::spawn(move || {
+        for _ in 0..20 {
+            verde::yield_now();
+            t.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    ticker.join().unwrap();
+    assert_eq!(ticks.load(Ordering::SeqCst), 20);
+    assert!(!reader.is_finished());
+    tx.send(b"ping").unwrap();
+    assert_eq!(reader.join().unwrap(), b"ping");
+    drop(tx);
+    writer.join().unwrap();
+}
+
+/// Starts a read of `f` in a coroutine, waits until it is parked on the
+/// pool, and returns its handle.
+fn pending_read(f: &Arc<File>) -> verde::JoinHandle<std::io::Result<usize>> {
+    let started = Arc::new(AtomicBool::new(false));
+    let (f, s) = (f.clone(), started.clone());
+    let h = verde::spawn(move || {
+        s.store(true, Ordering::SeqCst);
+        (&*f).read(&mut [0; 64])
+    });
+    wait_for(&started);
+    // The reader ran until it parked in its read: one hub, so once this
+    // context runs again it is parked there.
+    verde::yield_now();
+    h
+}
+
+#[test]
+fn a_read_killed_while_pending_loses_nothing() {
+    let dir = TempDir::new("fifo-kill");
+    let fifo = dir.fifo("p");
+    let (tx, writer) = fifo_writer(&fifo);
+    let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
+    let first = pending_read(&f);
+    first.kill();
+    assert!(first.join().is_err(), "the first read was killed");
+    // The killed read is still waiting on its pool thread; this data, and
+    // then the end of the FIFO, is what it gets.
+    tx.send(b"for the killed read").unwrap();
+    drop(tx);
+    writer.join().unwrap();
+    let second = verde::spawn(move || {
+        let mut buf = [0; 64];
+        let first = (&*f).read(&mut buf).unwrap();
+        let then = (&*f).read(&mut [0; 8]).unwrap();
+        (buf[..first].to_vec(), then)
+    });
+    assert_eq!(second.join().unwrap(), (b"for the killed read".to_vec(), 0));
+}
+
+#[test]
+fn a_read_that_times_out_loses_nothing() {
+    let dir = TempDir::new("fifo-timeout");
+    let fifo = dir.fifo("p");
+    let (tx, writer) = fifo_writer(&fifo);
+    let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
+    let f1 = f.clone();
+    let timed = verde::spawn(move || {
+        let mut buf = [0; 64];
+        verde::with_timeout(Duration::from_millis(20), || (&*f1).read(&mut buf)).is_err()
+    });
+    assert!(timed.join().unwrap(), "nothing was written, so the read timed out");
+    tx.send(b"late").unwrap();
+    drop(tx);
+    writer.join().unwrap();
+    let reader = verde::spawn(move || {
+        let mut got = Vec::new();
+        (&*f).read_to_end(&mut got).unwrap();
+        got
+    });
+    assert_eq!(reader.join().unwrap(), b"late");
+}
+
+#[test]
+fn a_write_killed_while_pending_reports_its_error_at_the_next_flush() {
+    let dir = TempDir::new("fifo-write-kill");
+    let fifo = dir.fifo("p");
+    // A reader that never reads, opened without waiting for a writer.
+    let reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).unwrap();
+    let w = Arc::new(verde::spawn(move || File::options().write(true).open(fifo).unwrap()).join().unwrap());
+    // SAFETY: F_GETPIPE_SZ on an open pipe fd.
+    let capacity = unsafe { libc::fcntl(w.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    assert!(capacity > 0);
+    let w1 = w.clone();
+    let filled = verde::spawn(move || (&*w1).write_all(&pattern(capacity as usize)).unwrap());
+    filled.join().unwrap();
+    // The pipe is full: this write waits on its pool thread.
+    let started = Arc::new(AtomicBool::new(false));
+    let (w2, s) = (w.clone(), started.clone());
+    let writing = verde::spawn(move || {
+        s.store(true, Ordering::SeqCst);
+        let _ = (&*w2).write(b"x");
+    });
+    wait_for(&started);
+    verde::yield_now();
+    writing.kill();
+    // Closing the only reader fails the pending write with EPIPE.
+    drop(reader);
+    let w3 = w.clone();
+    let flushed = verde::spawn(move || ((&*w3).flush().map_err(|e| e.kind()), (&*w3).flush().map_err(|e| e.kind())));
+    assert_eq!(flushed.join().unwrap(), (Err(ErrorKind::BrokenPipe), Ok(())));
+}
+
+#[test]
+fn concurrent_read_at_from_two_coroutines() {
+    let dir = TempDir::new("read-at");
+    let path = dir.path("f");
+    let data = pattern(3 << 20);
+    std::fs::write(&path, &data).unwrap();
+    let f = Arc::new(verde::spawn(move || File::open(path).unwrap()).join().unwrap());
+    let offsets = [0u64, 1 << 20];
+    let handles: Vec<_> = offsets
+        .iter()
+        .map(|&offset| {
+            let f = f.clone();
+            verde::spawn(move || {
+                let mut buf = vec![0; 1 << 20];
+                f.read_exact_at(&mut buf, offset).unwrap();
+                buf
+            })
+        })
+        .collect();
+    for (offset, result) in offsets.iter().zip(verde::joinall(handles)) {
+        let offset = *offset as usize;
+        assert!(result.unwrap() == data[offset..offset + (1 << 20)]);
+    }
+    // Positional reads leave the position alone.
+    let pos = verde::spawn(move || (&*f).stream_position().unwrap()).join().unwrap();
+    assert_eq!(pos, 0);
+}
+
+#[test]
+fn read_dir_lists_every_entry_across_batches() {
+    let dir = TempDir::new("read-dir");
+    let top = dir.0.clone();
+    let h = verde::spawn(move || {
+        for i in 0..300 {
+            fs::write(top.join(format!("file-{i:03}")), i.to_string()).unwrap();
+        }
+        fs::create_dir(top.join("sub")).unwrap();
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&top).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            assert_eq!(entry.file_type().unwrap().is_dir(), name == "sub");
+            assert_eq!(entry.metadata().unwrap().is_dir(), name == "sub");
+            assert_eq!(entry.path(), top.join(&name));
+            names.push(name);
+        }
+        names.sort();
+        names
+    });
+    let mut expected: Vec<String> = (0..300).map(|i| format!("file-{i:03}")).collect();
+    expected.push("sub".into());
+    assert_eq!(h.join().unwrap(), expected);
+}
+
+#[test]
+fn std_error_kinds() {
+    let dir = TempDir::new("errors");
+    let missing = dir.path("missing");
+    let existing = dir.path("existing");
+    std::fs::write(&existing, b"x").unwrap();
+    let h = verde::spawn(move || {
+        assert_eq!(File::open(&missing).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(fs::metadata(&missing).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(fs::remove_file(&missing).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(fs::read_dir(&missing).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(fs::read(&missing).unwrap_err().kind(), ErrorKind::NotFound);
+        assert!(!fs::exists(&missing).unwrap());
+        assert_eq!(File::create_new(&existing).unwrap_err().kind(), ErrorKind::AlreadyExists);
+        assert_eq!(fs::create_dir(existing.parent().unwrap()).unwrap_err().kind(), ErrorKind::AlreadyExists);
+        assert_eq!(fs::read_dir(&existing).unwrap_err().kind(), ErrorKind::NotADirectory);
+        assert_eq!(OpenOptions::new().open(&existing).unwrap_err().kind(), ErrorKind::InvalidInput);
+        // A write on a file opened for reading only fails as std's does.
+        let mut ro = File::open(&existing).unwrap();
+        assert_eq!(ro.write(b"y").unwrap_err().raw_os_error(), Some(libc::EBADF));
+    });
+    h.join().unwrap();
+}
+
+#[test]
+fn free_functions_from_a_coroutine() {
+    let dir = TempDir::new("functions");
+    let top = dir.0.clone();
+    let h = verde::spawn(move || {
+        let a = top.join("a");
+        fs::create_dir_all(top.join("x/y/z")).unwrap();
+        fs::write(&a, b"abc").unwrap();
+        assert_eq!(fs::read(&a).unwrap(), b"abc");
+        assert_eq!(fs::copy(&a, top.join("b")).unwrap(), 3);
+        fs::rename(top.join("b"), top.join("c")).unwrap();
+        fs::hard_link(&a, top.join("d")).unwrap();
+        std::os::unix::fs::symlink(&a, top.join("e")).unwrap();
+        assert_eq!(fs::read_link(top.join("e")).unwrap(), a);
+        assert!(fs::symlink_metadata(top.join("e")).unwrap().file_type().is_symlink());
+        assert_eq!(fs::metadata(top.join("e")).unwrap().len(), 3);
+        assert_eq!(fs::canonicalize(top.join("x/y/../y/z")).unwrap(), fs::canonicalize(top.join("x/y/z")).unwrap());
+        let mut perm = fs::metadata(&a).unwrap().permissions();
+        perm.set_readonly(true);
+        fs::set_permissions(&a, perm).unwrap();
+        assert!(fs::metadata(&a).unwrap().permissions().readonly());
+        fs::remove_file(top.join("c")).unwrap();
+        fs::remove_dir(top.join("x/y/z")).unwrap();
+        fs::remove_dir_all(top.join("x")).unwrap();
+        assert!(!fs::exists(top.join("x")).unwrap());
+        let mut names: Vec<_> = fs::read_dir(&top).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        names
+    });
+    assert_eq!(h.join().unwrap(), ["a", "d", "e"]);
+}
+
+#[test]
+fn file_methods_and_conversions() {
+    let dir = TempDir::new("methods");
+    let path = dir.path("f");
+    let h = verde::spawn(move || {
+        let f = File::create(&path).unwrap();
+        f.set_len(100).unwrap();
+        assert_eq!(f.metadata().unwrap().len(), 100);
+        f.sync_data().unwrap();
+        f.write_all_at(b"tail", 96).unwrap();
+        let clone = f.try_clone().unwrap();
+        (&clone).seek(SeekFrom::Start(10)).unwrap();
+        // A clone shares the position, as with std.
+        assert_eq!((&f).stream_position().unwrap(), 10);
+        let mut std_file = f.into_std();
+        std_file.seek(SeekFrom::Start(96)).unwrap();
+        let mut back = File::from(std_file);
+        let mut tail = String::new();
+        assert!(back.read_to_string(&mut tail).is_err(), "opened for writing only");
+        let std_file = std::fs::File::open(&path).unwrap();
+        let mut back = File::from(std_file);
+        back.seek(SeekFrom::Start(96)).unwrap();
+        back.read_to_string(&mut tail).unwrap();
+        tail
+    });
+    assert_eq!(h.join().unwrap(), "tail");
+}
+
+#[test]
+fn a_plain_thread_uses_std_calls() {
+    let dir = TempDir::new("thread");
+    let top = dir.0.clone();
+    let names = std::thread::spawn(move || {
+        let path = top.join("f");
+        let mut f = File::options().read(true).write(true).create_new(true).open(&path).unwrap();
+        f.write_all(b"from a thread").unwrap();
+        f.seek(SeekFrom::Start(5)).unwrap();
+        let mut rest = String::new();
+        f.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "a thread");
+        let mut buf = [0; 4];
+        f.read_exact_at(&mut buf, 0).unwrap();
+        assert_eq!(&buf, b"from");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "from a thread");
+        assert_eq!(File::create_new(&path).unwrap_err().kind(), ErrorKind::AlreadyExists);
+        fs::read_dir(&top).unwrap().map(|e| e.unwrap().file_name()).collect::<Vec<_>>()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(names, ["f"]);
+}
