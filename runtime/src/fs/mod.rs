@@ -41,7 +41,7 @@
 //!   `File` and file descriptors.
 //! * [`OpenOptions`]: std's builder and its `OpenOptionsExt`; `open`
 //!   returns a verde [`File`].
-//! * The free functions: [`read`], [`read_to_string`], [`write`],
+//! * The free functions: [`read`], [`read_to_string`], [`write()`],
 //!   [`metadata`], [`symlink_metadata`], [`read_dir`] (a [`ReadDir`] of
 //!   [`DirEntry`]s, fetched in batches), [`create_dir`],
 //!   [`create_dir_all`], [`remove_file`], [`remove_dir`],
@@ -83,6 +83,8 @@ mod functions;
 mod leftovers;
 mod offload;
 mod open_options;
+#[cfg(test)]
+mod read_ahead_tests;
 mod read_dir;
 mod serial;
 
