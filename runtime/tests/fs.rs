@@ -201,8 +201,8 @@ fn the_hub_keeps_running_while_a_fifo_read_waits() {
     writer.join().unwrap();
 }
 
-/// Starts a read of `f` in a coroutine, waits until it is parked on the
-/// pool, and returns its handle.
+/// Starts a read of `f` in a coroutine, waits until it is parked (on the
+/// pool, or behind another operation), and returns its handle.
 fn pending_read(f: &Arc<File>) -> verde::JoinHandle<std::io::Result<usize>> {
     let started = Arc::new(AtomicBool::new(false));
     let (f, s) = (f.clone(), started.clone());
@@ -238,6 +238,26 @@ fn a_read_killed_while_pending_loses_nothing() {
         (buf[..first].to_vec(), then)
     });
     assert_eq!(second.join().unwrap(), (b"for the killed read".to_vec(), 0));
+}
+
+#[test]
+fn operations_on_one_file_run_in_call_order() {
+    let dir = TempDir::new("fifo-order");
+    let fifo = dir.fifo("p");
+    let (tx, writer) = fifo_writer(&fifo);
+    let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
+    let first = pending_read(&f);
+    // These wait for the first read to end, not on the FIFO: the second is
+    // killed while it waits, the third reads after the first.
+    let second = pending_read(&f);
+    let third = pending_read(&f);
+    second.kill();
+    assert!(second.join().is_err());
+    tx.send(b"one").unwrap();
+    drop(tx);
+    writer.join().unwrap();
+    assert_eq!(first.join().unwrap().unwrap(), 3);
+    assert_eq!(third.join().unwrap().unwrap(), 0, "the end of the FIFO, after the first read");
 }
 
 #[test]
