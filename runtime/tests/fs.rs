@@ -167,6 +167,24 @@ fn one_read_or_write_moves_at_most_a_chunk() {
 }
 
 #[test]
+fn the_main_context_does_not_stall_its_own_coroutines() {
+    let dir = TempDir::new("fifo-main");
+    let fifo = dir.fifo("p");
+    let path = fifo.clone();
+    let writer = verde::spawn(move || {
+        let mut w = OpenOptions::new().write(true).open(path).unwrap();
+        w.write_all(b"from a coroutine").unwrap();
+    });
+    // Opening for reading waits for the writer, a coroutine of this very
+    // thread's hub: a call that blocked the thread would never return.
+    let mut f = File::open(&fifo).unwrap();
+    let mut s = String::new();
+    f.read_to_string(&mut s).unwrap();
+    assert_eq!(s, "from a coroutine");
+    writer.join().unwrap();
+}
+
+#[test]
 fn the_hub_keeps_running_while_a_fifo_read_waits() {
     let dir = TempDir::new("fifo-hub");
     let fifo = dir.fifo("p");

@@ -13,8 +13,9 @@ use super::OpenOptions;
 /// An open file: [`std::fs::File`]'s API, whose calls park the calling
 /// coroutine while a [`blocking`](crate::blocking) pool thread makes the
 /// system call, so the other coroutines of its hub keep running (gevent's
-/// `FileObjectThread`). Outside a coroutine each call is std's, made on
-/// the calling thread.
+/// `FileObjectThread`). From a thread's main context the calls park the
+/// same way while its hub has coroutines; on a thread with none each
+/// call is std's, made on the calling thread.
 ///
 /// ```
 /// use std::io::{Read, Seek, SeekFrom, Write};

@@ -1,6 +1,6 @@
 //! `Read`, `Write`, `Seek` and `FileExt` for [`File`]: through an owned
-//! buffer on the blocking pool from a coroutine, straight into the
-//! caller's slice on a plain thread.
+//! buffer on the blocking pool (see `offload::use_pool`), straight into the
+//! caller's slice on a thread with no coroutines.
 
 use std::fs::File as StdFile;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -10,9 +10,9 @@ use super::leftovers::{
     give_back, orphan_positional_read, orphan_read, orphan_seek, orphan_write, settle_seek, Leftovers, ReadOutcome,
     WriteOutcome,
 };
+use super::offload::use_pool;
 use super::serial::Turn;
 use super::{File, MAX_CHUNK};
-use crate::park;
 
 /// Reads into `dst` with `read`: from a coroutine, at most [`MAX_CHUNK`]
 /// bytes into an owned buffer on the pool, then copied into `dst`.
@@ -22,7 +22,7 @@ fn read_into(
     read: impl FnOnce(&StdFile, &mut [u8]) -> io::Result<usize> + Send + 'static,
     orphan: fn(ReadOutcome, &mut Leftovers),
 ) -> io::Result<usize> {
-    if !park::in_coroutine() {
+    if !use_pool() {
         return read(turn.resource(), dst);
     }
     let len = dst.len().min(MAX_CHUNK);
@@ -53,7 +53,7 @@ fn write_from(
     if src.is_empty() {
         return Ok(0);
     }
-    if !park::in_coroutine() {
+    if !use_pool() {
         let (gave_back, result) = write(turn.resource(), src);
         return WriteOutcome { buf: Vec::new(), gave_back, result }.settle(&mut turn.leftovers);
     }

@@ -5,7 +5,7 @@ use std::fs::{Metadata, Permissions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::offload::offload;
+use super::offload::{offload, use_pool};
 
 /// Reads a whole file, as [`std::fs::read`], in one pool round trip.
 ///
@@ -44,7 +44,7 @@ pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn write<P: AsRef<Path>, C: AsRef<[u8]>>(path: P, contents: C) -> io::Result<()> {
-    if !crate::park::in_coroutine() {
+    if !use_pool() {
         return std::fs::write(path, contents);
     }
     let path = path.as_ref().to_owned();

@@ -6,9 +6,12 @@
 //! in a coroutine blocks in the kernel, and with it every coroutine of its
 //! hub, for as long as the disk (or the network file system, or the FIFO)
 //! takes. Here every such system call runs on the
-//! [`blocking`](crate::blocking) pool while only the caller parks; on a
-//! plain thread (or a thread's main context) it is std's call, blocking
-//! the thread as std does. Change the `use` line, keep the code:
+//! [`blocking`](crate::blocking) pool while only the caller parks. So does
+//! a call from a thread's main context while its hub has coroutines, which
+//! the main context's wait then lets run (a FIFO read waiting for one of
+//! them to write would otherwise never return); on a thread with no
+//! coroutines it is std's call, blocking the thread as std does. Change
+//! the `use` line, keep the code:
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -55,7 +58,8 @@
 //!
 //! * Data moves through an owned buffer (a pool thread cannot borrow the
 //!   caller's slice): one read or write is at most [`MAX_CHUNK`] bytes,
-//!   copied once. On a plain thread, std reads into the caller's slice.
+//!   copied once. On a thread with no coroutines, std reads into the
+//!   caller's slice.
 //! * A [`File`]'s operations run one at a time, in call order; a kill or a
 //!   [`Timeout`](crate::Timeout) never loses what an operation did on its
 //!   pool thread after its caller went away (read bytes, a write's error):

@@ -18,12 +18,13 @@
 //!   when it ends (or at once, if it already has); the turn is released
 //!   only then.
 //!
-//! Outside a coroutine the operation runs on the calling thread, as std's
-//! would, still under the turn.
+//! On a thread with no coroutines (see `offload::use_pool`) the operation
+//! runs on the calling thread, as std's would, still under the turn.
 
 use std::any::Any;
 use std::sync::Arc;
 
+use super::offload::use_pool;
 use crate::park::{self, Waker};
 use crate::sync::raw_mutex::RawMutex;
 use crate::sync::state_mutex::{lock, StateMutex};
@@ -120,7 +121,7 @@ where
         F: FnOnce(&R) -> T + Send + 'static,
         T: Send + 'static,
     {
-        if !park::in_coroutine() {
+        if !use_pool() {
             return op(&self.serial.resource);
         }
         let resource = Arc::clone(&self.serial.resource);
