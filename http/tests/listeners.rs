@@ -10,7 +10,6 @@ use std::net::TcpListener as StdTcpListener;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener as StdUnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -18,27 +17,9 @@ use std::time::Duration;
 use common::{builder, ChildGuard, Raw, TestServer, LONG};
 use verde_http::{ListenAddr, Listener, Request, Response, Server};
 
-/// A fresh directory for socket files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("verde-http-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+#[path = "../../runtime/tests/common/temp_dir.rs"]
+mod temp_dir;
+use temp_dir::TempDir;
 
 /// Answers with the path and whether the request has a peer address.
 fn echo(req: &mut Request<'_>) -> Response {

@@ -9,27 +9,9 @@ use std::time::{Duration, Instant};
 use verde_net::unix::{SocketAddr, UnixDatagram, UnixListener, UnixStream};
 use verde_runtime as verde;
 
-/// A fresh directory for socket files, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("verde-unix-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+#[path = "../../runtime/tests/common/temp_dir.rs"]
+mod temp_dir;
+use temp_dir::TempDir;
 
 #[test]
 fn listener_and_stream_echo() {

@@ -4,13 +4,16 @@
 use std::ffi::OsString;
 use std::io::ErrorKind;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use verde::process::{CalledProcessError, Child, Command, CommunicateTimeout, Stdio};
 use verde_runtime as verde;
+
+#[path = "common/temp_dir.rs"]
+mod temp_dir;
+use temp_dir::TempDir;
 
 const MIB: usize = 1 << 20;
 
@@ -43,29 +46,6 @@ fn check_large_exchange(mut child: Child) {
     assert!(stdout[..MIB].iter().all(|&b| b == b'x'));
     assert!(stdout[MIB..] == input[..], "the input did not come back in full");
     assert!(child.wait().unwrap().success());
-}
-
-/// A fresh empty directory for marker files, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name = format!("verde-communicate-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let dir = std::env::temp_dir().join(name);
-        std::fs::create_dir(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A shell loop that waits until `file` exists.
@@ -118,7 +98,7 @@ fn input_that_cannot_be_sent_is_refused() {
     // Empty input is no input.
     assert_eq!(child.communicate(Some(b""), None).unwrap(), (Vec::new(), Vec::new()));
 
-    let dir = TempDir::new();
+    let dir = TempDir::new("communicate");
     let gate = dir.path("gate");
     let mut child = all_piped("sh", &["-c", &format!("{}; cat", wait_for_file(&gate))]);
     let err = child.communicate(Some(b"first"), Some(Duration::from_millis(20))).unwrap_err();
@@ -145,7 +125,7 @@ fn a_child_that_does_not_read_its_input_is_not_an_error() {
 
 #[test]
 fn timeout_then_resume_returns_everything() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("communicate");
     let gate = dir.path("gate");
     // Writes at once, then reads nothing until the gate opens: the input
     // (more than a pipe holds) is left half written.
@@ -179,7 +159,7 @@ fn timeout_then_resume_returns_everything() {
 #[test]
 fn the_timeout_covers_the_exit_too() {
     // Both outputs closed at once, exit later.
-    let dir = TempDir::new();
+    let dir = TempDir::new("communicate");
     let gate = dir.path("gate");
     let script = format!("exec >&- 2>&-; {}", wait_for_file(&gate));
     let mut child =
@@ -195,7 +175,7 @@ fn the_timeout_covers_the_exit_too() {
 fn communicates_in_several_coroutines_overlap() {
     // Each child waits until all three have started: were one
     // communicate to hold up the hub, the others would never start.
-    let dir = Arc::new(TempDir::new());
+    let dir = Arc::new(TempDir::new("communicate"));
     let all_started = (0..3).map(|i| format!("[ -e '{}' ]", dir.path(&i.to_string()).display())).collect::<Vec<_>>();
     let handles: Vec<_> = (0..3)
         .map(|i| {

@@ -12,36 +12,17 @@ use std::time::Duration;
 use verde::fs::{self, File, OpenOptions};
 use verde_runtime as verde;
 
-/// A fresh directory under the system's temp dir, removed on drop.
-struct TempDir(PathBuf);
+#[path = "common/temp_dir.rs"]
+mod temp_dir;
+use temp_dir::TempDir;
 
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("verde-fs-test-{}-{n}-{name}", std::process::id()));
-        std::fs::create_dir(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// A FIFO in the directory.
-    fn fifo(&self, name: &str) -> PathBuf {
-        let path = self.path(name);
-        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "{}", std::io::Error::last_os_error());
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A FIFO named `name` in `dir`.
+fn make_fifo(dir: &TempDir, name: &str) -> PathBuf {
+    let path = dir.path(name);
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "{}", std::io::Error::last_os_error());
+    path
 }
 
 /// `len` bytes of a pattern that does not repeat every power of two.
@@ -169,7 +150,7 @@ fn one_read_or_write_moves_at_most_a_chunk() {
 #[test]
 fn the_main_context_does_not_stall_its_own_coroutines() {
     let dir = TempDir::new("fifo-main");
-    let fifo = dir.fifo("p");
+    let fifo = make_fifo(&dir, "p");
     let path = fifo.clone();
     let writer = verde::spawn(move || {
         let mut w = OpenOptions::new().write(true).open(path).unwrap();
@@ -187,7 +168,7 @@ fn the_main_context_does_not_stall_its_own_coroutines() {
 #[test]
 fn the_hub_keeps_running_while_a_fifo_read_waits() {
     let dir = TempDir::new("fifo-hub");
-    let fifo = dir.fifo("p");
+    let fifo = make_fifo(&dir, "p");
     let (tx, writer) = fifo_writer(&fifo);
     let reading = Arc::new(AtomicBool::new(false));
     let r = reading.clone();
@@ -238,7 +219,7 @@ fn pending_read(f: &Arc<File>) -> verde::JoinHandle<std::io::Result<usize>> {
 #[test]
 fn a_read_killed_while_pending_loses_nothing() {
     let dir = TempDir::new("fifo-kill");
-    let fifo = dir.fifo("p");
+    let fifo = make_fifo(&dir, "p");
     let (tx, writer) = fifo_writer(&fifo);
     let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
     let first = pending_read(&f);
@@ -261,7 +242,7 @@ fn a_read_killed_while_pending_loses_nothing() {
 #[test]
 fn operations_on_one_file_run_in_call_order() {
     let dir = TempDir::new("fifo-order");
-    let fifo = dir.fifo("p");
+    let fifo = make_fifo(&dir, "p");
     let (tx, writer) = fifo_writer(&fifo);
     let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
     let first = pending_read(&f);
@@ -281,7 +262,7 @@ fn operations_on_one_file_run_in_call_order() {
 #[test]
 fn a_read_that_times_out_loses_nothing() {
     let dir = TempDir::new("fifo-timeout");
-    let fifo = dir.fifo("p");
+    let fifo = make_fifo(&dir, "p");
     let (tx, writer) = fifo_writer(&fifo);
     let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
     let f1 = f.clone();
@@ -304,7 +285,7 @@ fn a_read_that_times_out_loses_nothing() {
 #[test]
 fn a_write_killed_while_pending_reports_its_error_at_the_next_flush() {
     let dir = TempDir::new("fifo-write-kill");
-    let fifo = dir.fifo("p");
+    let fifo = make_fifo(&dir, "p");
     // A reader that never reads, opened without waiting for a writer.
     let reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).unwrap();
     let w = Arc::new(verde::spawn(move || File::options().write(true).open(fifo).unwrap()).join().unwrap());
@@ -362,7 +343,7 @@ fn concurrent_read_at_from_two_coroutines() {
 #[test]
 fn read_dir_lists_every_entry_across_batches() {
     let dir = TempDir::new("read-dir");
-    let top = dir.0.clone();
+    let top = dir.as_ref().to_path_buf();
     let h = verde::spawn(move || {
         for i in 0..300 {
             fs::write(top.join(format!("file-{i:03}")), i.to_string()).unwrap();
@@ -412,7 +393,7 @@ fn std_error_kinds() {
 #[test]
 fn free_functions_from_a_coroutine() {
     let dir = TempDir::new("functions");
-    let top = dir.0.clone();
+    let top = dir.as_ref().to_path_buf();
     let h = verde::spawn(move || {
         let a = top.join("a");
         fs::create_dir_all(top.join("x/y/z")).unwrap();
@@ -472,7 +453,7 @@ fn file_methods_and_conversions() {
 #[test]
 fn a_plain_thread_uses_std_calls() {
     let dir = TempDir::new("thread");
-    let top = dir.0.clone();
+    let top = dir.as_ref().to_path_buf();
     let names = std::thread::spawn(move || {
         let path = top.join("f");
         let mut f = File::options().read(true).write(true).create_new(true).open(&path).unwrap();
