@@ -54,8 +54,9 @@ struct State<L> {
     finished: Option<Box<dyn Any + Send>>,
     /// The caller waiting for `finished`.
     owner: Option<Waker>,
-    /// Whether the caller of the operation in flight went away.
-    abandoned: bool,
+    /// Set when the caller of the operation in flight went away: what
+    /// folds its outcome into `leftovers` when it ends.
+    orphan: Option<Orphan<L>>,
 }
 
 impl<R, L> Serial<R, L>
@@ -65,7 +66,7 @@ where
 {
     /// Serialises the operations on `resource`.
     pub(super) fn new(resource: R) -> Self {
-        let state = State { leftovers: L::default(), finished: None, owner: None, abandoned: false };
+        let state = State { leftovers: L::default(), finished: None, owner: None, orphan: None };
         Serial {
             resource: Arc::new(resource),
             shared: Arc::new(Shared { turn: RawMutex::new(), state: StateMutex::new(state) }),
@@ -130,7 +131,7 @@ where
         crate::blocking::submit(move || {
             let outcome = op(&resource);
             drop(resource);
-            shared.finish(outcome, orphan);
+            shared.finish(outcome);
         });
         loop {
             let mut state = lock(&self.serial.shared.state);
@@ -149,10 +150,10 @@ impl<L> Shared<L> {
     /// Publishes an operation's outcome for its caller, or, if the caller
     /// went away, folds it into the leftovers and releases the turn. Runs on
     /// the pool thread.
-    fn finish<T: Send + 'static>(&self, outcome: T, orphan: fn(T, &mut L)) {
+    fn finish<T: Send + 'static>(&self, outcome: T) {
         let mut state = lock(&self.state);
-        if std::mem::take(&mut state.abandoned) {
-            orphan(outcome, &mut state.leftovers);
+        if let Some(orphan) = state.orphan.take() {
+            orphan(Box::new(outcome), &mut state.leftovers);
             drop(state);
             self.turn.unlock();
             return;
@@ -182,7 +183,7 @@ impl<R, L> Drop for Turn<'_, R, L> {
                 Some(outcome) => orphan(outcome, &mut state.leftovers),
                 None => {
                     // The operation releases the turn when it ends.
-                    state.abandoned = true;
+                    state.orphan = Some(orphan);
                     return;
                 }
             }
