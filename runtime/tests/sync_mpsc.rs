@@ -427,3 +427,73 @@ fn receivers_killed_at_any_point_across_hubs_lose_no_message() {
     sender.join().unwrap();
     assert_eq!(got, (0..N).collect::<Vec<_>>());
 }
+
+#[test]
+fn each_senders_messages_keep_their_order_under_racing_registrations() {
+    // Senders on plain threads and on two hubs race the receive's
+    // registrations: a send that claims a registration while another's
+    // message is buffered must not overtake it. Each sender's messages
+    // carry its number and a sequence, which must arrive in order.
+    const PER_SENDER: u64 = 10_000;
+    const THREADS: u64 = 2;
+    const COROUTINES: u64 = 2;
+    let rt = verde::Runtime::builder().workers(2).build().unwrap();
+    let (tx, rx) = mpsc::channel::<(u64, u64)>();
+    let senders: Vec<_> = (0..THREADS)
+        .map(|p| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for i in 0..PER_SENDER {
+                    tx.send((p, i)).unwrap();
+                    // Short bursts, so the receive keeps catching up and
+                    // registering while others send.
+                    if i % 2 == 0 {
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        })
+        .collect();
+    let coroutines: Vec<_> = (THREADS..THREADS + COROUTINES)
+        .map(|p| {
+            let tx = tx.clone();
+            rt.spawn_on(p as usize % 2, move || {
+                for i in 0..PER_SENDER {
+                    tx.send((p, i)).unwrap();
+                    if i % 2 == 0 {
+                        verde::yield_now();
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let receiver = rt.spawn_on(0, move || {
+        let mut next = vec![0u64; (THREADS + COROUTINES) as usize];
+        let mut n = 0u64;
+        loop {
+            // Timed receives now and then take the other registration paths.
+            let got = if n % 7 == 0 {
+                match rx.recv_timeout(Duration::from_micros(5)) {
+                    Ok(m) => m,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(m) => m,
+                    Err(RecvError) => break,
+                }
+            };
+            let (p, i) = got;
+            assert_eq!(i, next[p as usize], "sender {p}'s messages out of order");
+            next[p as usize] += 1;
+            n += 1;
+        }
+        next
+    });
+    senders.into_iter().for_each(|t| t.join().unwrap());
+    coroutines.into_iter().for_each(|h| h.join().unwrap());
+    let next = receiver.join().unwrap();
+    assert!(next.iter().all(|&c| c == PER_SENDER), "every message arrives: {next:?}");
+}

@@ -9,27 +9,32 @@
 //! mutex, which only guards the buffer of messages sent while no receive
 //! waits.
 //!
-//! # The state word
+//! # The phase and the flags
 //!
-//! `state` holds a phase, which says who may touch `slot` and `handed`:
+//! `phase` says who may touch `slot` and `handed`:
 //!
-//! * `IDLE`: nobody waits; `slot` and `handed` are empty. Only a receive
-//!   moves on from here, to `WAITING`, and only from `IDLE` with no flag
-//!   set.
-//! * `WAITING`: a receive's waker is in `slot`; no flag is set, so the
-//!   buffer is empty. A sender claims it with a compare-and-swap to
-//!   `HANDING`; a receive, or the last sender's drop, takes it back with one
-//!   to `IDLE`, under the mutex.
-//! * `HANDING`: the sender that claimed it owns `slot` and `handed`: it
-//!   stores its message in `handed`, takes the waker, publishes `HANDED`
-//!   (release) and then wakes the receive.
+//! * `IDLE`: nobody waits; `slot` and `handed` are empty. Only the receive
+//!   side moves on from here, to `WAITING`.
+//! * `WAITING`: a receive's waker is in `slot`. A sender claims it with a
+//!   compare-and-swap to `HANDING`; the receive side takes it back with one
+//!   to `IDLE` (under the mutex, or right after registering, see below),
+//!   and so does the last sender's drop, under the mutex.
+//! * `HANDING`: the party that claimed it owns `slot` and `handed`: a
+//!   sender stores its message in `handed`, takes the waker, publishes
+//!   `HANDED` (release) and then wakes the receive.
 //! * `HANDED`: `handed` holds the oldest message (senders that come now
-//!   buffer theirs behind it); a receive takes it and returns to `IDLE`.
+//!   buffer theirs behind it); the receive takes it and returns to `IDLE`.
 //!
-//! and two flags:
+//! Whoever owns the phase moves it with a plain store: the claiming sender
+//! from `HANDING`, the receive side from `HANDED`. Only the moves that can
+//! race (a claim, a take-back) are compare-and-swaps, so a hand-off costs
+//! one read-modify-write on each side: the registration's store, which must
+//! be sequentially consistent, and the sender's claim.
+//!
+//! `flags`, a separate word that only code holding the mutex writes, holds:
 //!
 //! * `BUFFERED`: the buffer holds messages. Set before a push, and cleared
-//!   after the pop that empties it, under the mutex.
+//!   by the pop that empties it.
 //! * `DISCONNECTED`: every sender is gone.
 //!
 //! The receive side touches `slot` and `handed` only in `IDLE` (or after
@@ -39,25 +44,30 @@
 //! them only in `HANDING`, which one of them claimed, and the last
 //! sender's drop only after taking `WAITING` back.
 //!
-//! # No lost wake-up
+//! # No lost wake-up, no message overtaken
 //!
-//! All changes of `state` fall in one order, and none is lost: those that
-//! may race are read-modify-writes, and the receive side stores `WAITING`
-//! plainly only under the mutex, from exactly `IDLE`, where nobody else
-//! changes it. A receive
-//! registers by moving `state` from exactly `IDLE` to `WAITING`; a sender
-//! buffers its message only after moving it from a phase other than
-//! `WAITING` to one with `BUFFERED` set (or finding that flag set), under
-//! the mutex. If the sender's move comes first, the registration fails
-//! (`BUFFERED` stays set until the receive side has emptied the buffer),
-//! and the receive takes the mutex and finds the message. If the
-//! registration comes first, the sender finds `WAITING` and hands its
-//! message off, or finds a later phase: `HANDING` or `HANDED`, from an
-//! earlier send that wakes the receive itself, or `IDLE` after that one's
-//! message was taken (by the receive, which is then running). A receive
-//! takes its registration back only under the mutex, which the buffering
-//! sender holds. The last sender's drop sets `DISCONNECTED` the same way,
-//! taking a registration back and waking it.
+//! A receive registers without the mutex: it stores its waker, stores
+//! `WAITING`, and then reads `flags` (both sequentially consistent). A
+//! sender that finds no receive waiting sets `BUFFERED` under the mutex
+//! and then reads `phase` (both sequentially consistent) before it pushes
+//! its message; the last sender's drop sets `DISCONNECTED` the same way.
+//! Of two such store-then-load pairs, at least one load sees the other
+//! side's store:
+//!
+//! * The receive sees the flag: it takes its registration back (`WAITING`
+//!   to `IDLE`) and looks under the mutex instead, where it finds the
+//!   message or the end. If the take-back fails, whoever claimed the
+//!   registration wakes it.
+//! * The sender (or the drop) sees `WAITING`: it claims the registration
+//!   itself, hands its message over (the buffer is empty, since it is the
+//!   one that set the flag) or wakes the receive to see the end.
+//!
+//! A sender that claims a registration without the mutex reads `flags`
+//! after its claim (sequentially consistent too). If `BUFFERED` is set, the
+//! registration raced with a buffering send that came first, and handing
+//! this message over would let it overtake the buffered ones: the sender
+//! gives the phase back as `IDLE`, wakes the receive, and sends through the
+//! mutex like any other sender.
 //!
 //! The claim's acquire pairs with the registration's release, so the
 //! sender reads the receive's waker; `HANDED`'s release pairs with the
@@ -67,8 +77,9 @@
 //! returns at once.
 //!
 //! A sender between its claim and `HANDED` is a few instructions from
-//! done; a receive that must take over the slot then (its park ended
-//! otherwise: deadline, kill) yields the thread until it is.
+//! done and never takes the mutex meanwhile; a receive that must take over
+//! the slot then (its park ended otherwise: deadline, kill) yields the
+//! thread until it is.
 //!
 //! # Nothing lost
 //!
@@ -100,20 +111,20 @@ use crate::park::{self, Unparked, Waker};
 use crate::sync::state_mutex::{lock, StateMutex};
 use crate::sync::wait_list::wake_one;
 
-/// The phase bits of `state`.
-const PHASE: u8 = 0b11;
-const IDLE: u8 = 0b00;
-const WAITING: u8 = 0b01;
-const HANDING: u8 = 0b10;
-/// `HANDING | 0b01`, so that a sender's `fetch_or` publishes it without
-/// clearing the flags.
-const HANDED: u8 = 0b11;
-const BUFFERED: u8 = 0b100;
-const DISCONNECTED: u8 = 0b1000;
+/// Values of `phase`.
+const IDLE: u8 = 0;
+const WAITING: u8 = 1;
+const HANDING: u8 = 2;
+const HANDED: u8 = 3;
+/// Bits of `flags`.
+const BUFFERED: u8 = 0b01;
+const DISCONNECTED: u8 = 0b10;
 
 pub(super) struct Chan<T> {
-    /// See the module docs.
-    state: AtomicU8,
+    /// Who owns `slot` and `handed` (see the module docs).
+    phase: AtomicU8,
+    /// `BUFFERED` and `DISCONNECTED`, written only under the mutex.
+    flags: AtomicU8,
     /// The registered receive's waker (`WAITING`).
     slot: UnsafeCell<Option<Waker>>,
     /// The message handed to the registered receive (`HANDED`).
@@ -122,7 +133,7 @@ pub(super) struct Chan<T> {
     senders: AtomicUsize,
 }
 
-// SAFETY: `slot` and `handed` are touched only by whoever `state` gives them
+// SAFETY: `slot` and `handed` are touched only by whoever `phase` gives them
 // to (see the module docs), with acquire/release on every hand-over between
 // threads. The messages and wakers in them cross threads, hence `T: Send`
 // (`Waker` is `Send`).
@@ -155,7 +166,8 @@ impl<T> Chan<T> {
     /// A channel with one sender (the one about to be created).
     pub fn new() -> Self {
         Chan {
-            state: AtomicU8::new(IDLE),
+            phase: AtomicU8::new(IDLE),
+            flags: AtomicU8::new(0),
             slot: UnsafeCell::new(None),
             handed: UnsafeCell::new(None),
             shared: StateMutex::new(Shared { buffer: VecDeque::new(), closed: false }),
@@ -168,12 +180,29 @@ impl<T> Chan<T> {
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
         // A receive is registered: hand it the message, no mutex needed (and
         // no `closed` check: the receiver is alive while a receive waits).
-        if self.state.load(Ordering::Relaxed) == WAITING
-            && self.state.compare_exchange(WAITING, HANDING, Ordering::Acquire, Ordering::Relaxed).is_ok()
+        if self.phase.load(Ordering::Relaxed) == WAITING
+            && self.phase.compare_exchange(WAITING, HANDING, Ordering::SeqCst, Ordering::Relaxed).is_ok()
         {
-            self.hand(msg);
-            return Ok(());
+            if self.flags.load(Ordering::SeqCst) & BUFFERED == 0 {
+                self.hand(msg);
+                return Ok(());
+            }
+            return self.give_back_claim(msg);
         }
+        self.send_locked(msg)
+    }
+
+    /// A sender claimed a registration that raced with a buffering send
+    /// (see the module docs): gives the phase back as `IDLE`, wakes the
+    /// receive to look under the mutex, and sends behind the buffered
+    /// messages.
+    #[cold]
+    #[inline(never)]
+    fn give_back_claim(&self, msg: T) -> Result<(), SendError<T>> {
+        // SAFETY: `HANDING`, claimed by this sender, gives it `slot`.
+        let waker = unsafe { (*self.slot.get()).take() };
+        self.phase.store(IDLE, Ordering::Release);
+        wake_one(waker);
         self.send_locked(msg)
     }
 
@@ -182,26 +211,33 @@ impl<T> Chan<T> {
         if shared.closed {
             return Err(SendError(msg));
         }
-        let mut state = self.state.load(Ordering::Relaxed);
-        // Until the flag is set: with the mutex held, nobody clears it.
-        while state & BUFFERED == 0 {
-            let claimed = if state == WAITING {
-                self.state.compare_exchange(WAITING, HANDING, Ordering::Acquire, Ordering::Relaxed)
-            } else {
-                self.state.compare_exchange(state, state | BUFFERED, Ordering::Relaxed, Ordering::Relaxed)
-            };
-            match claimed {
-                Ok(WAITING) => {
-                    drop(shared);
-                    self.hand(msg);
-                    return Ok(());
-                }
-                Ok(_) => break,
-                Err(now) => state = now,
+        let flags = self.flags.load(Ordering::Relaxed);
+        if flags & BUFFERED == 0 {
+            // The buffer is empty: a registered receive gets the message.
+            if self.claim_registration() {
+                drop(shared);
+                self.hand(msg);
+                return Ok(());
+            }
+            // Flag first, then look again: a receive registering meanwhile
+            // either sees the flag or is seen here (the module docs).
+            self.flags.store(flags | BUFFERED, Ordering::SeqCst);
+            if self.claim_registration() {
+                self.flags.store(flags, Ordering::Relaxed);
+                drop(shared);
+                self.hand(msg);
+                return Ok(());
             }
         }
         shared.buffer.push_back(msg);
         Ok(())
+    }
+
+    /// Moves a registration to `HANDING` for the caller, if there is one.
+    #[inline(always)]
+    fn claim_registration(&self) -> bool {
+        self.phase.load(Ordering::SeqCst) == WAITING
+            && self.phase.compare_exchange(WAITING, HANDING, Ordering::SeqCst, Ordering::Relaxed).is_ok()
     }
 
     /// Completes a hand-off: the caller has just claimed `WAITING`.
@@ -215,8 +251,8 @@ impl<T> Chan<T> {
             *self.handed.get() = Some(msg);
             (*self.slot.get()).take()
         };
-        // `HANDING` to `HANDED`, keeping a `BUFFERED` set meanwhile.
-        self.state.fetch_or(HANDED, Ordering::Release);
+        // Only the claiming sender moves the phase out of `HANDING`.
+        self.phase.store(HANDED, Ordering::Release);
         wake_one(waker);
     }
 
@@ -229,26 +265,42 @@ impl<T> Chan<T> {
         // the sender's store. No sender touches `handed` again before a
         // receive publishes `WAITING`, after this.
         let msg = unsafe { (*self.handed.get()).take() };
-        self.state.fetch_and(!PHASE, Ordering::Relaxed);
+        // Only the receive side moves the phase out of `HANDED`.
+        self.phase.store(IDLE, Ordering::Release);
         msg.expect("HANDED holds a message")
     }
 
     /// Registers the calling receive without the mutex, if nothing is
     /// buffered or handed, nobody is registered and a sender is left.
+    /// Returns whether the receive should park: registered, or its
+    /// registration claimed by someone who will wake it.
     #[inline(always)]
     fn try_register(&self) -> bool {
-        if self.state.load(Ordering::Relaxed) != IDLE {
+        if self.phase.load(Ordering::Relaxed) != IDLE || self.flags.load(Ordering::Relaxed) != 0 {
             return false;
         }
         // SAFETY: `IDLE`: `slot` is the receive side's, and empty. Only the
-        // receive side (this thread) leaves `IDLE` for `WAITING`, so nobody
-        // else can claim `slot` before the swap below.
+        // receive side (this thread) leaves `IDLE`, so nobody else can claim
+        // `slot` before the store below.
         unsafe { *self.slot.get() = Some(park::waker()) };
-        if self.state.compare_exchange(IDLE, WAITING, Ordering::Release, Ordering::Relaxed).is_ok() {
+        self.phase.store(WAITING, Ordering::SeqCst);
+        if self.flags.load(Ordering::SeqCst) == 0 {
             return true;
         }
-        // A sender buffered a message, or the last one left, meanwhile.
-        // SAFETY: not `WAITING`, so still the receive side's.
+        self.take_back_registration()
+    }
+
+    /// A message was buffered, or the last sender left, while the calling
+    /// receive registered: takes the registration back, unless a sender or
+    /// the last sender's drop claimed it already (then it wakes this
+    /// receive, which should park). Returns whether to park.
+    #[cold]
+    #[inline(never)]
+    fn take_back_registration(&self) -> bool {
+        if self.phase.compare_exchange(WAITING, IDLE, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            return true;
+        }
+        // SAFETY: taken back from `WAITING`, so `IDLE`: the receive side's.
         drop(unsafe { (*self.slot.get()).take() });
         false
     }
@@ -257,11 +309,11 @@ impl<T> Chan<T> {
     /// Receive side (or the receiver's drop), under the mutex.
     fn claim(&self) -> Claim<T> {
         loop {
-            match self.state.load(Ordering::Acquire) & PHASE {
+            match self.phase.load(Ordering::Acquire) {
                 IDLE => return Claim::Idle(None),
                 HANDED => return Claim::Handed(self.take_handed()),
                 WAITING => {
-                    if self.state.compare_exchange(WAITING, IDLE, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                    if self.phase.compare_exchange(WAITING, IDLE, Ordering::Acquire, Ordering::Relaxed).is_ok() {
                         // SAFETY: taken back from `WAITING`: senders touch
                         // `slot` only in `HANDING`, the last sender's drop
                         // needs the mutex this receive side holds, and the
@@ -269,7 +321,8 @@ impl<T> Chan<T> {
                         return Claim::Idle(unsafe { (*self.slot.get()).take() });
                     }
                 }
-                // `HANDING`: a sender is a few instructions from `HANDED`.
+                // `HANDING`: a sender is a few instructions from `HANDED`
+                // (or `IDLE`), without the mutex.
                 _ => std::thread::yield_now(),
             }
         }
@@ -286,9 +339,11 @@ impl<T> Chan<T> {
         }
         // SAFETY: the phase is `IDLE`, so `slot` is the receive side's.
         unsafe { *self.slot.get() = Some(waker) };
-        // No flag can be set: the buffer was empty while `WAITING`, and the
-        // last sender's drop needs the mutex.
-        self.state.store(WAITING, Ordering::Release);
+        // No flag is set: the buffer was empty while `WAITING` (a sender
+        // that buffers sets the flag and then claims any registration, under
+        // this mutex), and the last sender's drop needs the mutex too. With
+        // no flag to race with, a plain release store registers.
+        self.phase.store(WAITING, Ordering::Release);
         None
     }
 
@@ -296,7 +351,8 @@ impl<T> Chan<T> {
     fn pop(&self, shared: &mut Shared<T>) -> Option<T> {
         let msg = shared.buffer.pop_front()?;
         if shared.buffer.is_empty() {
-            self.state.fetch_and(!BUFFERED, Ordering::Relaxed);
+            let flags = self.flags.load(Ordering::Relaxed);
+            self.flags.store(flags & !BUFFERED, Ordering::Relaxed);
         }
         Some(msg)
     }
@@ -310,7 +366,7 @@ impl<T> Chan<T> {
         let mut expired = false;
         if self.try_register() {
             let parked = self.park(deadline);
-            if self.state.load(Ordering::Acquire) & PHASE == HANDED {
+            if self.phase.load(Ordering::Acquire) == HANDED {
                 return Ok(self.take_handed());
             }
             expired = parked == Unparked::TimedOut || deadline.is_some_and(|d| Instant::now() >= d);
@@ -328,7 +384,7 @@ impl<T> Chan<T> {
                 return result;
             }
             let parked = self.park(deadline);
-            if self.state.load(Ordering::Acquire) & PHASE == HANDED {
+            if self.phase.load(Ordering::Acquire) == HANDED {
                 return Ok(self.take_handed());
             }
             // Woken otherwise (the last sender's drop, another receive
@@ -359,7 +415,7 @@ impl<T> Chan<T> {
         };
         let result = if let Some(msg) = self.pop(&mut shared) {
             Ok(msg)
-        } else if self.state.load(Ordering::Relaxed) & DISCONNECTED != 0 {
+        } else if self.flags.load(Ordering::Relaxed) & DISCONNECTED != 0 {
             Err(RecvTimeoutError::Disconnected)
         } else if expired {
             Err(RecvTimeoutError::Timeout)
@@ -368,8 +424,10 @@ impl<T> Chan<T> {
             let to_wake = registered.and_then(|old| waiting.displace(old, &me));
             // SAFETY: the phase is `IDLE` (claimed above): `slot` is ours.
             unsafe { *self.slot.get() = Some(me) };
-            // Nothing is buffered and a sender is left, so no flag is set.
-            self.state.store(WAITING, Ordering::Release);
+            // Nothing is buffered and a sender is left, so no flag is set,
+            // and none can be while this mutex is held: a plain release
+            // store registers.
+            self.phase.store(WAITING, Ordering::Release);
             drop(shared);
             wake_one(to_wake);
             return None;
@@ -403,25 +461,21 @@ impl<T> Chan<T> {
             return;
         }
         let shared = lock(&self.shared);
-        // No send is under way any more: only the receive side changes the
-        // state meanwhile.
-        let mut state = self.state.load(Ordering::Relaxed);
-        let waker = loop {
-            if state == WAITING {
-                match self.state.compare_exchange(WAITING, DISCONNECTED, Ordering::Acquire, Ordering::Relaxed) {
-                    // SAFETY: taken back from `WAITING` under the mutex:
-                    // no sender is left to claim it, and the receive side
-                    // touches `slot` only under the mutex or after seeing
-                    // exactly `IDLE`, which `DISCONNECTED` rules out.
-                    Ok(_) => break unsafe { (*self.slot.get()).take() },
-                    Err(now) => state = now,
-                }
-            } else {
-                match self.state.compare_exchange(state, state | DISCONNECTED, Ordering::Relaxed, Ordering::Relaxed) {
-                    Ok(_) => break None,
-                    Err(now) => state = now,
-                }
-            }
+        // Flag first, then look: a receive registering meanwhile either sees
+        // the flag or is seen here (the module docs). No send is under way
+        // any more, so only the receive side changes the phase meanwhile.
+        let flags = self.flags.load(Ordering::Relaxed);
+        self.flags.store(flags | DISCONNECTED, Ordering::SeqCst);
+        let waker = if self.phase.load(Ordering::SeqCst) == WAITING
+            && self.phase.compare_exchange(WAITING, IDLE, Ordering::Acquire, Ordering::Relaxed).is_ok()
+        {
+            // SAFETY: taken back from `WAITING` under the mutex: no sender
+            // is left to claim it, and the receive side touches `slot` only
+            // under the mutex or while the phase is exactly `IDLE` with no
+            // flag set, which `DISCONNECTED` now rules out.
+            unsafe { (*self.slot.get()).take() }
+        } else {
+            None
         };
         drop(shared);
         wake_one(waker);
@@ -482,7 +536,8 @@ impl<T> Drop for Unregister<'_, T> {
         let mut shared = lock(&chan.shared);
         let own = match chan.claim() {
             Claim::Handed(msg) => {
-                chan.state.fetch_or(BUFFERED, Ordering::Relaxed);
+                let flags = chan.flags.load(Ordering::Relaxed);
+                chan.flags.store(flags | BUFFERED, Ordering::Relaxed);
                 shared.buffer.push_front(msg);
                 None
             }
