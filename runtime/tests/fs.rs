@@ -473,3 +473,20 @@ fn a_plain_thread_uses_std_calls() {
     .unwrap();
     assert_eq!(names, ["f"]);
 }
+
+#[test]
+fn set_times_and_set_modified_show_in_metadata() {
+    let dir = TempDir::new("times");
+    let path = dir.path("f");
+    let h = verde::spawn(move || {
+        let at = |secs| std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+        let f = File::create(&path).unwrap();
+        f.set_times(fs::FileTimes::new().set_accessed(at(1_000_000_000)).set_modified(at(1_100_000_000))).unwrap();
+        let meta = f.metadata().unwrap();
+        assert_eq!((meta.accessed().unwrap(), meta.modified().unwrap()), (at(1_000_000_000), at(1_100_000_000)));
+        f.set_modified(at(1_200_000_000)).unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!((meta.accessed().unwrap(), meta.modified().unwrap()), (at(1_000_000_000), at(1_200_000_000)));
+    });
+    h.join().unwrap();
+}

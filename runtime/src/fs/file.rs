@@ -1,10 +1,11 @@
 //! [`File`]: std's `File`, whose blocking calls run on the blocking pool.
 
 use std::fmt;
-use std::fs::{File as StdFile, Metadata, Permissions};
+use std::fs::{File as StdFile, FileTimes, Metadata, Permissions};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::time::SystemTime;
 
 use super::leftovers::{give_back, orphan_change, orphan_query, Leftovers};
 use super::serial::{Serial, Turn};
@@ -62,9 +63,9 @@ use super::OpenOptions;
 ///   FIFO, a terminal) they stay for the next read. A read that failed
 ///   changed nothing, and its error goes with its caller.
 /// * **A change** (`write`, `write_at`, `set_len`, `set_permissions`,
-///   `sync_all`, `sync_data`) took effect as far as it got. If it failed,
-///   its error is *deferred*: the next change or `flush` on this `File`
-///   returns it instead of doing anything, once. So `write_all` then
+///   `set_times`, `set_modified`, `sync_all`, `sync_data`) took effect as
+///   far as it got. If it failed, its error is *deferred*: the next change
+///   or `flush` on this `File` returns it instead of doing anything, once. So `write_all` then
 ///   `flush()` (or `sync_all()`) reports every failed write, abandoned or
 ///   not. A deferred error still there when the `File` drops is logged
 ///   (`log` crate), as std drops the errors of `close`.
@@ -218,6 +219,46 @@ impl File {
     /// ```
     pub fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
         self.change(move |file| file.set_permissions(perm))
+    }
+
+    /// Changes the file's access and modification times (`futimens`), as
+    /// [`std::fs::File::set_times`]: the times `times` leaves unset stay as
+    /// they are. Returns a deferred error first.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use verde_runtime::fs::{File, FileTimes};
+    ///
+    /// let path = std::env::temp_dir().join(format!("verde-fs-set-times-doc-{}", std::process::id()));
+    /// let f = File::create(&path)?;
+    /// let then = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    /// f.set_times(FileTimes::new().set_accessed(then).set_modified(then))?;
+    /// assert_eq!(f.metadata()?.modified()?, then);
+    /// verde_runtime::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_times(&self, times: FileTimes) -> io::Result<()> {
+        self.change(move |file| file.set_times(times))
+    }
+
+    /// Changes the file's modification time, as
+    /// [`std::fs::File::set_modified`] (`set_times` with only that time).
+    /// Returns a deferred error first.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use verde_runtime::fs::File;
+    ///
+    /// let path = std::env::temp_dir().join(format!("verde-fs-set-modified-doc-{}", std::process::id()));
+    /// let f = File::create(&path)?;
+    /// let then = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    /// f.set_modified(then)?;
+    /// assert_eq!(f.metadata()?.modified()?, then);
+    /// verde_runtime::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_modified(&self, time: SystemTime) -> io::Result<()> {
+        self.change(move |file| file.set_modified(time))
     }
 
     /// The std `File`, once the operations in flight have ended.

@@ -40,8 +40,8 @@
 //! * [`File`]: `open`, `create`, `create_new`, `options`, `Read`, `Write`
 //!   and `Seek` (for `&File` too), std's `FileExt` (`read_at`,
 //!   `write_at`), `sync_all`, `sync_data`, `set_len`, `metadata`,
-//!   `set_permissions`, `try_clone`, and the conversions to and from std's
-//!   `File` and file descriptors.
+//!   `set_permissions`, `set_times`, `set_modified`, `try_clone`, and the
+//!   conversions to and from std's `File` and file descriptors.
 //! * [`OpenOptions`]: std's builder and its `OpenOptionsExt`; `open`
 //!   returns a verde [`File`].
 //! * The free functions: [`read`], [`read_to_string`], [`write()`],
@@ -76,9 +76,9 @@
 //!   pipes and sockets park on readiness with
 //!   [`io::wait_readable`](crate::io::wait_readable), like gevent's
 //!   `FileObjectPosix`.
-//! * std's `File::lock`, `set_times` and `set_modified` are not here: use
-//!   [`into_std`](File::into_std), or [`blocking`](crate::blocking) with a
-//!   [`try_clone`](File::try_clone)'s std `File`.
+//! * std's `File::lock` is not here: use [`into_std`](File::into_std), or
+//!   [`blocking`](crate::blocking) with a [`try_clone`](File::try_clone)'s
+//!   std `File`.
 
 mod dir_entry;
 mod file;
