@@ -490,3 +490,93 @@ fn set_times_and_set_modified_show_in_metadata() {
     });
     h.join().unwrap();
 }
+
+/// Runs `f` with `file` in a coroutine of this thread's hub, to its end.
+fn on_coroutine<T: Send + 'static>(file: &Arc<File>, f: impl FnOnce(&File) -> T + Send + 'static) -> T {
+    let file = file.clone();
+    verde::spawn(move || f(&file)).join().unwrap()
+}
+
+#[test]
+fn read_to_end_appends_a_multi_mib_file_to_the_buffer() {
+    let dir = TempDir::new("read-to-end");
+    let path = dir.path("f");
+    let data = pattern(5 << 20);
+    std::fs::write(&path, &data).unwrap();
+    let h = verde::spawn(move || {
+        let mut back = b"already here".to_vec();
+        let n = File::open(&path).unwrap().read_to_end(&mut back).unwrap();
+        let f = File::open(&path).unwrap();
+        let mut again = Vec::new();
+        (&f).read_to_end(&mut again).unwrap();
+        (n, back, again)
+    });
+    let (n, back, again) = h.join().unwrap();
+    assert_eq!(n, data.len());
+    assert!(back[..12] == *b"already here" && back[12..] == data[..]);
+    assert!(again == data);
+}
+
+#[test]
+fn read_to_string_of_invalid_utf8_leaves_the_buffer_unchanged() {
+    let dir = TempDir::new("invalid-utf8");
+    let path = dir.path("f");
+    std::fs::write(&path, b"valid, then \xff").unwrap();
+    let check = move || {
+        let mut text = String::from("keep");
+        let err = File::open(&path).unwrap().read_to_string(&mut text).unwrap_err();
+        (err.kind(), text)
+    };
+    let expected = (ErrorKind::InvalidData, "keep".to_owned());
+    assert_eq!(verde::spawn(check.clone()).join().unwrap(), expected);
+    assert_eq!(std::thread::spawn(check).join().unwrap(), expected);
+}
+
+#[test]
+fn read_to_end_after_a_killed_read_returns_every_byte() {
+    let dir = TempDir::new("fifo-kill-then-all");
+    let fifo = make_fifo(&dir, "p");
+    let (tx, writer) = fifo_writer(&fifo);
+    let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
+    let killed = pending_read(&f);
+    killed.kill();
+    assert!(killed.join().is_err());
+    tx.send(b"first, ").unwrap();
+    tx.send(b"then the rest").unwrap();
+    drop(tx);
+    writer.join().unwrap();
+    let all = on_coroutine(&f, |mut f| {
+        let mut all = Vec::new();
+        f.read_to_end(&mut all).map(|_| all)
+    });
+    assert_eq!(all.unwrap(), b"first, then the rest");
+}
+
+#[test]
+fn a_read_to_end_killed_while_pending_loses_nothing() {
+    let dir = TempDir::new("fifo-kill-all");
+    let fifo = make_fifo(&dir, "p");
+    let (tx, writer) = fifo_writer(&fifo);
+    let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
+    let started = Arc::new(AtomicBool::new(false));
+    let (f1, s) = (f.clone(), started.clone());
+    let killed = verde::spawn(move || {
+        s.store(true, Ordering::SeqCst);
+        let mut all = Vec::new();
+        (&*f1).read_to_end(&mut all)
+    });
+    wait_for(&started);
+    verde::yield_now();
+    killed.kill();
+    assert!(killed.join().is_err());
+    // The killed read_to_end reads all of this on its pool thread.
+    tx.send(b"every ").unwrap();
+    tx.send(b"byte").unwrap();
+    drop(tx);
+    writer.join().unwrap();
+    let all = on_coroutine(&f, |mut f| {
+        let mut all = b">".to_vec();
+        f.read_to_end(&mut all).map(|n| (n, all))
+    });
+    assert_eq!(all.unwrap(), (10, b">every byte".to_vec()));
+}

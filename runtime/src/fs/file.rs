@@ -44,8 +44,10 @@ use super::OpenOptions;
 /// [`try_clone`](Self::try_clone) is a `File` of its own, whose operations
 /// do not wait for this one's. One read or write moves at most
 /// [`MAX_CHUNK`](super::MAX_CHUNK) bytes (std's `Read` and `Write` allow
-/// short counts; `read_exact`, `write_all` and `read_to_end` loop). A read
-/// into an empty buffer returns `Ok(0)` at once.
+/// short counts; `read_exact` and `write_all` loop), but `read_to_end` and
+/// `read_to_string` read the whole rest of the file in one pool round trip,
+/// into a buffer sized from its metadata as std's. A read into an empty
+/// buffer returns `Ok(0)` at once.
 ///
 /// # When the caller goes away
 ///
@@ -55,13 +57,14 @@ use super::OpenOptions;
 ///
 /// * **The next operation waits for it** to end, so operations stay in
 ///   order and the file position is where they put it.
-/// * **A read** keeps the bytes it read, and the next `read` (or
-///   `read_to_end`...) returns them first. If a write or a seek comes
-///   before, the position first moves back over the bytes nobody got (a
-///   `SeekFrom::Current` counts from where the caller's reads left off),
-///   and they are dropped, to be read again; on a file that cannot seek (a
-///   FIFO, a terminal) they stay for the next read. A read that failed
-///   changed nothing, and its error goes with its caller.
+/// * **A read** keeps the bytes it read (a `read_to_end`, every byte up to
+///   the end), and the next `read` (or `read_to_end`...) returns them
+///   first. If a write or a seek comes before, the position first moves
+///   back over the bytes nobody got (a `SeekFrom::Current` counts from
+///   where the caller's reads left off), and they are dropped, to be read
+///   again; on a file that cannot seek (a FIFO, a terminal) they stay for
+///   the next read. A read that failed changed nothing, and its error goes
+///   with its caller (a `read_to_end`'s bytes before its error stay).
 /// * **A change** (`write`, `write_at`, `set_len`, `set_permissions`,
 ///   `set_times`, `set_modified`, `sync_all`, `sync_data`) took effect as
 ///   far as it got. If it failed, its error is *deferred*: the next change

@@ -7,8 +7,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 
 use super::leftovers::{
-    give_back, orphan_positional_read, orphan_read, orphan_seek, orphan_write, settle_seek, Leftovers, ReadOutcome,
-    WriteOutcome,
+    give_back, orphan_positional_read, orphan_read, orphan_read_to_end, orphan_seek, orphan_write, settle_seek,
+    Leftovers, ReadOutcome, ReadToEndOutcome, WriteOutcome,
 };
 use super::offload::use_pool;
 use super::serial::Turn;
@@ -39,6 +39,59 @@ fn read_into(
         dst[..n].copy_from_slice(&buf[..n]);
     }
     turn.leftovers.keep_buffer(buf);
+    result
+}
+
+/// Appends the rest of the file to `buf`, read-ahead bytes first: from a
+/// coroutine, std's `read_to_end` (sized from the file's metadata) fills an
+/// owned buffer in one pool round trip; otherwise std's reads straight into
+/// `buf`. As std's, bytes read before an error stay in `buf`.
+fn read_rest(turn: &mut Turn<'_, StdFile, Leftovers>, buf: &mut Vec<u8>) -> io::Result<usize> {
+    if !use_pool() {
+        let ahead = turn.leftovers.take_read_ahead(buf)?;
+        let mut file = turn.resource();
+        return file.read_to_end(buf).map(|n| ahead + n);
+    }
+    // The read-ahead stays where it is until the rest comes: a caller that
+    // goes away meanwhile loses neither.
+    let (rest, result): ReadToEndOutcome = turn.run(
+        |mut file| {
+            let mut rest = Vec::new();
+            let result = file.read_to_end(&mut rest);
+            (rest, result)
+        },
+        orphan_read_to_end,
+    );
+    turn.leftovers.append_read_ahead(rest);
+    let n = turn.leftovers.take_read_ahead(buf)?;
+    result.map(|_| n)
+}
+
+/// Appends `bytes`, the outcome of a read that returned `result`, to `buf`
+/// if they are UTF-8, as std's `read_to_string`: otherwise `buf` is
+/// unchanged, and the result is the read's error, or `InvalidData`. If
+/// `buf` cannot grow (`OutOfMemory`), the bytes stay for the next read.
+fn append_utf8(
+    turn: &mut Turn<'_, StdFile, Leftovers>,
+    buf: &mut String,
+    bytes: Vec<u8>,
+    result: io::Result<usize>,
+) -> io::Result<usize> {
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => {
+            return result
+                .and_then(|_| Err(io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8")))
+        }
+    };
+    if buf.is_empty() {
+        *buf = text;
+    } else if let Err(e) = buf.try_reserve(text.len()) {
+        turn.leftovers.append_read_ahead(text.into_bytes());
+        return Err(e.into());
+    } else {
+        buf.push_str(&text);
+    }
     result
 }
 
@@ -84,6 +137,27 @@ impl Read for &File {
         }
         read_into(&mut turn, dst, |mut file, buf| file.read(buf), orphan_read)
     }
+
+    /// Reads to the end of the file, read-ahead bytes first, as std's: from
+    /// a coroutine, in one pool round trip into a buffer of the file's
+    /// size, then appended to `buf`. A caller that goes away loses nothing:
+    /// the next read returns what this one read.
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        read_rest(&mut self.turn(), buf)
+    }
+
+    /// As `read_to_end`, then std's UTF-8 check over every byte appended:
+    /// on invalid UTF-8, `InvalidData` and `buf` unchanged.
+    fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
+        let mut turn = self.turn();
+        if !use_pool() && turn.leftovers.read_ahead_len() == 0 {
+            let mut file = turn.resource();
+            return file.read_to_string(buf);
+        }
+        let mut bytes = Vec::new();
+        let result = read_rest(&mut turn, &mut bytes);
+        append_utf8(&mut turn, buf, bytes, result)
+    }
 }
 
 /// Writes at the file position. Returns a deferred error first (see
@@ -109,7 +183,7 @@ impl Write for &File {
 impl Seek for &File {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         let mut turn = self.turn();
-        // At most one read's worth (`MAX_CHUNK`), so it fits.
+        // A buffer's length, at most `isize::MAX`, so it fits.
         let ahead = turn.leftovers.read_ahead_len() as i64;
         let pos = match pos {
             SeekFrom::Current(n) => SeekFrom::Current(n.checked_sub(ahead).ok_or_else(|| {
@@ -126,6 +200,14 @@ impl Seek for &File {
 impl Read for File {
     fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
         (&*self).read(dst)
+    }
+
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        (&*self).read_to_end(buf)
+    }
+
+    fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
+        (&*self).read_to_string(buf)
     }
 }
 

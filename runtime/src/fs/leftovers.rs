@@ -4,6 +4,8 @@
 use std::fs::File as StdFile;
 use std::io::{self, Seek, SeekFrom};
 
+use super::MAX_CHUNK;
+
 /// What a [`File`](super::File) keeps between operations.
 #[derive(Default)]
 pub(super) struct Leftovers {
@@ -24,9 +26,11 @@ impl Leftovers {
         std::mem::take(&mut self.spare)
     }
 
-    /// Keeps `buf` for the next round trip.
+    /// Keeps `buf` for the next round trip if it is the largest yet, and no
+    /// larger than a read or a write's (at most [`MAX_CHUNK`], which
+    /// amortised growth may double): a whole file's read-ahead is not kept.
     pub(super) fn keep_buffer(&mut self, buf: Vec<u8>) {
-        if buf.capacity() > self.spare.capacity() {
+        if buf.capacity() > self.spare.capacity() && buf.capacity() <= 2 * MAX_CHUNK {
             self.spare = buf;
         }
     }
@@ -49,6 +53,38 @@ impl Leftovers {
             self.discard_read_ahead();
         }
         Some(n)
+    }
+
+    /// Appends all the read-ahead bytes to `buf`; how many. If `buf` cannot
+    /// grow (`OutOfMemory`), they stay for the next read.
+    pub(super) fn take_read_ahead(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        let n = self.read_ahead_len();
+        if n == 0 {
+            return Ok(0);
+        }
+        if buf.is_empty() && self.read_pos == 0 {
+            std::mem::swap(buf, &mut self.read_ahead);
+        } else {
+            buf.try_reserve(n)?;
+            buf.extend_from_slice(&self.read_ahead[self.read_pos..]);
+        }
+        self.discard_read_ahead();
+        Ok(n)
+    }
+
+    /// Adds `bytes` after the read-ahead bytes not returned yet.
+    pub(super) fn append_read_ahead(&mut self, bytes: Vec<u8>) {
+        if bytes.is_empty() {
+            self.keep_buffer(bytes);
+        } else if self.read_ahead_len() == 0 {
+            self.discard_read_ahead();
+            self.read_ahead = bytes;
+        } else {
+            self.read_ahead.extend_from_slice(&bytes);
+            let mut spare = bytes;
+            spare.clear();
+            self.keep_buffer(spare);
+        }
     }
 
     /// Forgets the read-ahead bytes (the position moved back over them, or
@@ -85,11 +121,21 @@ pub(super) fn orphan_read((mut buf, result): ReadOutcome, leftovers: &mut Leftov
     match result {
         Ok(n) => {
             buf.truncate(n);
-            leftovers.read_ahead = buf;
-            leftovers.read_pos = 0;
+            leftovers.append_read_ahead(buf);
         }
         Err(_) => leftovers.keep_buffer(buf),
     }
+}
+
+/// The outcome of a `read_to_end` on the pool: every byte it read (up to
+/// its error, if it had one) and its result.
+pub(super) type ReadToEndOutcome = (Vec<u8>, io::Result<usize>);
+
+/// A `read_to_end` whose caller went away: every byte it read, even before
+/// an error, follows the read-ahead bytes the caller had not taken yet.
+/// Its error goes with its caller.
+pub(super) fn orphan_read_to_end((bytes, _): ReadToEndOutcome, leftovers: &mut Leftovers) {
+    leftovers.append_read_ahead(bytes);
 }
 
 /// A positional read whose caller went away: nothing to keep but its
@@ -156,7 +202,7 @@ pub(super) fn give_back(file: &StdFile, ahead: usize) -> io::Result<bool> {
     if ahead == 0 {
         return Ok(true);
     }
-    // At most one read's worth (`MAX_CHUNK`), so it fits.
+    // A buffer's length, at most `isize::MAX`, so it fits.
     match (&*file).seek(SeekFrom::Current(-(ahead as i64))) {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotSeekable => Ok(false),

@@ -38,10 +38,11 @@
 //! # What it has
 //!
 //! * [`File`]: `open`, `create`, `create_new`, `options`, `Read`, `Write`
-//!   and `Seek` (for `&File` too), std's `FileExt` (`read_at`,
-//!   `write_at`), `sync_all`, `sync_data`, `set_len`, `metadata`,
-//!   `set_permissions`, `set_times`, `set_modified`, `try_clone`, and the
-//!   conversions to and from std's `File` and file descriptors.
+//!   and `Seek` (for `&File` too; `read_to_end` and `read_to_string` in
+//!   one pool round trip), std's `FileExt` (`read_at`, `write_at`),
+//!   `sync_all`, `sync_data`, `set_len`, `metadata`, `set_permissions`,
+//!   `set_times`, `set_modified`, `try_clone`, and the conversions to and
+//!   from std's `File` and file descriptors.
 //! * [`OpenOptions`]: std's builder and its `OpenOptionsExt`; `open`
 //!   returns a verde [`File`].
 //! * The free functions: [`read`], [`read_to_string`], [`write()`],
@@ -58,8 +59,9 @@
 //!
 //! * Data moves through an owned buffer (a pool thread cannot borrow the
 //!   caller's slice): one read or write is at most [`MAX_CHUNK`] bytes,
-//!   copied once. On a thread with no coroutines, std reads into the
-//!   caller's slice.
+//!   copied once; a `read_to_end` reads the rest of the file into a buffer
+//!   of its size, in one round trip. On a thread with no coroutines, std
+//!   reads into the caller's slice.
 //! * A [`File`]'s operations run one at a time, in call order; a kill or a
 //!   [`Timeout`](crate::Timeout) never loses what an operation did on its
 //!   pool thread after its caller went away (read bytes, a write's error):
@@ -90,6 +92,8 @@ mod open_options;
 #[cfg(test)]
 mod read_ahead_tests;
 mod read_dir;
+#[cfg(test)]
+mod read_to_end_tests;
 mod serial;
 
 pub use std::fs::{FileTimes, FileType, Metadata, Permissions};
@@ -105,6 +109,7 @@ pub use read_dir::{read_dir, ReadDir};
 
 /// The most bytes one read or write of a [`File`] moves through the
 /// blocking pool from a coroutine: 2 MiB. A larger buffer gets a short
-/// count, which std's `Read` and `Write` allow (`read_exact`, `write_all`
-/// and `read_to_end` loop).
+/// count, which std's `Read` and `Write` allow (`read_exact` and
+/// `write_all` loop). `read_to_end` and `read_to_string` are not chunked:
+/// they read the whole rest of the file in one round trip.
 pub const MAX_CHUNK: usize = 2 * 1024 * 1024;

@@ -125,6 +125,8 @@ where
         if !use_pool() {
             return op(&self.serial.resource);
         }
+        #[cfg(test)]
+        POOL_TRIPS.with(|trips| trips.set(trips.get() + 1));
         let resource = Arc::clone(&self.serial.resource);
         let shared = Arc::clone(&self.serial.shared);
         self.in_flight = Some(Box::new(move |outcome, leftovers| orphan(downcast(outcome), leftovers)));
@@ -165,6 +167,18 @@ impl<L> Shared<L> {
             w.wake();
         }
     }
+}
+
+/// How many operations this thread's turns sent to the pool: what tests
+/// count round trips with.
+#[cfg(test)]
+pub(super) fn pool_trips() -> usize {
+    POOL_TRIPS.with(std::cell::Cell::get)
+}
+
+#[cfg(test)]
+thread_local! {
+    static POOL_TRIPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 fn downcast<T: 'static>(outcome: Box<dyn Any + Send>) -> T {
