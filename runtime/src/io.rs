@@ -151,7 +151,7 @@ impl Table {
                 format!("verde: more than {} file descriptors registered at once", CHUNK * MAX_CHUNKS),
             ));
         }
-        if n % CHUNK == 0 {
+        if n.is_multiple_of(CHUNK) {
             let chunk: Box<[Slot]> = (0..CHUNK).map(|_| Slot::new()).collect();
             let p = Box::leak(chunk).as_mut_ptr();
             self.chunks[n / CHUNK].store(p, Ordering::Release);

@@ -580,3 +580,104 @@ fn a_read_to_end_killed_while_pending_loses_nothing() {
     });
     assert_eq!(all.unwrap(), (10, b">every byte".to_vec()));
 }
+
+/// `n` opens of one fresh file in `dir`: separate handles, each with its
+/// own locks.
+fn lock_handles<const N: usize>(dir: &TempDir) -> [Arc<File>; N] {
+    let path = dir.path("lock");
+    std::fs::write(&path, b"").unwrap();
+    std::array::from_fn(|_| Arc::new(File::open(&path).unwrap()))
+}
+
+/// Starts `lock` of `file` in a coroutine and returns once it is parked in
+/// the call.
+fn pending_lock(file: &Arc<File>) -> verde::JoinHandle<std::io::Result<()>> {
+    let started = Arc::new(AtomicBool::new(false));
+    let (f, s) = (file.clone(), started.clone());
+    let h = verde::spawn(move || {
+        s.store(true, Ordering::SeqCst);
+        f.lock()
+    });
+    wait_for(&started);
+    verde::yield_now();
+    h
+}
+
+#[test]
+fn a_waiting_lock_parks_only_its_coroutine() {
+    let dir = TempDir::new("lock-wait");
+    let [a, b, probe] = lock_handles(&dir);
+    let (locked, release) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let (a1, l, r) = (a.clone(), locked.clone(), release.clone());
+    let holder = verde::spawn(move || {
+        a1.lock().unwrap();
+        l.store(true, Ordering::SeqCst);
+        wait_for(&r);
+        a1.unlock().unwrap();
+    });
+    wait_for(&locked);
+    assert!(matches!(on_coroutine(&probe, |f| f.try_lock()), Err(fs::TryLockError::WouldBlock)));
+    let waiter = pending_lock(&b);
+    // The waiter waits for the holder; the ticker, on the same hub, runs to
+    // its end meanwhile.
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let t = ticks.clone();
+    let ticker = verde::spawn(move || {
+        for _ in 0..20 {
+            verde::yield_now();
+            t.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    ticker.join().unwrap();
+    assert_eq!(ticks.load(Ordering::SeqCst), 20);
+    assert!(!waiter.is_finished());
+    release.store(true, Ordering::SeqCst);
+    holder.join().unwrap();
+    waiter.join().unwrap().unwrap();
+    assert!(matches!(on_coroutine(&probe, |f| f.try_lock()), Err(fs::TryLockError::WouldBlock)));
+    on_coroutine(&b, |f| f.unlock()).unwrap();
+    on_coroutine(&probe, |f| f.try_lock()).unwrap();
+}
+
+#[test]
+fn shared_locks_coexist() {
+    let dir = TempDir::new("lock-shared");
+    let [a, b, c] = lock_handles(&dir);
+    on_coroutine(&a, |f| f.lock_shared()).unwrap();
+    on_coroutine(&b, |f| f.lock_shared()).unwrap();
+    assert!(matches!(on_coroutine(&c, |f| f.try_lock()), Err(fs::TryLockError::WouldBlock)));
+    on_coroutine(&c, |f| f.try_lock_shared()).unwrap();
+    for f in [&a, &b, &c] {
+        on_coroutine(f, |f| f.unlock()).unwrap();
+    }
+    on_coroutine(&c, |f| f.try_lock()).unwrap();
+}
+
+#[test]
+fn a_locker_killed_while_waiting_leaves_the_file_unlocked() {
+    let dir = TempDir::new("lock-kill");
+    let [a, b, probe] = lock_handles(&dir);
+    on_coroutine(&a, |f| f.lock()).unwrap();
+    let killed = pending_lock(&b);
+    killed.kill();
+    assert!(killed.join().is_err(), "the locker was killed");
+    // Its pool thread still waits for the lock, and gets it now.
+    on_coroutine(&a, |f| f.unlock()).unwrap();
+    // `b`'s next operation waits for that lock's release.
+    on_coroutine(&b, |f| f.metadata()).unwrap();
+    on_coroutine(&probe, |f| f.try_lock()).unwrap();
+    on_coroutine(&probe, |f| f.unlock()).unwrap();
+    on_coroutine(&b, |f| f.lock()).unwrap();
+}
+
+#[test]
+fn a_lock_that_times_out_leaves_the_file_unlocked() {
+    let dir = TempDir::new("lock-timeout");
+    let [a, b, probe] = lock_handles(&dir);
+    on_coroutine(&a, |f| f.lock()).unwrap();
+    let timed_out = on_coroutine(&b, |f| verde::with_timeout(Duration::from_millis(20), || f.lock()).is_err());
+    assert!(timed_out, "the lock is held, so the wait timed out");
+    on_coroutine(&a, |f| f.unlock()).unwrap();
+    on_coroutine(&b, |f| f.metadata()).unwrap();
+    on_coroutine(&probe, |f| f.try_lock()).unwrap();
+}

@@ -74,6 +74,9 @@ use super::OpenOptions;
 ///   (`log` crate), as std drops the errors of `close`.
 /// * **A query** (`metadata`, `read_at`) changed nothing; its outcome is
 ///   dropped. A seek moved the position, as it would have.
+/// * **A lock** (`lock`, `lock_shared`) acquired after its caller went
+///   away is released at once: a killed locker never leaves the file locked
+///   by nobody.
 pub struct File {
     serial: Serial<StdFile, Leftovers>,
 }

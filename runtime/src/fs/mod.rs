@@ -41,8 +41,10 @@
 //!   and `Seek` (for `&File` too; `read_to_end` and `read_to_string` in
 //!   one pool round trip), std's `FileExt` (`read_at`, `write_at`),
 //!   `sync_all`, `sync_data`, `set_len`, `metadata`, `set_permissions`,
-//!   `set_times`, `set_modified`, `try_clone`, and the conversions to and
-//!   from std's `File` and file descriptors.
+//!   `set_times`, `set_modified`, the locks (`lock`, `lock_shared`,
+//!   `try_lock`, `try_lock_shared`, `unlock`; a waiting lock parks its
+//!   caller and holds a pool thread), `try_clone`, and the conversions to
+//!   and from std's `File` and file descriptors.
 //! * [`OpenOptions`]: std's builder and its `OpenOptionsExt`; `open`
 //!   returns a verde [`File`].
 //! * The free functions: [`read`], [`read_to_string`], [`write()`],
@@ -51,8 +53,8 @@
 //!   [`create_dir_all`], [`remove_file`], [`remove_dir`],
 //!   [`remove_dir_all`], [`rename`], [`copy`], [`hard_link`],
 //!   [`canonicalize`], [`read_link`], [`set_permissions`], [`exists`].
-//! * std's [`Metadata`], [`Permissions`], [`FileType`] and
-//!   [`FileTimes`], re-exported, so whole `use std::fs::{...}` lines
+//! * std's [`Metadata`], [`Permissions`], [`FileType`], [`FileTimes`] and
+//!   [`TryLockError`], re-exported, so whole `use std::fs::{...}` lines
 //!   switch.
 //!
 //! # How it works
@@ -78,13 +80,16 @@
 //!   pipes and sockets park on readiness with
 //!   [`io::wait_readable`](crate::io::wait_readable), like gevent's
 //!   `FileObjectPosix`.
-//! * std's `File::lock` is not here: use [`into_std`](File::into_std), or
-//!   [`blocking`](crate::blocking) with a [`try_clone`](File::try_clone)'s
-//!   std `File`.
+//! * A [`File`]'s `lock` (or `lock_shared`) that waits holds a pool
+//!   thread until the lock comes, and this `File`'s later operations wait
+//!   behind it (see [One operation at a
+//!   time](File#one-operation-at-a-time)), where std's other threads would
+//!   use the file meanwhile.
 
 mod dir_entry;
 mod file;
 mod file_io;
+mod file_lock;
 mod functions;
 mod leftovers;
 mod offload;
@@ -96,7 +101,7 @@ mod read_dir;
 mod read_to_end_tests;
 mod serial;
 
-pub use std::fs::{FileTimes, FileType, Metadata, Permissions};
+pub use std::fs::{FileTimes, FileType, Metadata, Permissions, TryLockError};
 
 pub use dir_entry::DirEntry;
 pub use file::File;

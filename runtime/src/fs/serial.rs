@@ -16,7 +16,8 @@
 //!   outcome. If the caller unwinds first, the turn stays taken and the
 //!   operation's *orphan* function folds its outcome into the leftovers
 //!   when it ends (or at once, if it already has); the turn is released
-//!   only then.
+//!   only then. [`Turn::run_undoing`]'s orphan gets the resource too, to
+//!   undo what nobody will (a file lock acquired for a caller gone).
 //!
 //! On a thread with no coroutines (see `offload::use_pool`) the operation
 //! runs on the calling thread, as std's would, still under the turn.
@@ -30,24 +31,24 @@ use crate::sync::raw_mutex::RawMutex;
 use crate::sync::state_mutex::{lock, StateMutex};
 
 /// Folds the outcome of an operation whose caller went away into the
-/// leftovers.
-type Orphan<L> = Box<dyn FnOnce(Box<dyn Any + Send>, &mut L) + Send>;
+/// leftovers (or undoes it on the resource).
+type Orphan<R, L> = Box<dyn FnOnce(Box<dyn Any + Send>, &R, &mut L) + Send>;
 
 /// A resource whose operations run one at a time, on the blocking pool
 /// when called from a coroutine.
 pub(super) struct Serial<R, L> {
     resource: Arc<R>,
-    shared: Arc<Shared<L>>,
+    shared: Arc<Shared<R, L>>,
 }
 
-struct Shared<L> {
+struct Shared<R, L> {
     /// Held by the caller whose operation runs, or by an operation whose
     /// caller went away, until it ends.
     turn: RawMutex,
-    state: StateMutex<State<L>>,
+    state: StateMutex<State<R, L>>,
 }
 
-struct State<L> {
+struct State<R, L> {
     /// What abandoned operations left behind; taken by the turn's holder.
     leftovers: L,
     /// The outcome of the operation in flight, not collected yet.
@@ -56,7 +57,7 @@ struct State<L> {
     owner: Option<Waker>,
     /// Set when the caller of the operation in flight went away: what
     /// folds its outcome into `leftovers` when it ends.
-    orphan: Option<Orphan<L>>,
+    orphan: Option<Orphan<R, L>>,
 }
 
 impl<R, L> Serial<R, L>
@@ -100,7 +101,7 @@ pub(super) struct Turn<'a, R, L> {
     /// The resource's leftovers, the holder's to use.
     pub(super) leftovers: L,
     /// Set while this turn's operation runs on the pool.
-    in_flight: Option<Orphan<L>>,
+    in_flight: Option<Orphan<R, L>>,
 }
 
 impl<R, L> Turn<'_, R, L>
@@ -125,15 +126,39 @@ where
         if !use_pool() {
             return op(&self.serial.resource);
         }
+        self.run_on_pool(op, Box::new(move |outcome, _, leftovers| orphan(downcast(outcome), leftovers)))
+    }
+
+    /// As [`run`](Self::run), for an operation that leaves the resource in
+    /// a state only its caller may keep: if the caller unwinds before `op`
+    /// ends, `undo` gets `op`'s outcome, the resource and the leftovers
+    /// once it does (an acquired file lock is released).
+    pub(super) fn run_undoing<T, F>(&mut self, op: F, undo: fn(T, &R, &mut L)) -> T
+    where
+        F: FnOnce(&R) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if !use_pool() {
+            return op(&self.serial.resource);
+        }
+        self.run_on_pool(op, Box::new(move |outcome, resource, leftovers| undo(downcast(outcome), resource, leftovers)))
+    }
+
+    /// Sends `op` to the blocking pool and parks until its outcome comes;
+    /// `orphan` takes it over if the caller unwinds first.
+    fn run_on_pool<T, F>(&mut self, op: F, orphan: Orphan<R, L>) -> T
+    where
+        F: FnOnce(&R) -> T + Send + 'static,
+        T: Send + 'static,
+    {
         #[cfg(test)]
         POOL_TRIPS.with(|trips| trips.set(trips.get() + 1));
         let resource = Arc::clone(&self.serial.resource);
         let shared = Arc::clone(&self.serial.shared);
-        self.in_flight = Some(Box::new(move |outcome, leftovers| orphan(downcast(outcome), leftovers)));
+        self.in_flight = Some(orphan);
         crate::blocking::submit(move || {
             let outcome = op(&resource);
-            drop(resource);
-            shared.finish(outcome);
+            shared.finish(outcome, resource);
         });
         loop {
             let mut state = lock(&self.serial.shared.state);
@@ -148,18 +173,23 @@ where
     }
 }
 
-impl<L> Shared<L> {
+impl<R, L> Shared<R, L> {
     /// Publishes an operation's outcome for its caller, or, if the caller
     /// went away, folds it into the leftovers and releases the turn. Runs on
-    /// the pool thread.
-    fn finish<T: Send + 'static>(&self, outcome: T) {
+    /// the pool thread, which lets go of its `resource` before the turn can
+    /// pass (the next holder may take the resource back: `into_resource`).
+    fn finish<T: Send + 'static>(&self, outcome: T, resource: Arc<R>) {
         let mut state = lock(&self.state);
         if let Some(orphan) = state.orphan.take() {
-            orphan(Box::new(outcome), &mut state.leftovers);
+            orphan(Box::new(outcome), &resource, &mut state.leftovers);
             drop(state);
+            drop(resource);
             self.turn.unlock();
             return;
         }
+        // The caller, still waiting, holds the `Serial`: not the last
+        // reference.
+        drop(resource);
         state.finished = Some(Box::new(outcome));
         let owner = state.owner.take();
         drop(state);
@@ -194,7 +224,7 @@ impl<R, L> Drop for Turn<'_, R, L> {
             // The caller unwound while its operation ran on the pool.
             state.owner = None;
             match state.finished.take() {
-                Some(outcome) => orphan(outcome, &mut state.leftovers),
+                Some(outcome) => orphan(outcome, &self.serial.resource, &mut state.leftovers),
                 None => {
                     // The operation releases the turn when it ends.
                     state.orphan = Some(orphan);
