@@ -286,12 +286,22 @@ impl Registration {
     /// Returns `false` on timeout. May return `true` spuriously; the caller
     /// retries its operation.
     pub fn wait(&self, interest: Interest, deadline: Option<Instant>) -> bool {
-        let tick = self.slot().tick(interest).load(Ordering::Acquire);
-        self.wait_since(interest, tick, deadline)
+        self.wait_since(interest, self.readiness(interest), deadline)
     }
 
-    /// Waits for a readiness event newer than `tick`.
-    fn wait_since(&self, interest: Interest, tick: u64, deadline: Option<Instant>) -> bool {
+    /// How many readiness events for `interest` the fd has had. Read it
+    /// before an operation that may find the fd not ready, and wait with
+    /// [`wait_since`](Self::wait_since): an event that comes between the
+    /// operation and the wait then ends the wait instead of being missed.
+    #[inline]
+    pub(crate) fn readiness(&self, interest: Interest) -> u64 {
+        self.slot().tick(interest).load(Ordering::Acquire)
+    }
+
+    /// Waits for a readiness event newer than `tick` (a
+    /// [`readiness`](Self::readiness) count) or until `deadline`. Returns
+    /// `false` on timeout; may return `true` spuriously.
+    pub(crate) fn wait_since(&self, interest: Interest, tick: u64, deadline: Option<Instant>) -> bool {
         let slot = self.slot();
         let hub = hub::current();
         {

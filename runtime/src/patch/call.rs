@@ -161,19 +161,31 @@ impl<'a> Sock<'a> {
         flags & libc::MSG_DONTWAIT != 0 || self.entry.options.nonblocking()
     }
 
-    /// Waits until the fd may be ready for `interest`, or `deadline`.
+    /// The socket's readiness count for `interest`, to read before an
+    /// operation that may fail with `EAGAIN` and pass to
+    /// [`wait`](Self::wait) after it.
+    #[inline]
+    pub(crate) fn readiness(&self, interest: Interest) -> u64 {
+        self.entry.reg.readiness(interest)
+    }
+
+    /// Waits until the fd may be ready for `interest`, or `deadline`:
+    /// for a readiness event newer than `since`, the
+    /// [`readiness`](Self::readiness) count read before the operation that
+    /// found it not ready, so an event that came in between is not missed
+    /// (another hub's epoll may deliver it while this coroutine runs).
     /// `Err(EAGAIN)` when the deadline passes, `ECANCELED` when a kill or
     /// `Timeout` is pending, `EINTR` when a signal interrupts a thread's
     /// wait, and `EBADF` when the fd was closed meanwhile. May return `Ok`
     /// spuriously: the caller retries its operation.
-    pub(crate) fn wait(&self, interest: Interest, deadline: Option<Instant>) -> Result<(), Errno> {
+    pub(crate) fn wait(&self, interest: Interest, since: u64, deadline: Option<Instant>) -> Result<(), Errno> {
         if !self.scope.in_coroutine() {
             return wait_thread(self.fd, interest, deadline);
         }
         if self.scope.cancelled() {
             return Err(INTERRUPTED);
         }
-        let ready = self.scope.parked(|| self.entry.reg.wait(interest, deadline));
+        let ready = self.scope.parked(|| self.entry.reg.wait_since(interest, since, deadline));
         if self.scope.cancelled() {
             return Err(INTERRUPTED);
         }
@@ -193,13 +205,15 @@ impl<'a> Sock<'a> {
     /// non-blocking mode (`flags` may hold `MSG_DONTWAIT`) runs it once.
     #[inline]
     pub(crate) fn io(&self, interest: Interest, flags: libc::c_int, mut op: impl FnMut() -> SysResult) -> SysResult {
+        let mut since = self.readiness(interest);
         let first = op();
         if first != Err(Errno(libc::EAGAIN)) || self.nonblocking(flags) {
             return first;
         }
         let deadline = self.entry.options.deadline(interest);
         loop {
-            self.wait(interest, deadline)?;
+            self.wait(interest, since, deadline)?;
+            since = self.readiness(interest);
             match op() {
                 Err(Errno(libc::EAGAIN)) => {}
                 other => return other,
@@ -221,6 +235,7 @@ impl<'a> Sock<'a> {
         let mut done = 0usize;
         let mut deadline = None;
         loop {
+            let since = self.readiness(interest);
             let step = match op(done) {
                 Ok(0) if total != 0 => return Ok(done as isize),
                 Ok(n) => {
@@ -232,7 +247,7 @@ impl<'a> Sock<'a> {
                 }
                 Err(Errno(libc::EAGAIN)) => {
                     let d = *deadline.get_or_insert_with(|| self.entry.options.deadline(interest));
-                    self.wait(interest, d)
+                    self.wait(interest, since, d)
                 }
                 Err(e) => Err(e),
             };

@@ -65,6 +65,7 @@ pub unsafe fn connect(fd: libc::c_int, addr: *const libc::sockaddr, len: libc::s
 }
 
 fn connect_blocking(sock: &Sock<'_>, mut op: impl FnMut() -> SysResult) -> SysResult {
+    let mut since = sock.readiness(Interest::Write);
     let first = op();
     if sock.nonblocking(0) {
         return first;
@@ -72,18 +73,19 @@ fn connect_blocking(sock: &Sock<'_>, mut op: impl FnMut() -> SysResult) -> SysRe
     let deadline = sock.entry.options.deadline(Interest::Write);
     match first {
         Err(Errno(libc::EINPROGRESS | libc::EALREADY)) => {}
-        Err(Errno(libc::EAGAIN)) if sock.entry.options.unix => return connect_unix_backlog(sock, op, deadline),
+        Err(Errno(libc::EAGAIN)) if sock.entry.options.unix => return connect_unix_backlog(sock, op, since, deadline),
         other => return other,
     }
     // A connect on a socket whose connection is in progress answers for
     // it: EALREADY while it still is, EISCONN once it succeeded, and the
     // error once it failed.
     loop {
-        match sock.wait(Interest::Write, deadline) {
+        match sock.wait(Interest::Write, since, deadline) {
             Err(Errno(libc::EAGAIN)) => return Err(Errno(libc::EINPROGRESS)),
             Err(e) => return Err(e),
             Ok(()) => {}
         }
+        since = sock.readiness(Interest::Write);
         match op() {
             Err(Errno(libc::EINPROGRESS | libc::EALREADY)) => {}
             Err(Errno(libc::EISCONN)) => return Ok(0),
@@ -95,15 +97,21 @@ fn connect_blocking(sock: &Sock<'_>, mut op: impl FnMut() -> SysResult) -> SysRe
 /// A Unix-socket connect to a full backlog: the kernel's blocking connect
 /// waits for room, but reports no readiness to wait for, so retry with a
 /// backoff from 1 ms to 64 ms until the timeout.
-fn connect_unix_backlog(sock: &Sock<'_>, mut op: impl FnMut() -> SysResult, deadline: Option<Instant>) -> SysResult {
+fn connect_unix_backlog(
+    sock: &Sock<'_>,
+    mut op: impl FnMut() -> SysResult,
+    mut since: u64,
+    deadline: Option<Instant>,
+) -> SysResult {
     let mut step = UNIX_RETRY_MIN;
     loop {
         let cap = park::deadline_after(step);
-        match sock.wait(Interest::Write, Some(deadline.map_or(cap, |d| d.min(cap)))) {
+        match sock.wait(Interest::Write, since, Some(deadline.map_or(cap, |d| d.min(cap)))) {
             Err(Errno(libc::EAGAIN)) if deadline.is_none_or(|d| Instant::now() < d) => {}
             Err(e) => return Err(e),
             Ok(()) => {}
         }
+        since = sock.readiness(Interest::Write);
         match op() {
             Err(Errno(libc::EAGAIN)) => step = (step * 2).min(UNIX_RETRY_MAX),
             other => return other,
