@@ -4,8 +4,10 @@
 //! is ready and the caller is willing to wait, the coroutine parks until an
 //! epoll fd becomes readable: for `epoll_wait` the caller's own epoll fd
 //! (so a nested event loop, such as the tokio runtime inside the sync
-//! `postgres` client, yields to the hub), for `poll` and `select` a private
-//! epoll instance holding the caller's fds. Each wake-up asks the kernel
+//! `postgres` client, yields to the hub), for `poll` of one socket the
+//! patch has adopted, in one direction, that socket's own registration, and
+//! for other `poll` and `select` calls a private epoll instance holding the
+//! caller's fds. Each wake-up asks the kernel
 //! again with a zero timeout, so the results (`revents`, the fd sets, the
 //! events) are exactly the kernel's. Outside coroutines each is the plain
 //! system call.
@@ -18,6 +20,7 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use super::call::{self, Scope, INTERRUPTED};
+use super::fdtable;
 use super::raw::{self, plain, raw_syscall, Errno, SysResult};
 use crate::io::{Interest, Registration, WatchSet};
 
@@ -77,6 +80,14 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: libc::c_
         let result = if scope.sleep_until(deadline.unwrap_or_else(forever)) { Ok(0) } else { Err(INTERRUPTED) };
         return scope.finish(result) as libc::c_int;
     }
+    if nfds == 1 {
+        // SAFETY: the caller guarantees `fds` points to one pollfd, which
+        // nothing else touches during the call; it is only read here.
+        let pfd = unsafe { *fds };
+        if let Some(result) = poll_adopted(&scope, pfd, deadline, || probe(0)) {
+            return scope.finish(result) as libc::c_int;
+        }
+    }
     let first = probe(0);
     if first != Ok(0) {
         return scope.finish(first) as libc::c_int;
@@ -88,6 +99,50 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: libc::c_
         .map_err(Errno::from)
         .and_then(|w| park_until_ready(&scope, w.fd(), deadline, || probe(0)));
     scope.finish(result) as libc::c_int
+}
+
+/// `poll` of one socket the patch has adopted, for one direction (the way
+/// libpq, hiredis and most C clients wait for their connection): parks on
+/// the socket's own registration with the hub, which costs no system call,
+/// instead of a private epoll instance, which costs four (create, add, the
+/// hub's add, close). `None` when that does not apply: the fd is not an
+/// adopted socket, or the events ask for both directions or neither.
+///
+/// Each look is the zero-timeout `probe`, so the result is the kernel's.
+/// The readiness count is read before each look, so readiness that comes
+/// between a look and the park ends the park instead of being missed.
+fn poll_adopted(
+    scope: &Scope,
+    pfd: libc::pollfd,
+    deadline: Option<Instant>,
+    mut probe: impl FnMut() -> SysResult,
+) -> Option<SysResult> {
+    const READ: libc::c_short = libc::POLLIN | libc::POLLPRI | libc::POLLRDNORM | libc::POLLRDBAND | libc::POLLRDHUP;
+    const WRITE: libc::c_short = libc::POLLOUT | libc::POLLWRNORM | libc::POLLWRBAND;
+    let interest = match (pfd.events & READ != 0, pfd.events & WRITE != 0) {
+        (true, false) => Interest::Read,
+        (false, true) => Interest::Write,
+        _ => return None,
+    };
+    let entry = fdtable::get(pfd.fd)?;
+    loop {
+        let since = entry.reg.readiness(interest);
+        let r = probe();
+        if r != Ok(0) {
+            return Some(r);
+        }
+        if scope.cancelled() {
+            return Some(Err(INTERRUPTED));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some(Ok(0));
+        }
+        // A closed fd ends the wait at once (its registration is
+        // deregistered), and the next look reports `POLLNVAL`.
+        if !scope.parked(|| entry.reg.wait_since(interest, since, deadline)) {
+            return Some(probe());
+        }
+    }
 }
 
 /// `select(2)`, including Linux's update of `timeout` to the time left.
