@@ -473,7 +473,7 @@ fn each_senders_messages_keep_their_order_under_racing_registrations() {
         let mut n = 0u64;
         loop {
             // Timed receives now and then take the other registration paths.
-            let got = if n % 7 == 0 {
+            let got = if n.is_multiple_of(7) {
                 match rx.recv_timeout(Duration::from_micros(5)) {
                     Ok(m) => m,
                     Err(RecvTimeoutError::Timeout) => continue,

@@ -42,7 +42,7 @@ fn receive_all(rx: Rc<mpsc::Receiver<(u32, u32)>>, got: Rc<RefCell<Vec<(u32, u32
         match result {
             Ok(m) => got.borrow_mut().push(m),
             Err(RecvTimeoutError::Timeout) => {
-                if rng.next() % 8 == 0 {
+                if rng.next().is_multiple_of(8) {
                     verde::yield_now();
                 }
             }
