@@ -694,6 +694,7 @@ impl Hub {
         let stack = coro.into_stack();
         self.with_stacks(|p| p.release(stack));
         task.drop_own_ref();
+        drop(crate::park_timer::disarm(self, &task));
         self.remove_live(&task);
         Header::finish(&task);
     }
@@ -713,15 +714,14 @@ impl Hub {
         // until one comes.
         let mut timeout = Some(Duration::ZERO);
         if block && self.run_queue_is_empty() {
-            match self.with_timers(|t| t.next_deadline()) {
-                Some(d) => timeout = Some(d.saturating_duration_since(now.unwrap_or_else(Instant::now))),
-                None => {
-                    if !self.is_worker.get() && self.io_waiters.get() == 0 && !crate::deadlock::someone_could_wake() {
-                        return Err(crate::deadlock::WouldBlockForever);
-                    }
-                    timeout = None;
-                }
+            // Stale park timers (`crate::park_timer`) wait for nothing: with
+            // only those armed, nothing here can wake main. They still bound
+            // the wait, which then ends once, when one expires.
+            let (next, live) = self.with_timers(|t| (t.next_deadline(), t.has_live()));
+            if !live && !self.is_worker.get() && self.io_waiters.get() == 0 && !crate::deadlock::someone_could_wake() {
+                return Err(crate::deadlock::WouldBlockForever);
             }
+            timeout = next.map(|d| d.saturating_duration_since(now.unwrap_or_else(Instant::now)));
             if let Some(idle) = self.idle_deadline.get() {
                 let left = idle.saturating_duration_since(now.unwrap_or_else(Instant::now));
                 timeout = Some(timeout.map_or(left, |t| t.min(left)));
@@ -773,9 +773,7 @@ impl Hub {
     fn fire_timers(&self, now: Instant) {
         while let Some(action) = self.with_timers(|t| t.pop_expired(now)) {
             match action {
-                TimerAction::Wake { task, seq } => {
-                    Header::wake(task, seq, Reason::TimedOut);
-                }
+                TimerAction::ParkDeadline { task } => crate::park_timer::expired(self, task, now),
                 TimerAction::Interrupt { task, code } => Header::post_interrupt(&task, code),
                 TimerAction::Start { task } => {
                     Header::wake(task, 0, Reason::Woken);
@@ -866,7 +864,13 @@ impl Hub {
             t.drop_own_ref();
             log::warn!("verde: coroutine '{}' survived teardown; leaking it", t.display_name());
         }
-        drop(self.with_timers(|t| t.drain()));
+        let drained = self.with_timers(|t| t.drain());
+        for action in &drained {
+            if let TimerAction::ParkDeadline { task } = action {
+                crate::park_timer::forget_drained(task);
+            }
+        }
+        drop(drained);
         if let Ok(mut w) = self.shared.main_waker.lock() {
             w.take();
         }

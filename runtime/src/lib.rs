@@ -97,6 +97,7 @@ pub mod local;
 pub mod lock;
 pub mod monitor;
 pub mod park;
+mod park_timer;
 #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
 pub mod patch;
 pub mod pool;

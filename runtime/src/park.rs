@@ -47,8 +47,8 @@ use std::time::{Duration, Instant};
 pub use crate::waker::Waker;
 
 use crate::hub::{self, Hub};
+use crate::park_timer;
 use crate::task::{pack, reason_of, seq_of, state_of, Header, Kind, Reason, Suspend, NO_INTERRUPT, PARKED, RUNNING};
-use crate::timer::TimerAction;
 
 /// How a park ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,10 +131,11 @@ pub(crate) fn park_inner(hub: &Hub, deadline: Option<Instant>) -> Unparked {
     let word = task.state.load(Ordering::Acquire);
     let seq = seq_of(word);
     if state_of(word) == RUNNING {
-        let timer = deadline.map(|d| {
-            let action = TimerAction::Wake { task: hub.current_task_ref(), seq };
-            hub.with_timers(|t| t.insert(d, action))
-        });
+        // The task's park timer (`crate::park_timer`) times the park; it
+        // stays armed after a park woken first, for the next timed one.
+        if let Some(d) = deadline {
+            park_timer::start_timed_park(hub, task, d, seq);
+        }
         let parked = task
             .state
             .compare_exchange(pack(seq, 0, RUNNING), pack(seq, 0, PARKED), Ordering::AcqRel, Ordering::Acquire)
@@ -142,11 +143,8 @@ pub(crate) fn park_inner(hub: &Hub, deadline: Option<Instant>) -> Unparked {
         if parked {
             suspend_parked(hub, task, seq);
         }
-        let reason = reason_of(task.state.load(Ordering::Acquire));
-        if reason != Reason::TimedOut {
-            if let Some(id) = timer {
-                drop(hub.with_timers(|t| t.cancel(id)));
-            }
+        if deadline.is_some() {
+            park_timer::end_timed_park(hub, task);
         }
     }
     end_park(task, seq)

@@ -38,6 +38,7 @@ use std::thread;
 use corosensei::Yielder;
 
 use crate::hub::HubShared;
+use crate::park_timer::ParkTimer;
 use crate::stack::Stack;
 use crate::sync::state_mutex::{lock, StateGuard, StateMutex};
 use crate::waker::Waker;
@@ -238,17 +239,22 @@ pub(crate) struct Header {
     /// left behind at teardown; a task whose hub thread died without its
     /// teardown keeps it, and is leaked rather than freed.
     own_ref: UnsafeCell<Option<TaskRef>>,
+    /// The timer-heap entry that times the task's parks, kept armed from
+    /// one timed park to the next while their deadlines only move later,
+    /// and what the current park wants of it (`crate::park_timer`).
+    /// Disarmed when the coroutine is retired or at the hub's teardown.
+    pub park_timer: ParkTimer,
 }
 
 // SAFETY: the atomics and the Mutex are thread-safe. `hub`, `id`, `name`,
 // `kind`, `vtable` and `stack_size` are immutable after creation. Every Cell
-// and UnsafeCell field is read and written only on the thread of the hub that
-// owns the task (it is created there, or handed over through the hub's
-// mutex-protected remote queue before its first use), and `coro`, which holds
-// the non-Send coroutine, and `locals`, which may hold non-Send values, are
-// emptied on that thread before the task can be released (see
-// `Header::finish`, `local::run_scoped` and the hub's teardown), or leaked
-// by the last `TaskRef` if they were not.
+// and UnsafeCell field (`park_timer`'s Cells included) is read and written
+// only on the thread of the hub that owns the task (it is created there, or
+// handed over through the hub's mutex-protected remote queue before its
+// first use), and `coro`, which holds the non-Send coroutine, and `locals`,
+// which may hold non-Send values, are emptied on that thread before the
+// task can be released (see `Header::finish`, `local::run_scoped` and the
+// hub's teardown), or leaked by the last `TaskRef` if they were not.
 unsafe impl Send for Header {}
 // SAFETY: as for Send; shared access from other threads touches only atomics,
 // the Mutex and immutable fields.
@@ -345,6 +351,7 @@ impl TaskRef {
                 unwinding: Cell::new(0),
                 cancel_reported: Cell::new(NO_INTERRUPT),
                 own_ref: UnsafeCell::new(None),
+                park_timer: ParkTimer::default(),
             },
             result: UnsafeCell::new(None),
         });
@@ -823,6 +830,24 @@ mod tests {
         }
         drop(to_child);
         handle.join().unwrap();
+        assert_eq!(task.refs.load(Ordering::Acquire), 1, "only this test's reference is left");
+    }
+
+    #[test]
+    fn a_coroutine_finishing_with_its_park_timer_armed_leaves_no_count_behind() {
+        let (waker_tx, waker_rx) = std::sync::mpsc::channel();
+        let (task, handle) = spawn_reporting(move || {
+            waker_tx.send(crate::park::waker()).unwrap();
+            let far = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+            assert_eq!(crate::park::park_until(far), crate::park::Unparked::Woken);
+        });
+        while state_of(task.state.load(Ordering::Acquire)) != PARKED {
+            crate::yield_now();
+        }
+        assert!(task.park_timer.is_armed());
+        assert!(waker_rx.recv().unwrap().wake());
+        handle.join().unwrap();
+        assert!(!task.park_timer.is_armed(), "retiring the coroutine disarmed its stale park timer");
         assert_eq!(task.refs.load(Ordering::Acquire), 1, "only this test's reference is left");
     }
 
