@@ -71,28 +71,31 @@ struct Wanted {
 #[inline]
 pub(crate) fn start_timed_park(hub: &Hub, task: &Header, deadline: Instant, seq: u64) {
     let timer = &task.park_timer;
-    let armed = timer.armed.get();
-    let order = hub.with_timers(|t| {
-        let order = t.take_order();
-        match armed {
-            Some(a) if a.deadline <= deadline => t.set_stale(a.id, false),
-            Some(a) => {
+    let order = match timer.armed.get() {
+        Some(a) if a.deadline <= deadline => hub.with_timers(|t| {
+            t.set_stale(a.id, false);
+            t.take_order()
+        }),
+        Some(a) => {
+            let order = hub.with_timers(|t| {
+                let order = t.take_order();
                 t.move_earlier(a.id, deadline, order);
                 t.set_stale(a.id, false);
-            }
-            None => {}
+                order
+            });
+            timer.armed.set(Some(Armed { id: a.id, deadline }));
+            order
         }
-        order
-    });
-    match armed {
-        Some(a) if a.deadline <= deadline => {}
-        Some(a) => timer.armed.set(Some(Armed { id: a.id, deadline })),
         None => {
             let action = TimerAction::ParkDeadline { task: task.take_own_ref() };
-            let id = hub.with_timers(|t| t.insert_ordered(deadline, order, action));
+            let (id, order) = hub.with_timers(|t| {
+                let order = t.take_order();
+                (t.insert_ordered(deadline, order, action), order)
+            });
             timer.armed.set(Some(Armed { id, deadline }));
+            order
         }
-    }
+    };
     timer.wanted.set(Some(Wanted { deadline, seq, order }));
 }
 
