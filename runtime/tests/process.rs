@@ -1,15 +1,17 @@
 //! Scenarios that need a process of their own: a main context that would
-//! block forever, a stack overflow (which aborts), teardown at exit,
-//! 100,000 live coroutines, and `wait_idle` ending at a loop exit.
+//! block forever (also with a stale park timer armed), a stack overflow
+//! (which aborts), teardown at exit, 100,000 live coroutines, and
+//! `wait_idle` ending at a loop exit.
 //!
 //! This test target has no libtest harness, so each scenario runs on the
 //! process's real main thread with no other threads around. The parent
 //! re-runs this binary once per scenario and checks its output and status.
 
-use std::process::{Command, Output};
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use verde_runtime as verde;
 
@@ -22,6 +24,7 @@ fn main() {
     let checks: &[Check] = &[
         ("block_forever_join", check_block_forever),
         ("block_forever_park", check_block_forever),
+        ("block_forever_stale_park_timer", check_block_forever),
         ("stack_overflow", check_stack_overflow),
         ("teardown_at_exit", check_teardown),
         ("hundred_thousand", check_hundred_thousand),
@@ -33,10 +36,49 @@ fn main() {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
-        let out = Command::new(std::env::current_exe().unwrap()).arg(name).output().unwrap();
-        check(out);
+        check(run_child(name));
         println!("scenario {name} ... ok");
     }
+}
+
+/// How long a scenario may take before it counts as hung.
+const SCENARIO_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs scenario `name` in a child process and collects its output; a
+/// child still running after [`SCENARIO_LIMIT`] is killed and the test
+/// fails, so that a scenario that regresses into waiting does not hang.
+fn run_child(name: &str) -> Output {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg(name)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read both pipes meanwhile, so that a chatty child never blocks.
+    let stdout = read_all(child.stdout.take().unwrap());
+    let stderr = read_all(child.stderr.take().unwrap());
+    let give_up = Instant::now() + SCENARIO_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= give_up {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("scenario {name} still running after {SCENARIO_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
+}
+
+/// Reads `pipe` to its end on a thread of its own.
+fn read_all(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
 }
 
 fn run_scenario(name: &str) {
@@ -46,6 +88,17 @@ fn run_scenario(name: &str) {
             let _ = h.join();
         }
         "block_forever_park" => {
+            verde::park::park();
+        }
+        "block_forever_stale_park_timer" => {
+            // A timed park woken long before its deadline leaves main's park
+            // timer armed an hour away, waiting for nothing: it must not
+            // count as a timer that could wake the untimed park after it.
+            let waker = verde::park::waker();
+            let waking = verde::spawn(move || assert!(waker.wake()));
+            let deadline = Instant::now() + Duration::from_secs(3600);
+            assert_eq!(verde::park::park_until(deadline), verde::park::Unparked::Woken);
+            waking.join().unwrap();
             verde::park::park();
         }
         "stack_overflow" => {
