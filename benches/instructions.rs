@@ -40,12 +40,7 @@ mod hand_off;
 #[path = "common/yield_round_trip.rs"]
 mod yield_round_trip;
 
-use std::cell::Cell;
 use std::hint::black_box;
-use std::rc::Rc;
-use std::time::{Duration, Instant};
-
-use verde::park::{self, Waker};
 
 const CASES: [&str; 9] = [
     "corosensei_raw",
@@ -83,68 +78,13 @@ fn verde_sync_channel(iters: u64, bound: usize) {
     .unwrap();
 }
 
-/// A one-value mailbox whose `take` parks with a deadline, for coroutines
-/// of one hub only.
-#[derive(Default)]
-struct TimedMailbox {
-    value: Cell<Option<u64>>,
-    waiter: Cell<Option<Waker>>,
-}
-
-impl TimedMailbox {
-    #[inline(always)]
-    fn put(&self, v: u64) {
-        self.value.set(Some(v));
-        if let Some(w) = self.waiter.take() {
-            w.wake();
-        }
-    }
-
-    #[inline(always)]
-    fn take(&self, deadline: Instant) -> u64 {
-        loop {
-            if let Some(v) = self.value.take() {
-                return v;
-            }
-            self.waiter.set(Some(park::waker()));
-            assert_eq!(park::park_until(deadline), park::Unparked::Woken, "the deadline is an hour away");
-        }
-    }
-}
-
-/// The park/wake ping-pong of `park_wake` with every park timed: each side
-/// parks until the other wakes it, with a deadline an hour away.
-fn verde_park_wake_timed(iters: u64) {
-    verde::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(3600);
-        let boxes = Rc::new((TimedMailbox::default(), TimedMailbox::default()));
-        let b = boxes.clone();
-        let partner = verde::spawn_local(move || loop {
-            let v = b.0.take(deadline);
-            b.1.put(v);
-            if v == u64::MAX {
-                return;
-            }
-        });
-        for i in 0..iters {
-            boxes.0.put(i);
-            black_box(boxes.1.take(deadline));
-        }
-        boxes.0.put(u64::MAX);
-        boxes.1.take(deadline);
-        partner.join().unwrap();
-    })
-    .join()
-    .unwrap()
-}
-
 fn run(case: &str, iters: u64) {
     match case {
         "corosensei_raw" => drop(corosensei_floor::round_trip(iters)),
         "corosensei_nested" => drop(corosensei_floor::nested_round_trip(iters)),
         "yield" => drop(yield_round_trip::verde_yield(iters)),
         "park_wake" => drop(hand_off::verde_park_wake(iters)),
-        "park_wake_timed" => verde_park_wake_timed(iters),
+        "park_wake_timed" => drop(hand_off::verde_park_wake_timed(iters)),
         "mpsc" => drop(hand_off::verde_mpsc(iters)),
         "sync_channel" => verde_sync_channel(iters, 0),
         "sync_channel1" => verde_sync_channel(iters, 1),

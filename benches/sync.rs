@@ -227,6 +227,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("channel_round_trip");
     g.bench_function("verde_yield", |b| b.iter_custom(yield_round_trip::verde_yield));
     g.bench_function("verde_park_wake", |b| b.iter_custom(hand_off::verde_park_wake));
+    g.bench_function("verde_park_wake_timed", |b| b.iter_custom(hand_off::verde_park_wake_timed));
     g.bench_function("verde_mpsc", |b| b.iter_custom(hand_off::verde_mpsc));
     g.bench_function("verde_queue_channel", |b| b.iter_custom(hand_off::verde_queue_channel));
     g.bench_function("may_mpsc", |b| b.iter_custom(may_mpsc));

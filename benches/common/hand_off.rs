@@ -27,24 +27,27 @@ impl Mailbox {
         }
     }
 
+    /// Takes the value, parking with `park` until there is one.
     #[inline(always)]
-    fn take(&self) -> u64 {
+    fn take(&self, park: impl Fn()) -> u64 {
         loop {
             if let Some(v) = self.value.take() {
                 return v;
             }
             self.waiter.set(Some(park::waker()));
-            park::park();
+            park();
         }
     }
 }
 
-pub fn verde_park_wake(iters: u64) -> Duration {
+/// The mailbox ping-pong, each side parking with `park`.
+#[inline(always)]
+fn mailbox_ping_pong(iters: u64, park: impl Fn() + Copy + Send + 'static) -> Duration {
     verde::spawn(move || {
         let boxes = std::rc::Rc::new((Mailbox::default(), Mailbox::default()));
         let b = boxes.clone();
         let partner = verde::spawn_local(move || loop {
-            let v = b.0.take();
+            let v = b.0.take(park);
             b.1.put(v);
             if v == u64::MAX {
                 return;
@@ -53,16 +56,32 @@ pub fn verde_park_wake(iters: u64) -> Duration {
         let start = Instant::now();
         for i in 0..iters {
             boxes.0.put(i);
-            boxes.1.take();
+            boxes.1.take(park);
         }
         let elapsed = start.elapsed();
         boxes.0.put(u64::MAX);
-        boxes.1.take();
+        boxes.1.take(park);
         partner.join().unwrap();
         elapsed
     })
     .join()
     .unwrap()
+}
+
+pub fn verde_park_wake(iters: u64) -> Duration {
+    mailbox_ping_pong(iters, || {
+        park::park();
+    })
+}
+
+/// [`verde_park_wake`] with a deadline an hour away on every park, as a
+/// socket read with a timeout parks: what a park's timer adds to a wake
+/// that comes first.
+pub fn verde_park_wake_timed(iters: u64) -> Duration {
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    mailbox_ping_pong(iters, move || {
+        assert_eq!(park::park_until(deadline), park::Unparked::Woken, "the deadline is an hour away");
+    })
 }
 
 pub fn verde_mpsc(iters: u64) -> Duration {
