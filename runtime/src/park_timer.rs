@@ -166,15 +166,21 @@ mod tests {
         task.park_timer.armed.get().map(|a| a.deadline)
     }
 
+    /// A timed park of the main context until `deadline`, which a
+    /// coroutine wakes first.
+    fn park_until_woken_first(deadline: Instant) {
+        let waker = park::waker();
+        let h = crate::spawn(move || assert!(waker.wake()));
+        assert_eq!(park::park_until(deadline), Unparked::Woken);
+        h.join().unwrap();
+    }
+
     #[test]
     fn successive_timed_parks_woken_early_keep_one_entry() {
         let far = Instant::now() + Duration::from_secs(3600);
         let before = heap_len();
         for i in 0..50 {
-            let waker = park::waker();
-            let h = crate::spawn(move || assert!(waker.wake()));
-            assert_eq!(park::park_until(far + Duration::from_millis(i)), Unparked::Woken);
-            h.join().unwrap();
+            park_until_woken_first(far + Duration::from_millis(i));
             assert_eq!(heap_len(), before + 1, "park {i} kept the one entry");
         }
         let main = &crate::hub::current().main;
@@ -188,10 +194,7 @@ mod tests {
         let hub = crate::hub::current();
         let main = &hub.main;
         let far = Instant::now() + Duration::from_secs(3600);
-        let waker = park::waker();
-        let h = crate::spawn(move || assert!(waker.wake()));
-        assert_eq!(park::park_until(far), Unparked::Woken);
-        h.join().unwrap();
+        park_until_woken_first(far);
         assert_eq!(armed_deadline(main), Some(far));
         assert!(!has_live_timers(), "the park ended: its entry waits for nothing");
 
@@ -207,10 +210,7 @@ mod tests {
         let hub = crate::hub::current();
         let main = &hub.main;
         let soon = Instant::now() + Duration::from_millis(1);
-        let waker = park::waker();
-        let h = crate::spawn(move || assert!(waker.wake()));
-        assert_eq!(park::park_until(soon), Unparked::Woken);
-        h.join().unwrap();
+        park_until_woken_first(soon);
         assert_eq!(armed_deadline(main), Some(soon));
 
         // The next park wants a later deadline: the entry stays at `soon`,
@@ -227,10 +227,7 @@ mod tests {
         let hub = crate::hub::current();
         let main = &hub.main;
         let soon = Instant::now() + Duration::from_millis(1);
-        let waker = park::waker();
-        let h = crate::spawn(move || assert!(waker.wake()));
-        assert_eq!(park::park_until(soon), Unparked::Woken);
-        h.join().unwrap();
+        park_until_woken_first(soon);
         assert_eq!(heap_len(), 1);
 
         // An untimed park outlasts the stale entry: a sibling wakes it

@@ -30,6 +30,21 @@ fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
 }
 
+/// Runs a coroutine that yields 20 times on the caller's hub to its end:
+/// proof that the hub keeps running while another coroutine waits.
+fn run_a_ticker_to_its_end() {
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let t = ticks.clone();
+    let ticker = verde::spawn(move || {
+        for _ in 0..20 {
+            verde::yield_now();
+            t.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    ticker.join().unwrap();
+    assert_eq!(ticks.load(Ordering::SeqCst), 20);
+}
+
 /// Yields until `flag` is set (by a coroutine of this hub or another thread).
 fn wait_for(flag: &AtomicBool) {
     while !flag.load(Ordering::SeqCst) {
@@ -183,16 +198,7 @@ fn the_hub_keeps_running_while_a_fifo_read_waits() {
     wait_for(&reading);
     // The reader waits for data nobody has written yet; the ticker, on the
     // same hub, runs to its end meanwhile.
-    let ticks = Arc::new(AtomicUsize::new(0));
-    let t = ticks.clone();
-    let ticker = verde::spawn(move || {
-        for _ in 0..20 {
-            verde::yield_now();
-            t.fetch_add(1, Ordering::SeqCst);
-        }
-    });
-    ticker.join().unwrap();
-    assert_eq!(ticks.load(Ordering::SeqCst), 20);
+    run_a_ticker_to_its_end();
     assert!(!reader.is_finished());
     tx.send(b"ping").unwrap();
     assert_eq!(reader.join().unwrap(), b"ping");
@@ -620,16 +626,7 @@ fn a_waiting_lock_parks_only_its_coroutine() {
     let waiter = pending_lock(&b);
     // The waiter waits for the holder; the ticker, on the same hub, runs to
     // its end meanwhile.
-    let ticks = Arc::new(AtomicUsize::new(0));
-    let t = ticks.clone();
-    let ticker = verde::spawn(move || {
-        for _ in 0..20 {
-            verde::yield_now();
-            t.fetch_add(1, Ordering::SeqCst);
-        }
-    });
-    ticker.join().unwrap();
-    assert_eq!(ticks.load(Ordering::SeqCst), 20);
+    run_a_ticker_to_its_end();
     assert!(!waiter.is_finished());
     release.store(true, Ordering::SeqCst);
     holder.join().unwrap();
