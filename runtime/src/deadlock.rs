@@ -1,7 +1,9 @@
 //! Detecting a main context that would block forever (gevent's `LoopExit`).
 //!
 //! When the thread's main context parks and its hub has nothing runnable, no
-//! timers and no coroutine waiting for I/O, only another thread could ever
+//! timer that anything waits on (a park timer left armed after its park
+//! ended early waits for nothing, see `crate::park_timer`) and no coroutine
+//! waiting for I/O, only another thread could ever
 //! wake it. verde counts the process's threads: if every other thread is one
 //! of verde's own idle helpers (blocking-pool workers with no job, the monitor thread), nothing
 //! can, and the park fails with [`MESSAGE`] instead of hanging. With any other thread alive verde cannot tell, so it waits, as
@@ -15,7 +17,7 @@ pub(crate) struct WouldBlockForever;
 
 /// The panic message of a main context that would block forever.
 pub const MESSAGE: &str = "verde: would block forever: the main context is waiting, but its hub has \
-nothing runnable, no timers, no coroutine waiting for I/O, and no other thread that could wake it \
+nothing runnable, no timer anything waits on, no coroutine waiting for I/O, and no other thread that could wake it \
 (gevent's LoopExit)";
 
 /// Whether anything outside this hub might still wake a parked main context.
