@@ -29,6 +29,9 @@
 //! * `sync_channel`, `sync_channel1`: `verde::sync::mpsc::sync_channel(0)`
 //!   (a rendezvous) and `sync_channel(1)` ping-pong;
 //! * `queue_channel`: gevent's rendezvous `verde::queue::Channel`.
+//! * `sleep_10k`: not a round trip but one `sleep` among 10,000 coroutines
+//!   sleeping at once (N must be a multiple of 10,000), as the sleep demo's
+//!   connections do: the park, its timer in a heap of 10,000, the wake.
 //!
 //! Run with no arguments (as `cargo bench` does), it runs every case once,
 //! briefly, as a smoke test.
@@ -42,7 +45,7 @@ mod yield_round_trip;
 
 use std::hint::black_box;
 
-const CASES: [&str; 9] = [
+const CASES: [&str; 10] = [
     "corosensei_raw",
     "corosensei_nested",
     "yield",
@@ -52,7 +55,30 @@ const CASES: [&str; 9] = [
     "sync_channel",
     "sync_channel1",
     "queue_channel",
+    "sleep_10k",
 ];
+
+/// Coroutines sleeping at once in `sleep_10k`.
+const SLEEPERS: u64 = 10_000;
+
+/// `iters` sleeps, spread over `SLEEPERS` coroutines that sleep at once for
+/// 1 to 2 ms each time, so that the hub's timer heap holds about
+/// `SLEEPERS` deadlines in varied order.
+fn verde_sleepers(iters: u64) {
+    let rounds = iters.div_ceil(SLEEPERS);
+    let sleepers: Vec<_> = (0..SLEEPERS)
+        .map(|i| {
+            verde::spawn(move || {
+                for _ in 0..rounds {
+                    verde::sleep(std::time::Duration::from_micros(1000 + i % 1000));
+                }
+            })
+        })
+        .collect();
+    for s in verde::joinall(sleepers) {
+        s.unwrap();
+    }
+}
 
 /// `verde::sync::mpsc::sync_channel(bound)` ping-pong: with `bound == 0`
 /// each send waits for the partner's receive. (Here rather than in
@@ -89,6 +115,7 @@ fn run(case: &str, iters: u64) {
         "sync_channel" => verde_sync_channel(iters, 0),
         "sync_channel1" => verde_sync_channel(iters, 1),
         "queue_channel" => drop(hand_off::verde_queue_channel(iters)),
+        "sleep_10k" => verde_sleepers(iters),
         other => panic!("unknown case {other:?}; the cases are {CASES:?}"),
     }
 }

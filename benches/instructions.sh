@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${N:-100000}
-if [ "$#" -gt 0 ]; then CASES=("$@"); else CASES=(corosensei_raw corosensei_nested yield park_wake park_wake_timed mpsc sync_channel sync_channel1 queue_channel); fi
+if [ "$#" -gt 0 ]; then CASES=("$@"); else CASES=(corosensei_raw corosensei_nested yield park_wake park_wake_timed mpsc sync_channel sync_channel1 queue_channel sleep_10k); fi
 
 if ! command -v valgrind >/dev/null; then
     if command -v apt-get >/dev/null; then
