@@ -19,7 +19,8 @@
 //! thousands of timers (a server with a timeout per connection) this keeps
 //! the comparisons out of cache misses.
 
-use std::time::Instant;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use crate::task::TaskRef;
 
@@ -49,15 +50,30 @@ struct Entry {
 }
 
 /// A heap slot: the sort key (deadline, then arming order) and the entry.
+/// The deadline is in nanoseconds since the heap's epoch, so that
+/// comparing two keys is comparing integers, not `Instant`s.
 #[derive(Clone, Copy)]
 struct Slot {
-    key: (Instant, u64),
+    key: (u64, u64),
     index: u32,
 }
 
+/// The instant deadlines are counted from: a day before the process's first
+/// timer heap, so that deadlines computed from `Instant::now()` in the
+/// process never precede it. An earlier one (a caller's own arithmetic)
+/// counts as the epoch itself: it has passed, and fires at the next poll,
+/// in arming order among the others that did.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(|| {
+        let now = Instant::now();
+        now.checked_sub(Duration::from_secs(24 * 3600)).unwrap_or(now)
+    })
+}
+
 /// The timer heap of one hub.
-#[derive(Default)]
 pub(crate) struct Timers {
+    epoch: Instant,
     entries: Vec<Entry>,
     free: Vec<u32>,
     heap: Vec<Slot>,
@@ -66,7 +82,20 @@ pub(crate) struct Timers {
     stale: usize,
 }
 
+impl Default for Timers {
+    fn default() -> Timers {
+        Timers { epoch: epoch(), entries: Vec::new(), free: Vec::new(), heap: Vec::new(), next_order: 0, stale: 0 }
+    }
+}
+
 impl Timers {
+    /// `deadline` in nanoseconds since the epoch, saturating at both ends
+    /// (the far end is some 580 years away).
+    #[inline]
+    fn nanos(&self, deadline: Instant) -> u64 {
+        u64::try_from(deadline.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
     /// Arms a timer.
     pub fn insert(&mut self, deadline: Instant, action: TimerAction) -> TimerId {
         let order = self.take_order();
@@ -100,7 +129,7 @@ impl Timers {
                 (self.entries.len() - 1) as u32
             }
         };
-        self.heap.push(Slot { key: (deadline, order), index });
+        self.heap.push(Slot { key: (self.nanos(deadline), order), index });
         self.sift_up(pos as usize);
         TimerId { index, gen: self.entries[index as usize].gen }
     }
@@ -127,6 +156,7 @@ impl Timers {
     pub fn move_earlier(&mut self, id: TimerId, deadline: Instant, order: u64) {
         let Some(e) = self.armed_entry(id) else { return };
         let pos = e.pos as usize;
+        let deadline = self.nanos(deadline);
         debug_assert!(deadline <= self.heap[pos].key.0, "a timer is only moved earlier");
         self.heap[pos].key = (deadline, order);
         self.sift_up(pos);
@@ -161,13 +191,13 @@ impl Timers {
 
     /// The earliest deadline, if any timer is armed (stale ones included).
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.heap.first().map(|s| s.key.0)
+        self.heap.first().map(|s| self.epoch + Duration::from_nanos(s.key.0))
     }
 
     /// Removes and returns the earliest timer if it expired at `now`.
     pub fn pop_expired(&mut self, now: Instant) -> Option<TimerAction> {
-        match self.next_deadline() {
-            Some(d) if d <= now => Some(self.remove_at(0)),
+        match self.heap.first() {
+            Some(s) if s.key.0 <= self.nanos(now) => Some(self.remove_at(0)),
             _ => None,
         }
     }
@@ -183,13 +213,17 @@ impl Timers {
 
     fn remove_at(&mut self, pos: usize) -> TimerAction {
         let index = self.heap[pos].index as usize;
-        let last = self.heap.len() - 1;
-        self.heap.swap(pos, last);
-        self.heap.pop();
+        let last = self.heap.pop().expect("an armed timer is in the heap");
         if pos < self.heap.len() {
-            self.entries[self.heap[pos].index as usize].pos = pos as u32;
-            self.sift_down(pos);
-            self.sift_up(pos);
+            // The last slot fills the hole: usually it belongs at the
+            // bottom (deadlines are mostly armed in order), so the hole
+            // goes down first, and up only if the slot beats its parent.
+            let pos = if pos > 0 && last.key < self.heap[(pos - 1) / 2].key {
+                self.hole_up(pos, last)
+            } else {
+                self.hole_down(pos, last)
+            };
+            self.place(pos, last);
         }
         let e = &mut self.entries[index];
         e.gen = e.gen.wrapping_add(1);
@@ -205,53 +239,63 @@ impl Timers {
         self.entries.get(id.index as usize).filter(|e| e.gen == id.gen && e.action.is_some())
     }
 
+    /// Puts `slot` at heap position `pos` and tells its entry.
     #[inline]
-    fn less(&self, a: usize, b: usize) -> bool {
-        self.heap[a].key < self.heap[b].key
+    fn place(&mut self, pos: usize, slot: Slot) {
+        self.heap[pos] = slot;
+        self.entries[slot.index as usize].pos = pos as u32;
     }
 
-    fn swap(&mut self, a: usize, b: usize) {
-        self.heap.swap(a, b);
-        self.entries[self.heap[a].index as usize].pos = a as u32;
-        self.entries[self.heap[b].index as usize].pos = b as u32;
+    /// Moves the slot at `pos` up to where it belongs.
+    fn sift_up(&mut self, pos: usize) {
+        let slot = self.heap[pos];
+        let pos = self.hole_up(pos, slot);
+        self.place(pos, slot);
     }
 
-    fn sift_up(&mut self, mut pos: usize) {
+    /// Moves a hole at `pos` up past every ancestor that `slot` sorts
+    /// before, shifting each of them down one level; returns where the
+    /// hole stopped. Each step writes one slot and one entry, where a swap
+    /// would write two of each: with many timers the entries are cache
+    /// misses.
+    fn hole_up(&mut self, mut pos: usize, slot: Slot) -> usize {
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if !self.less(pos, parent) {
+            let above = self.heap[parent];
+            if slot.key >= above.key {
                 break;
             }
-            self.swap(pos, parent);
+            self.place(pos, above);
             pos = parent;
         }
+        pos
     }
 
-    fn sift_down(&mut self, mut pos: usize) {
+    /// Moves a hole at `pos` down past every descendant that sorts before
+    /// `slot`, shifting the smaller child up at each level; returns where
+    /// the hole stopped.
+    fn hole_down(&mut self, mut pos: usize, slot: Slot) -> usize {
         let n = self.heap.len();
         loop {
             let l = 2 * pos + 1;
-            let r = l + 1;
-            let mut min = pos;
-            if l < n && self.less(l, min) {
-                min = l;
-            }
-            if r < n && self.less(r, min) {
-                min = r;
-            }
-            if min == pos {
+            if l >= n {
                 break;
             }
-            self.swap(pos, min);
-            pos = min;
+            let r = l + 1;
+            let child = if r < n && self.heap[r].key < self.heap[l].key { r } else { l };
+            let below = self.heap[child];
+            if slot.key <= below.key {
+                break;
+            }
+            self.place(pos, below);
+            pos = child;
         }
+        pos
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     /// An action to arm; the tests only look at when it comes out.
@@ -322,5 +366,61 @@ mod tests {
         drop(timers.drain());
         assert!(!timers.has_live());
         assert_eq!(timers.stale, 0);
+    }
+
+    #[test]
+    fn random_arming_cancelling_and_moving_fire_in_key_order() {
+        // A model: every armed timer's key, by id index. Deadlines repeat
+        // often so that the arming order decides many comparisons.
+        let base = Instant::now();
+        let mut timers = Timers::default();
+        let mut model: Vec<(TimerId, (Instant, u64))> = Vec::new();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..20_000 {
+            match next(10) {
+                0..=5 => {
+                    let deadline = base + Duration::from_millis(next(500));
+                    let order = timers.next_order;
+                    let id = timers.insert(deadline, action());
+                    model.push((id, (deadline, order)));
+                }
+                6 | 7 if !model.is_empty() => {
+                    let (id, _) = model.swap_remove(next(model.len() as u64) as usize);
+                    assert!(timers.cancel(id).is_some());
+                    assert!(timers.cancel(id).is_none(), "a cancelled id is stale");
+                }
+                8 if !model.is_empty() => {
+                    let i = next(model.len() as u64) as usize;
+                    let (id, (deadline, _)) = model[i];
+                    let earlier = deadline - Duration::from_millis(next(100));
+                    let order = timers.take_order();
+                    timers.move_earlier(id, earlier, order);
+                    model[i].1 = (earlier, order);
+                }
+                _ => {
+                    let Some(first) = model.iter().map(|&(_, key)| key).min() else { continue };
+                    assert_eq!(timers.next_deadline(), Some(first.0));
+                    let i = model.iter().position(|&(_, key)| key == first).expect("in the model");
+                    let (id, _) = model.swap_remove(i);
+                    assert!(timers.is_armed(id));
+                    drop(timers.pop_expired(first.0));
+                    assert!(!timers.is_armed(id), "the earliest key fires first");
+                }
+            }
+            assert_eq!(timers.len(), model.len());
+        }
+        model.sort_by_key(|&(_, key)| key);
+        for (id, (deadline, _)) in model {
+            assert!(timers.is_armed(id));
+            drop(timers.pop_expired(deadline));
+            assert!(!timers.is_armed(id), "the rest fire in key order");
+        }
+        assert_eq!(timers.len(), 0);
     }
 }
