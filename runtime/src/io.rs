@@ -44,9 +44,11 @@ use crate::sync::state_mutex::{lock, StateGuard, StateMutex};
 use crate::sys;
 
 mod poll;
+mod wait_any;
 mod watch_set;
 
 pub use poll::{poll, wait_readwrite, PollFd, PollFlags};
+pub(crate) use wait_any::wait_any_since;
 pub(crate) use watch_set::WatchSet;
 
 const CHUNK: usize = 1024;
@@ -306,17 +308,11 @@ impl Registration {
         let hub = hub::current();
         {
             let mut inner = slot.lock();
-            if slot.tick(interest).load(Ordering::Acquire) != tick || self.is_deregistered(slot) {
+            if slot.tick(interest).load(Ordering::Acquire) != tick
+                || self.is_deregistered(slot)
+                || !self.watched_by(&mut inner, hub)
+            {
                 return true;
-            }
-            if !inner.hubs.iter().any(|h| Arc::ptr_eq(h, &hub.shared)) {
-                if sys::epoll_ctl(hub.shared.epoll_fd, libc::EPOLL_CTL_ADD, self.fd, INTEREST, self.token()).is_err() {
-                    // EPERM: a regular file, always ready. Anything else: let
-                    // the operation itself report the problem.
-                    return true;
-                }
-                inner.hubs.push(Arc::clone(&hub.shared));
-                hub.shared.io_registered.fetch_add(1, Ordering::Relaxed);
             }
             inner.waiters(interest).push(park::waker());
         }
@@ -336,6 +332,23 @@ impl Registration {
             slot.lock().waiters(interest).retain(|w| !w.is_same_waiter(&me));
         }
         woken || slot.tick(interest).load(Ordering::Acquire) != tick
+    }
+
+    /// Makes sure `hub`'s epoll watches the fd, adding it the first time a
+    /// coroutine of that hub waits on it; `inner` is the slot's, locked.
+    /// `false` if epoll refuses the fd, and the wait must end at once:
+    /// EPERM is a regular file, always ready; anything else, the operation
+    /// itself reports.
+    #[inline(always)]
+    fn watched_by(&self, inner: &mut SlotInner, hub: &hub::Hub) -> bool {
+        if !inner.hubs.iter().any(|h| Arc::ptr_eq(h, &hub.shared)) {
+            if sys::epoll_ctl(hub.shared.epoll_fd, libc::EPOLL_CTL_ADD, self.fd, INTEREST, self.token()).is_err() {
+                return false;
+            }
+            inner.hubs.push(Arc::clone(&hub.shared));
+            hub.shared.io_registered.fetch_add(1, Ordering::Relaxed);
+        }
+        true
     }
 
     /// Whether `deregister` has run: it moves the slot to the next

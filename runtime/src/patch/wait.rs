@@ -1,28 +1,40 @@
 //! Waiting for many fds: `poll`, `select`, `epoll_wait` and `epoll_pwait`.
 //!
 //! In a coroutine, each first asks the kernel without waiting. If nothing
-//! is ready and the caller is willing to wait, the coroutine parks until an
-//! epoll fd becomes readable: for `epoll_wait` the caller's own epoll fd
-//! (so a nested event loop, such as the tokio runtime inside the sync
-//! `postgres` client, yields to the hub), for `poll` of one socket the
-//! patch has adopted, in one direction, that socket's own registration, and
-//! for other `poll` and `select` calls a private epoll instance holding the
-//! caller's fds. Each wake-up asks the kernel
-//! again with a zero timeout, so the results (`revents`, the fd sets, the
-//! events) are exactly the kernel's. Outside coroutines each is the plain
-//! system call.
+//! is ready and the caller is willing to wait, the coroutine parks:
+//!
+//! * `epoll_wait` until the caller's own epoll fd becomes readable, so a
+//!   nested event loop (such as the tokio runtime inside the sync
+//!   `postgres` client) yields to the hub;
+//! * `poll` and `select` whose fds are all sockets the patch has adopted
+//!   (see `fdtable`), in any number and either direction or both, on those
+//!   sockets' own registrations with the hub, which costs no system call
+//!   (the way libpq, hiredis and most C clients wait for their
+//!   connections);
+//! * any other `poll` or `select` (a pipe, a socket adopted by no
+//!   coroutine, `select`'s exception set, a `pollfd` asking for neither
+//!   reading nor writing) until a private epoll instance holding the
+//!   caller's fds becomes readable, which costs four (create, add, the
+//!   hub's add, close).
+//!
+//! Each wake-up asks the kernel again with a zero timeout, so the results
+//! (`revents`, the fd sets, the events) are exactly the kernel's. Outside
+//! coroutines each is the plain system call.
 //!
 //! Limits: in a coroutine, `epoll_pwait`'s signal mask applies only to the
 //! zero-timeout probes, not to the time the coroutine is parked (the
 //! thread's mask cannot change while other coroutines run on it).
 
 use std::os::fd::RawFd;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use smallvec::SmallVec;
+
 use super::call::{self, Scope, INTERRUPTED};
-use super::fdtable;
+use super::fdtable::{self, Entry};
 use super::raw::{self, plain, raw_syscall, Errno, SysResult};
-use crate::io::{Interest, Registration, WatchSet};
+use crate::io::{self, Interest, Registration, WatchSet};
 
 /// Bits in one word of an `fd_set`.
 const WORD_BITS: usize = 64;
@@ -80,53 +92,82 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: libc::c_
         let result = if scope.sleep_until(deadline.unwrap_or_else(forever)) { Ok(0) } else { Err(INTERRUPTED) };
         return scope.finish(result) as libc::c_int;
     }
-    if nfds == 1 {
-        // SAFETY: the caller guarantees `fds` points to one pollfd, which
-        // nothing else touches during the call; it is only read here.
-        let pfd = unsafe { *fds };
-        if let Some(result) = poll_adopted(&scope, pfd, deadline, || probe(0)) {
-            return scope.finish(result) as libc::c_int;
-        }
+    // Each iterator over the requested `(fd, events)` is used up before the
+    // next probe writes `revents`.
+    let requests = || {
+        // SAFETY: the caller guarantees `fds` holds `nfds` pollfds, which
+        // nothing else touches during the call; the slice is only read.
+        unsafe { std::slice::from_raw_parts(fds, nfds as usize) }.iter().map(|p| (p.fd, p.events))
+    };
+    let on_sockets = adopted_sockets(requests()).and_then(|s| park_on_sockets(&scope, &s, deadline, || probe(0)));
+    if let Some(result) = on_sockets {
+        return scope.finish(result) as libc::c_int;
     }
     let first = probe(0);
     if first != Ok(0) {
         return scope.finish(first) as libc::c_int;
     }
-    // SAFETY: the caller guarantees `fds` holds `nfds` pollfds (a count the
-    // first probe accepted), which nothing else touches during the call.
-    let list = unsafe { std::slice::from_raw_parts(fds, nfds as usize) };
-    let result = WatchSet::new(list.iter().map(|p| (p.fd, p.events)))
+    let result = WatchSet::new(requests())
         .map_err(Errno::from)
         .and_then(|w| park_until_ready(&scope, w.fd(), deadline, || probe(0)));
     scope.finish(result) as libc::c_int
 }
 
-/// `poll` of one socket the patch has adopted, for one direction (the way
-/// libpq, hiredis and most C clients wait for their connection): parks on
-/// the socket's own registration with the hub, which costs no system call,
-/// instead of a private epoll instance, which costs four (create, add, the
-/// hub's add, close). `None` when that does not apply: the fd is not an
-/// adopted socket, or the events ask for both directions or neither.
+/// An adopted socket a `poll` or `select` waits on, in one direction.
+struct Watched {
+    fd: RawFd,
+    entry: Arc<Entry>,
+    interest: Interest,
+}
+
+/// The sockets a waiting call watches; a few, usually.
+type Sockets = SmallVec<[Watched; 4]>;
+
+/// The `(fd, poll(2) events)` a call waits for as adopted sockets and
+/// directions (both for events that ask for both), or `None` if one of
+/// them is not an adopted socket or asks for neither reading nor writing
+/// (only for the hang-ups and errors `poll` always reports). Negative fds
+/// are skipped, as `poll` skips them.
+fn adopted_sockets(requests: impl Iterator<Item = (RawFd, libc::c_short)>) -> Option<Sockets> {
+    const READ: libc::c_short = libc::POLLIN | libc::POLLPRI | libc::POLLRDNORM | libc::POLLRDBAND | libc::POLLRDHUP;
+    const WRITE: libc::c_short = libc::POLLOUT | libc::POLLWRNORM | libc::POLLWRBAND;
+    let mut sockets = Sockets::new();
+    for (fd, events) in requests.filter(|&(fd, _)| fd >= 0) {
+        let (read, write) = (events & READ != 0, events & WRITE != 0);
+        if !read && !write {
+            return None;
+        }
+        let entry = fdtable::get(fd)?;
+        if read {
+            sockets.push(Watched { fd, entry: Arc::clone(&entry), interest: Interest::Read });
+        }
+        if write {
+            sockets.push(Watched { fd, entry, interest: Interest::Write });
+        }
+    }
+    Some(sockets)
+}
+
+/// Parks until `probe()` reports something (a non-zero count or an error)
+/// or `deadline` passes (then `Ok(0)`), waking on readiness of any of
+/// `sockets` through their own registrations with the hub. `None` if one
+/// of them stops being the adopted socket it was (closed, its number
+/// reused): the caller goes on through a private epoll instance, whose
+/// first probe reports the closed fd (`POLLNVAL`, `EBADF`) or watches
+/// whatever the number now names.
 ///
 /// Each look is the zero-timeout `probe`, so the result is the kernel's.
-/// The readiness count is read before each look, so readiness that comes
+/// The readiness counts are read before each look, so readiness that comes
 /// between a look and the park ends the park instead of being missed.
-fn poll_adopted(
+fn park_on_sockets(
     scope: &Scope,
-    pfd: libc::pollfd,
+    sockets: &[Watched],
     deadline: Option<Instant>,
     mut probe: impl FnMut() -> SysResult,
 ) -> Option<SysResult> {
-    const READ: libc::c_short = libc::POLLIN | libc::POLLPRI | libc::POLLRDNORM | libc::POLLRDBAND | libc::POLLRDHUP;
-    const WRITE: libc::c_short = libc::POLLOUT | libc::POLLWRNORM | libc::POLLWRBAND;
-    let interest = match (pfd.events & READ != 0, pfd.events & WRITE != 0) {
-        (true, false) => Interest::Read,
-        (false, true) => Interest::Write,
-        _ => return None,
-    };
-    let entry = fdtable::get(pfd.fd)?;
     loop {
-        let since = entry.reg.readiness(interest);
+        let waits: SmallVec<[(&Registration, Interest, u64); 4]> =
+            sockets.iter().map(|s| (&s.entry.reg, s.interest, s.entry.reg.readiness(s.interest))).collect();
         let r = probe();
         if r != Ok(0) {
             return Some(r);
@@ -137,9 +178,11 @@ fn poll_adopted(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Some(Ok(0));
         }
-        // A closed fd ends the wait at once (its registration is
-        // deregistered), and the next look reports `POLLNVAL`.
-        if !scope.parked(|| entry.reg.wait_since(interest, since, deadline)) {
+        let woken = scope.parked(|| io::wait_any_since(&waits, deadline));
+        if !sockets.iter().all(|s| fdtable::is_current(s.fd, &s.entry)) {
+            return None;
+        }
+        if !woken {
             return Some(probe());
         }
     }
@@ -230,21 +273,28 @@ unsafe fn select_parked(
         // `words` long, covering `nfds`.
         unsafe { pselect(nfds, ptrs, &mut zero) }
     };
-    let mut result = probe();
-    if result == Ok(0) {
-        let interests = [libc::POLLIN, libc::POLLOUT, libc::POLLPRI];
-        let given = &given;
-        let members = (0..nfds).flat_map(move |fd| {
-            let (w, bit) = (fd as usize / WORD_BITS, fd as usize % WORD_BITS);
-            (0..3).filter_map(move |i| {
-                let set = given[i].as_ref()?;
-                (set[w] >> bit & 1 == 1).then_some((fd, interests[i]))
-            })
-        });
-        result = WatchSet::new(members)
+    let interests = [libc::POLLIN, libc::POLLOUT, libc::POLLPRI];
+    let given = &given;
+    let members = (0..nfds).flat_map(move |fd| {
+        let (w, bit) = (fd as usize / WORD_BITS, fd as usize % WORD_BITS);
+        (0..3).filter_map(move |i| {
+            let set = given[i].as_ref()?;
+            (set[w] >> bit & 1 == 1).then_some((fd, interests[i]))
+        })
+    });
+    // The exception set (urgent data) is left to a private epoll instance.
+    let sockets = if members.clone().any(|(_, events)| events == libc::POLLPRI) {
+        None
+    } else {
+        adopted_sockets(members.clone())
+    };
+    let on_sockets = sockets.and_then(|s| park_on_sockets(scope, &s, deadline, &mut probe));
+    let result = on_sockets.unwrap_or_else(|| match probe() {
+        Ok(0) => WatchSet::new(members)
             .map_err(Errno::from)
-            .and_then(|watch| park_until_ready(scope, watch.fd(), deadline, &mut probe));
-    }
+            .and_then(|watch| park_until_ready(scope, watch.fd(), deadline, &mut probe)),
+        first => first,
+    });
     if result.is_ok() {
         for (set, value) in sets.iter().zip(&answer) {
             if let Some(v) = value {
