@@ -12,14 +12,9 @@ use std::time::Duration;
 
 use verde_runtime as verde;
 
-/// How many epoll instances the process holds open.
-fn epoll_instances() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| target.to_str() == Some("anon_inode:[eventpoll]"))
-        .count()
-}
+#[path = "common/epoll_instances.rs"]
+mod epoll_instances;
+use epoll_instances::epoll_instances;
 
 fn poll_one(fd: i32, events: libc::c_short, timeout_ms: libc::c_int) -> (libc::c_int, libc::c_short) {
     let mut p = [libc::pollfd { fd, events, revents: 0 }];
