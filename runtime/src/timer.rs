@@ -215,9 +215,10 @@ impl Timers {
         let index = self.heap[pos].index as usize;
         let last = self.heap.pop().expect("an armed timer is in the heap");
         if pos < self.heap.len() {
-            // The last slot fills the hole: usually it belongs at the
-            // bottom (deadlines are mostly armed in order), so the hole
-            // goes down first, and up only if the slot beats its parent.
+            // The last slot fills the hole: up if it sorts before the
+            // hole's parent (a cancel deep in the heap), down otherwise,
+            // usually back to the bottom (deadlines are mostly armed in
+            // order).
             let pos = if pos > 0 && last.key < self.heap[(pos - 1) / 2].key {
                 self.hole_up(pos, last)
             } else {
