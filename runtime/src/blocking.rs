@@ -55,6 +55,11 @@ pub(crate) fn jobs_in_flight() -> usize {
     IN_FLIGHT.load(Ordering::SeqCst)
 }
 
+/// The most threads the pool runs at once.
+pub(crate) fn max_threads() -> usize {
+    pool().max_threads
+}
+
 pub(crate) fn idle_threads() -> usize {
     IDLE.load(Ordering::SeqCst)
 }

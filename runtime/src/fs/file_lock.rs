@@ -1,6 +1,5 @@
 //! Advisory whole-file locks on a [`File`] (std's `lock` family, `flock`
-//! on Linux): a coroutine waiting for a lock parks while a pool thread
-//! waits in the kernel.
+//! on Linux), waited for without tying up the blocking pool.
 //!
 //! `try_lock`, `try_lock_shared` and `unlock` are one `flock` call that
 //! never waits for another holder (`LOCK_NB`, `LOCK_UN`), so they run on
@@ -8,11 +7,33 @@
 //! They still take the file's turn first, parking if an operation is in
 //! flight, so they come after the operations called before them: the
 //! release of an abandoned lock cannot undo a lock taken after it.
+//!
+//! # Waiting for a lock
+//!
+//! `lock` and `lock_shared` first try without waiting, on the calling
+//! thread; an uncontended lock costs one system call. A lock that is held
+//! elsewhere has to be waited for, and the kernel offers no way to wait
+//! for a `flock` release without blocking a thread:
+//!
+//! * While fewer than a quarter of the blocking pool's threads wait for
+//!   locks, the wait blocks one of them (the caller parks). It ends the
+//!   moment the lock is released.
+//! * Past that share, the caller polls instead: it sleeps, tries again
+//!   without waiting, and doubles the sleep from [`FIRST_POLL`] up to
+//!   [`LONGEST_POLL`]. No thread is held, so thousands of coroutines
+//!   waiting for locks can never take every pool thread and stall the
+//!   rest of the process's blocking work, such as the lock holder's own
+//!   writes, which would be a deadlock. A polling waiter may get the lock
+//!   up to one sleep after its release.
 
 use std::fs::{File as StdFile, TryLockError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
 use std::io;
 
 use super::leftovers::Leftovers;
+use super::offload::use_pool;
 use super::File;
 
 impl File {
@@ -20,14 +41,19 @@ impl File {
     /// [`std::fs::File::lock`]: no other handle (another open of the file,
     /// another process) holds a lock of either kind once it returns.
     ///
-    /// From a coroutine the wait happens on the blocking pool and the
-    /// caller parks, so its hub keeps running; the wait **holds one pool
-    /// thread** until the lock comes. This `File`'s later operations wait
+    /// From a coroutine the caller parks while it waits, so its hub keeps
+    /// running. It first tries without waiting. A held lock is then waited
+    /// for on a blocking-pool thread, which gets it the moment it is
+    /// released, as long as lock waits hold fewer than a quarter of the
+    /// pool's threads; past that share the caller polls, sleeping 1 ms and
+    /// doubling up to 50 ms between tries, so that waits for locks never
+    /// take every pool thread away from other blocking work (the lock
+    /// holder's own writes among it). This `File`'s later operations wait
     /// behind it, as every operation waits for the one before.
     ///
-    /// A kill or a [`Timeout`](crate::Timeout) unwinds the caller, but the
-    /// pool thread still gets the lock in the end; it then releases it at
-    /// once, so the file is never left locked by nobody. As with std, a
+    /// A kill or a [`Timeout`](crate::Timeout) unwinds the caller. A pool
+    /// thread waiting for it still gets the lock in the end; it then
+    /// releases it at once, so the file is never left locked by nobody. As with std, a
     /// handle (or a [`try_clone`](Self::try_clone) of it) that already
     /// holds a lock gets platform-defined behaviour.
     ///
@@ -49,13 +75,13 @@ impl File {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn lock(&self) -> io::Result<()> {
-        self.turn().run_undoing(|file| file.lock(), orphan_lock)
+        self.wait_for_lock(Kind::Exclusive)
     }
 
     /// Waits for a shared lock on the file, as
     /// [`std::fs::File::lock_shared`]: other handles may hold shared locks
     /// too, none an exclusive one. It waits as [`lock`](Self::lock) does
-    /// (parked, holding one pool thread), and a caller that goes away
+    /// (parked, on a pool thread or polling), and a caller that goes away
     /// leaves no lock behind.
     ///
     /// ```
@@ -69,7 +95,7 @@ impl File {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn lock_shared(&self) -> io::Result<()> {
-        self.turn().run_undoing(|file| file.lock_shared(), orphan_lock)
+        self.wait_for_lock(Kind::Shared)
     }
 
     /// Takes an exclusive lock on the file if no other handle holds a lock,
@@ -123,6 +149,95 @@ impl File {
     /// ```
     pub fn unlock(&self) -> io::Result<()> {
         self.turn().resource().unlock()
+    }
+
+    /// `lock` or `lock_shared`: a try on the calling thread, then a wait on
+    /// the pool or by polling (see the module docs). On a thread whose
+    /// hub has no coroutines, std's blocking call, as everywhere in `fs`.
+    fn wait_for_lock(&self, kind: Kind) -> io::Result<()> {
+        let mut turn = self.turn();
+        if !use_pool() {
+            return kind.wait(turn.resource());
+        }
+        match kind.try_now(turn.resource()) {
+            Err(TryLockError::WouldBlock) => {}
+            other => return other.map_err(io::Error::from),
+        }
+        if let Some(seat) = PoolSeat::take() {
+            return turn.run_undoing(
+                move |file| {
+                    let locked = kind.wait(file);
+                    drop(seat);
+                    locked
+                },
+                orphan_lock,
+            );
+        }
+        let mut pause = FIRST_POLL;
+        loop {
+            crate::park::sleep(pause);
+            match kind.try_now(turn.resource()) {
+                Err(TryLockError::WouldBlock) => pause = (pause * 2).min(LONGEST_POLL),
+                other => return other.map_err(io::Error::from),
+            }
+        }
+    }
+}
+
+/// The first sleep of a lock wait that polls.
+const FIRST_POLL: Duration = Duration::from_millis(1);
+
+/// The longest sleep of a lock wait that polls: how late, at worst, a
+/// polling waiter notices a release.
+const LONGEST_POLL: Duration = Duration::from_millis(50);
+
+/// Which lock a wait is for.
+#[derive(Clone, Copy)]
+enum Kind {
+    Exclusive,
+    Shared,
+}
+
+impl Kind {
+    /// std's blocking call.
+    fn wait(self, file: &StdFile) -> io::Result<()> {
+        match self {
+            Kind::Exclusive => file.lock(),
+            Kind::Shared => file.lock_shared(),
+        }
+    }
+
+    /// std's call that never waits.
+    fn try_now(self, file: &StdFile) -> Result<(), TryLockError> {
+        match self {
+            Kind::Exclusive => file.try_lock(),
+            Kind::Shared => file.try_lock_shared(),
+        }
+    }
+}
+
+/// Pool threads blocked in a lock wait, across the process.
+static POOL_SEATS_TAKEN: AtomicUsize = AtomicUsize::new(0);
+
+/// The right of one lock wait to block a pool thread; released when the
+/// wait ends, on the pool thread.
+struct PoolSeat(());
+
+impl PoolSeat {
+    /// A seat, if lock waits hold fewer than a quarter of the pool's
+    /// threads.
+    fn take() -> Option<PoolSeat> {
+        let seats = (crate::blocking::max_threads() / 4).max(1);
+        POOL_SEATS_TAKEN
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |taken| (taken < seats).then_some(taken + 1))
+            .ok()
+            .map(|_| PoolSeat(()))
+    }
+}
+
+impl Drop for PoolSeat {
+    fn drop(&mut self) {
+        POOL_SEATS_TAKEN.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

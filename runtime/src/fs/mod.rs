@@ -80,9 +80,11 @@
 //!   pipes and sockets park on readiness with
 //!   [`io::wait_readable`](crate::io::wait_readable), like gevent's
 //!   `FileObjectPosix`.
-//! * A [`File`]'s `lock` (or `lock_shared`) that waits holds a pool
-//!   thread until the lock comes, and this `File`'s later operations wait
-//!   behind it (see [One operation at a
+//! * A [`File`]'s `lock` (or `lock_shared`) tries first on the calling
+//!   thread. One that must wait holds a pool thread until the lock comes,
+//!   while lock waits hold fewer than a quarter of the pool; past that it
+//!   polls, up to 50 ms late, so lock waits never starve the pool. This
+//!   `File`'s later operations wait behind it (see [One operation at a
 //!   time](File#one-operation-at-a-time)), where std's other threads would
 //!   use the file meanwhile.
 
@@ -90,6 +92,8 @@ mod dir_entry;
 mod file;
 mod file_io;
 mod file_lock;
+#[cfg(test)]
+mod file_lock_tests;
 mod functions;
 mod leftovers;
 mod offload;
