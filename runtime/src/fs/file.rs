@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::leftovers::{give_back, orphan_change, orphan_query, Leftovers};
+use super::readiness::has_readiness;
 use super::serial::{Serial, Turn};
 use super::OpenOptions;
 
@@ -46,8 +47,11 @@ use super::OpenOptions;
 /// [`MAX_CHUNK`](super::MAX_CHUNK) bytes (std's `Read` and `Write` allow
 /// short counts; `read_exact` and `write_all` loop), but `read_to_end` and
 /// `read_to_string` read the whole rest of the file in one pool round trip,
-/// into a buffer sized from its metadata as std's. A read into an empty
-/// buffer returns `Ok(0)` at once.
+/// into a buffer sized from its metadata as std's. On a FIFO, a terminal
+/// or a socket, a read or write first parks on the hub's epoll until it
+/// will not block, holding no pool thread, and a write moves at most
+/// `PIPE_BUF` (4096) bytes; `read_to_end` reads a chunk per wake-up. A
+/// read into an empty buffer returns `Ok(0)` at once.
 ///
 /// # When the caller goes away
 ///
@@ -79,6 +83,8 @@ use super::OpenOptions;
 ///   by nobody.
 pub struct File {
     serial: Serial<StdFile, Leftovers>,
+    /// A FIFO, a terminal or a socket: see `readiness`.
+    pub(super) readiness: bool,
 }
 
 impl File {
@@ -206,7 +212,8 @@ impl File {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn try_clone(&self) -> io::Result<File> {
-        self.serial.resource().try_clone().map(File::from)
+        let readiness = self.readiness;
+        self.serial.resource().try_clone().map(|file| File::with_readiness(file, readiness))
     }
 
     /// Changes the file's permissions (`fchmod`), as
@@ -298,6 +305,11 @@ impl File {
         self.serial.into_resource()
     }
 
+    /// Wraps `file`, which [`has_readiness`] said `readiness` of.
+    pub(super) fn with_readiness(file: StdFile, readiness: bool) -> File {
+        File { serial: Serial::new(file), readiness }
+    }
+
     /// Takes the turn, returning a deferred error if there is one.
     pub(super) fn turn_for_change(&self) -> io::Result<Turn<'_, StdFile, Leftovers>> {
         let mut turn = self.serial.turn();
@@ -337,7 +349,8 @@ impl fmt::Debug for File {
 /// ```
 impl From<StdFile> for File {
     fn from(file: StdFile) -> File {
-        File { serial: Serial::new(file) }
+        let readiness = has_readiness(&file);
+        File::with_readiness(file, readiness)
     }
 }
 

@@ -11,6 +11,7 @@ use super::leftovers::{
     Leftovers, ReadOutcome, ReadToEndOutcome, WriteOutcome,
 };
 use super::offload::use_pool;
+use super::readiness;
 use super::serial::Turn;
 use super::{File, MAX_CHUNK};
 
@@ -46,11 +47,14 @@ fn read_into(
 /// coroutine, std's `read_to_end` (sized from the file's metadata) fills an
 /// owned buffer in one pool round trip; otherwise std's reads straight into
 /// `buf`. As std's, bytes read before an error stay in `buf`.
-fn read_rest(turn: &mut Turn<'_, StdFile, Leftovers>, buf: &mut Vec<u8>) -> io::Result<usize> {
+fn read_rest(turn: &mut Turn<'_, StdFile, Leftovers>, buf: &mut Vec<u8>, readiness: bool) -> io::Result<usize> {
     if !use_pool() {
         let ahead = turn.leftovers.take_read_ahead(buf)?;
         let mut file = turn.resource();
         return file.read_to_end(buf).map(|n| ahead + n);
+    }
+    if readiness {
+        return read_rest_when_readable(turn, buf);
     }
     // The read-ahead stays where it is until the rest comes: a caller that
     // goes away meanwhile loses neither.
@@ -65,6 +69,37 @@ fn read_rest(turn: &mut Turn<'_, StdFile, Leftovers>, buf: &mut Vec<u8>) -> io::
     turn.leftovers.append_read_ahead(rest);
     let n = turn.leftovers.take_read_ahead(buf)?;
     result.map(|_| n)
+}
+
+/// [`read_rest`] from a coroutine, for a file with readiness (a FIFO, a
+/// terminal): a chunk at a time, each waited for on the hub's epoll and
+/// read on the pool, so no pool thread waits for the writer. Every chunk
+/// joins the read-ahead, which goes to `buf` at the end (or at an error,
+/// as std keeps what it read): a caller that goes away loses nothing.
+fn read_rest_when_readable(turn: &mut Turn<'_, StdFile, Leftovers>, buf: &mut Vec<u8>) -> io::Result<usize> {
+    loop {
+        readiness::until_readable(turn.resource());
+        let mut chunk = turn.leftovers.take_buffer();
+        let (chunk, result): ReadToEndOutcome = turn.run(
+            move |mut file| {
+                chunk.resize(MAX_CHUNK, 0);
+                let result = file.read(&mut chunk);
+                chunk.truncate(*result.as_ref().unwrap_or(&0));
+                (chunk, result)
+            },
+            orphan_read_to_end,
+        );
+        turn.leftovers.append_read_ahead(chunk);
+        match result {
+            Ok(0) => return turn.leftovers.take_read_ahead(buf),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                turn.leftovers.take_read_ahead(buf)?;
+                return Err(e);
+            }
+        }
+    }
 }
 
 /// Appends `bytes`, the outcome of a read that returned `result`, to `buf`
@@ -135,15 +170,19 @@ impl Read for &File {
         if let Some(n) = turn.leftovers.read_buffered(dst) {
             return Ok(n);
         }
+        if self.readiness && use_pool() {
+            readiness::until_readable(turn.resource());
+        }
         read_into(&mut turn, dst, |mut file, buf| file.read(buf), orphan_read)
     }
 
     /// Reads to the end of the file, read-ahead bytes first, as std's: from
     /// a coroutine, in one pool round trip into a buffer of the file's
-    /// size, then appended to `buf`. A caller that goes away loses nothing:
+    /// size, then appended to `buf` (from a FIFO or a terminal, a chunk
+    /// per wake-up of the hub's epoll). A caller that goes away loses nothing:
     /// the next read returns what this one read.
     fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        read_rest(&mut self.turn(), buf)
+        read_rest(&mut self.turn(), buf, self.readiness)
     }
 
     /// As `read_to_end`, then std's UTF-8 check over every byte appended:
@@ -155,7 +194,7 @@ impl Read for &File {
             return file.read_to_string(buf);
         }
         let mut bytes = Vec::new();
-        let result = read_rest(&mut turn, &mut bytes);
+        let result = read_rest(&mut turn, &mut bytes, self.readiness);
         append_utf8(&mut turn, buf, bytes, result)
     }
 }
@@ -164,8 +203,12 @@ impl Read for &File {
 /// [`File`]'s [When the caller goes away](File#when-the-caller-goes-away)),
 /// and `flush` returns it too: otherwise it has nothing to do, as std's.
 impl Write for &File {
-    fn write(&mut self, src: &[u8]) -> io::Result<usize> {
+    fn write(&mut self, mut src: &[u8]) -> io::Result<usize> {
         let mut turn = self.turn_for_change()?;
+        if self.readiness && use_pool() && !src.is_empty() {
+            src = &src[..src.len().min(readiness::PIPE_BUF)];
+            readiness::until_writable(turn.resource());
+        }
         let ahead = turn.leftovers.read_ahead_len();
         write_from(&mut turn, src, move |mut file, buf| match give_back(file, ahead) {
             Ok(gave_back) => (gave_back, file.write(buf)),

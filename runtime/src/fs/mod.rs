@@ -74,8 +74,10 @@
 //!
 //! # Differences from std and gevent
 //!
-//! * Opening a FIFO or a terminal works (on the pool), and reads on them
-//!   do not block the hub, but each waiting read holds a pool thread.
+//! * Opening a FIFO or a terminal works (on the pool). Reads and writes
+//!   on them (and on other character devices and sockets opened by path)
+//!   first wait on the hub's epoll, holding no thread, and then run on the
+//!   pool, so waiting for a writer or a reader never ties up a pool thread.
 //!   Pipes to child processes are [`process`](crate::process)'s, and other
 //!   pipes and sockets park on readiness with
 //!   [`io::wait_readable`](crate::io::wait_readable), like gevent's
@@ -99,10 +101,13 @@ mod leftovers;
 mod offload;
 mod open_options;
 #[cfg(test)]
+mod orphan_write_tests;
+#[cfg(test)]
 mod read_ahead_tests;
 mod read_dir;
 #[cfg(test)]
 mod read_to_end_tests;
+mod readiness;
 mod serial;
 
 pub use std::fs::{FileTimes, FileType, Metadata, Permissions, TryLockError};

@@ -5,6 +5,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::offload::offload;
+use super::readiness::has_readiness;
 use super::File;
 
 /// How to open a file: [`std::fs::OpenOptions`]'s builder, whose
@@ -119,7 +120,12 @@ impl OpenOptions {
     pub fn open<P: AsRef<Path>>(&self, path: P) -> io::Result<File> {
         let options = self.0.clone();
         let path = path.as_ref().to_owned();
-        offload(move || options.open(path)).map(File::from)
+        let (file, readiness) = offload(move || {
+            let file = options.open(path)?;
+            let readiness = has_readiness(&file);
+            io::Result::Ok((file, readiness))
+        })?;
+        Ok(File::with_readiness(file, readiness))
     }
 }
 
