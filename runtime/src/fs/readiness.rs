@@ -15,9 +15,10 @@
 //! does any fd that epoll refuses: its wait ends at once.
 
 use std::fs::File as StdFile;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 use crate::io::{wait_readable, wait_writable};
+use crate::sys;
 
 /// The most a write on a file with readiness moves per pool trip.
 pub(super) const PIPE_BUF: usize = libc::PIPE_BUF;
@@ -42,13 +43,26 @@ pub(super) fn has_readiness(file: &StdFile) -> bool {
 }
 
 /// Parks the calling coroutine until a read of `file` will not block. A
-/// wait the hub cannot make (epoll refused the fd) ends at once: the read
-/// then goes to the pool as for a regular file.
+/// file that is ready already costs one `poll` and no park. A wait the hub
+/// cannot make (epoll refused the fd) ends at once: the read then goes to
+/// the pool as for a regular file.
 pub(super) fn until_readable(file: &StdFile) {
-    let _ = wait_readable(file.as_raw_fd(), None);
+    let fd = file.as_raw_fd();
+    if !ready_now(fd, libc::POLLIN | libc::POLLRDHUP) {
+        let _ = wait_readable(fd, None);
+    }
 }
 
 /// As [`until_readable`], for a write.
 pub(super) fn until_writable(file: &StdFile) {
-    let _ = wait_writable(file.as_raw_fd(), None);
+    let fd = file.as_raw_fd();
+    if !ready_now(fd, libc::POLLOUT) {
+        let _ = wait_writable(fd, None);
+    }
+}
+
+/// Whether `fd` reports `events` (or an error or hang-up, which the call
+/// itself will report) without waiting.
+fn ready_now(fd: RawFd, events: libc::c_short) -> bool {
+    sys::poll_one(fd, events, 0).is_ok_and(|revents| revents != 0)
 }
