@@ -87,3 +87,14 @@ fn timeout_interrupts_a_wait() {
     let (r, _w) = pipe();
     assert!(verde::with_timeout(Duration::from_millis(20), || wait_readable(r.as_raw_fd(), None)).is_err());
 }
+
+#[test]
+fn an_fd_that_is_not_open_is_ebadf() {
+    // Far above anything this process opens, so no other test's fd can
+    // take the number.
+    let unused: RawFd = 999_999;
+    for fd in [unused, -1] {
+        assert_eq!(wait_readable(fd, None).unwrap_err().raw_os_error(), Some(libc::EBADF));
+        assert_eq!(wait_writable(fd, None).unwrap_err().raw_os_error(), Some(libc::EBADF));
+    }
+}

@@ -471,7 +471,8 @@ pub(crate) fn dispatch(token: u64, events: u32) {
 ///
 /// Works for any fd (a pipe, an eventfd, a C library's socket): it waits on
 /// a duplicate of `fd`, so it does not disturb other registrations of the
-/// same fd. `timeout` of `None` waits forever; on timeout it returns an error
+/// same fd; an fd that is ready already returns at once, without one. An
+/// fd that is not open is an `EBADF` error. `timeout` of `None` waits forever; on timeout it returns an error
 /// of kind `TimedOut`.
 ///
 /// ```
@@ -496,6 +497,13 @@ pub fn wait_writable(fd: RawFd, timeout: Option<Duration>) -> io::Result<()> {
 }
 
 fn wait_fd(fd: RawFd, interest: Interest, timeout: Option<Duration>) -> io::Result<()> {
+    // An fd that is ready already needs no duplicate and no registration.
+    // A negative fd reports nothing here and fails in `dup` below.
+    match sys::poll_one(fd, poll_events(interest), 0) {
+        Ok(revents) if revents & libc::POLLNVAL != 0 => return Err(io::Error::from_raw_os_error(libc::EBADF)),
+        Ok(revents) if revents != 0 => return Ok(()),
+        _ => {}
+    }
     let deadline = timeout.map(park::deadline_after);
     let dup = sys::dup_cloexec(fd)?;
     let ready = {
@@ -528,12 +536,16 @@ fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "timed out waiting for the fd")
 }
 
-fn poll_now(fd: RawFd, interest: Interest) -> bool {
-    let events = match interest {
+/// The `poll(2)` events that make `fd` ready for `interest`.
+fn poll_events(interest: Interest) -> libc::c_short {
+    match interest {
         Interest::Read => libc::POLLIN | libc::POLLPRI | libc::POLLRDHUP,
         Interest::Write => libc::POLLOUT,
-    };
-    match sys::poll_one(fd, events, 0) {
+    }
+}
+
+fn poll_now(fd: RawFd, interest: Interest) -> bool {
+    match sys::poll_one(fd, poll_events(interest), 0) {
         Ok(revents) => revents != 0,
         Err(_) => true,
     }

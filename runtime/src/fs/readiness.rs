@@ -15,54 +15,32 @@
 //! does any fd that epoll refuses: its wait ends at once.
 
 use std::fs::File as StdFile;
-use std::os::fd::{AsRawFd, RawFd};
+use std::io::IsTerminal;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileTypeExt;
 
 use crate::io::{wait_readable, wait_writable};
-use crate::sys;
 
 /// The most a write on a file with readiness moves per pool trip.
 pub(super) const PIPE_BUF: usize = libc::PIPE_BUF;
 
-/// Whether `file` is a FIFO, a terminal or a socket (`fstat`, and
-/// `isatty` for a character device).
+/// Whether `file` is a FIFO, a terminal or a socket.
 pub(super) fn has_readiness(file: &StdFile) -> bool {
-    // SAFETY: an all-zero `stat` is a valid value for the kernel to
-    // overwrite.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: the fd is open for as long as `file` is borrowed, and `st` is
-    // a live `stat` the kernel writes into.
-    if unsafe { libc::fstat(file.as_raw_fd(), &mut st) } != 0 {
-        return false;
-    }
-    match st.st_mode & libc::S_IFMT {
-        libc::S_IFIFO | libc::S_IFSOCK => true,
-        // SAFETY: isatty takes any fd; this one is open.
-        libc::S_IFCHR => unsafe { libc::isatty(file.as_raw_fd()) == 1 },
-        _ => false,
-    }
+    file.metadata().is_ok_and(|meta| {
+        let kind = meta.file_type();
+        kind.is_fifo() || kind.is_socket() || (kind.is_char_device() && file.is_terminal())
+    })
 }
 
-/// Parks the calling coroutine until a read of `file` will not block. A
-/// file that is ready already costs one `poll` and no park. A wait the hub
-/// cannot make (epoll refused the fd) ends at once: the read then goes to
-/// the pool as for a regular file.
+/// Parks the calling coroutine until a read of `file` will not block (a
+/// file that is ready already costs one `poll`). A wait the hub cannot
+/// make (epoll refused the fd) ends at once: the read then goes to the
+/// pool as for a regular file.
 pub(super) fn until_readable(file: &StdFile) {
-    let fd = file.as_raw_fd();
-    if !ready_now(fd, libc::POLLIN | libc::POLLRDHUP) {
-        let _ = wait_readable(fd, None);
-    }
+    let _ = wait_readable(file.as_raw_fd(), None);
 }
 
 /// As [`until_readable`], for a write.
 pub(super) fn until_writable(file: &StdFile) {
-    let fd = file.as_raw_fd();
-    if !ready_now(fd, libc::POLLOUT) {
-        let _ = wait_writable(fd, None);
-    }
-}
-
-/// Whether `fd` reports `events` (or an error or hang-up, which the call
-/// itself will report) without waiting.
-fn ready_now(fd: RawFd, events: libc::c_short) -> bool {
-    sys::poll_one(fd, events, 0).is_ok_and(|revents| revents != 0)
+    let _ = wait_writable(file.as_raw_fd(), None);
 }
