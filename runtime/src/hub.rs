@@ -183,17 +183,26 @@ thread_local! {
     /// Kept apart from the hub so a coroutine finds itself with one load.
     static RUNNING_TASK: Cell<*const Header> = const { Cell::new(ptr::null()) };
     /// Owns the hub and tears it down when the thread exits.
-    static OWNER: HubOwner = const { HubOwner(Cell::new(None)) };
+    static OWNER: HubOwner = const { HubOwner(Cell::new(ptr::null_mut())) };
 }
 
-struct HubOwner(Cell<Option<Box<Hub>>>);
+/// The thread's hub, from `Box::into_raw`: kept as a raw pointer, not a
+/// `Box`, because `CURRENT` and every `&'static Hub` handed out alias it,
+/// which a `Box` (unique by contract) must not be.
+struct HubOwner(Cell<*mut Hub>);
 
 impl Drop for HubOwner {
     fn drop(&mut self) {
-        if let Some(hub) = self.0.take() {
+        let p = self.0.replace(ptr::null_mut());
+        if !p.is_null() {
+            // SAFETY: `p` came from `Box::into_raw` in `init` and is still
+            // live: only this drop frees it.
+            let hub = unsafe { &*p };
             hub.teardown();
             CURRENT.with(|c| c.set(ptr::null()));
-            drop(hub);
+            // SAFETY: as above; CURRENT no longer points to it, and the
+            // teardown has ended every use of it on this thread.
+            drop(unsafe { Box::from_raw(p) });
         }
     }
 }
@@ -205,7 +214,7 @@ pub(crate) fn current() -> &'static Hub {
     if p.is_null() {
         init_default()
     } else {
-        // SAFETY: CURRENT points to the Box owned by OWNER, which lives until
+        // SAFETY: CURRENT points to the hub owned by OWNER, which lives until
         // the thread's TLS destructors run; teardown resets CURRENT first.
         unsafe { &*p }
     }
@@ -228,16 +237,19 @@ pub(crate) fn try_current() -> Option<&'static Hub> {
 /// Creates the calling thread's hub with `config`.
 pub(crate) fn init(config: HubConfig) -> &'static Hub {
     let hub = Box::new(Hub::new(config).unwrap_or_else(|e| panic!("verde: cannot create a hub: {e}")));
-    let p: *const Hub = &*hub;
+    let p = Box::into_raw(hub);
     let installed = OWNER.try_with(|o| {
         assert!(CURRENT.with(|c| c.get()).is_null(), "verde: this thread already has a hub");
-        o.0.set(Some(hub));
+        o.0.set(p);
     });
     if installed.is_err() {
+        // SAFETY: `p` came from `Box::into_raw` just above and nothing else
+        // holds it.
+        drop(unsafe { Box::from_raw(p) });
         panic!("verde: a blocking call was made while this thread is exiting; its hub is gone");
     }
     CURRENT.with(|c| c.set(p));
-    // SAFETY: the Box is now owned by OWNER; see `current`.
+    // SAFETY: the hub is now owned by OWNER; see `current`.
     let hub = unsafe { &*p };
     // SAFETY: the hub stays in its Box, where the probe is a field, until
     // the hub drops, and the probe's own drop unregisters it.

@@ -208,6 +208,11 @@ pub(crate) struct Header {
     pub id: u64,
     pub name: Option<Box<str>>,
     vtable: &'static Vtable,
+    /// The allocation's own pointer, from `Box::into_raw`, which
+    /// [`TaskRef::from_header`] copies: a pointer made from a `&Header`
+    /// could not free the allocation, nor reach its result slot, without
+    /// breaking Rust's aliasing rules.
+    this: NonNull<Header>,
     join: AtomicU8,
     pub kind: Kind,
     // The fields below are touched only on the owner hub's thread.
@@ -247,7 +252,8 @@ pub(crate) struct Header {
 }
 
 // SAFETY: the atomics and the Mutex are thread-safe. `hub`, `id`, `name`,
-// `kind`, `vtable` and `stack_size` are immutable after creation. Every Cell
+// `kind`, `vtable`, `this` and `stack_size` are immutable after creation
+// (`this` is written once, before the first `TaskRef` exists). Every Cell
 // and UnsafeCell field (`park_timer`'s Cells included) is read and written
 // only on the thread of the hub that owns the task (it is created there, or
 // handed over through the hub's mutex-protected remote queue before its
@@ -339,6 +345,7 @@ impl TaskRef {
                 name: new.name,
                 kind: new.kind,
                 vtable,
+                this: NonNull::dangling(),
                 coro: UnsafeCell::new(None),
                 start: UnsafeCell::new(None),
                 yielder: Cell::new(std::ptr::null()),
@@ -355,7 +362,12 @@ impl TaskRef {
             },
             result: UnsafeCell::new(None),
         });
-        TaskRef(NonNull::from(Box::leak(cell)).cast())
+        let this = NonNull::from(Box::leak(cell)).cast::<Header>();
+        // SAFETY: `this` is the only pointer to the new allocation; the
+        // write goes through it, so it keeps its provenance over the whole
+        // cell (which `TaskCell`'s `repr(C)` starts with the header).
+        unsafe { (*this.as_ptr()).this = this };
+        TaskRef(this)
     }
 
     /// A new counted reference to the task whose header is `header`.
@@ -369,7 +381,7 @@ impl TaskRef {
         // private fields let no other code build one), and a live `&Header`
         // means some TaskRef keeps the cell alive at least until the
         // increment above took effect, so the new reference owns a count.
-        TaskRef(NonNull::from(header))
+        TaskRef(header.this)
     }
 
     /// The raw pointer, for identity comparisons.
