@@ -33,7 +33,11 @@ pub(crate) fn someone_could_wake() -> bool {
 }
 
 /// Threads in this process, from `/proc/self/stat` (field 20).
+/// Unknown under Miri, which cannot read `/proc`.
 fn thread_count() -> Option<usize> {
+    if cfg!(miri) {
+        return None;
+    }
     let text = sys::read_small_file(c"/proc/self/stat")?;
     // The command name (field 2) may contain spaces; fields after it start
     // after the last ')'.

@@ -30,6 +30,10 @@ const ALTSTACK_SIZE: usize = 64 * 1024;
 
 /// Installs the fault handler once per process.
 pub(crate) fn install_handler() {
+    // Miri runs no signal handlers, and its stacks have no guard pages.
+    if cfg!(miri) {
+        return;
+    }
     INSTALL.call_once(|| {
         // SAFETY: sigaction with a valid handler; the PREV_* statics are
         // written here once, inside call_once, before the handler can run,
@@ -150,6 +154,9 @@ pub(crate) struct AltStack {
 impl AltStack {
     /// Makes sure the calling thread has an alternate signal stack.
     pub fn ensure() -> AltStack {
+        if cfg!(miri) {
+            return AltStack { mapping: None };
+        }
         // SAFETY: querying and setting the calling thread's sigaltstack with
         // valid pointers; the new stack is a fresh mapping we own.
         unsafe {

@@ -383,7 +383,7 @@ mod tests {
             seed ^= seed << 17;
             seed % n
         };
-        for _ in 0..20_000 {
+        for _ in 0..if cfg!(miri) { 300 } else { 20_000 } {
             match next(10) {
                 0..=5 => {
                     let deadline = base + Duration::from_millis(next(500));

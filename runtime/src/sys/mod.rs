@@ -6,13 +6,22 @@
 //! to cooperative versions, and verde must not recurse into them. Every call
 //! here goes through `libc::syscall`, which is never interposed. The
 //! runtime and `verde-net` use these wrappers and nothing else.
+//!
+//! Under Miri, which interprets libc's functions but not raw system calls,
+//! the ones the hub needs come from `under_miri` instead.
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::{self, MaybeUninit};
 use std::os::fd::RawFd;
 use std::ptr;
+#[cfg(not(miri))]
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+#[cfg(miri)]
+mod under_miri;
+#[cfg(miri)]
+pub use under_miri::{close, epoll_create, epoll_ctl, epoll_wait, eventfd, read, write};
 
 /// Converts a raw syscall return value into an `io::Result`.
 #[inline]
@@ -26,6 +35,7 @@ pub fn cvt(ret: libc::c_long) -> io::Result<usize> {
 
 /// `read(2)` without interposition.
 #[inline]
+#[cfg(not(miri))]
 pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which is
     // a valid, exclusively borrowed buffer for the duration of the call.
@@ -34,6 +44,7 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 
 /// `write(2)` without interposition.
 #[inline]
+#[cfg(not(miri))]
 pub fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: the kernel reads at most `buf.len()` bytes from a valid buffer.
     cvt(unsafe { libc::syscall(libc::SYS_write, fd, buf.as_ptr(), buf.len()) })
@@ -41,6 +52,7 @@ pub fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
 
 /// `close(2)` without interposition.
 #[inline]
+#[cfg(not(miri))]
 pub fn close(fd: RawFd) -> io::Result<()> {
     // SAFETY: closing an fd has no memory-safety preconditions; the caller
     // owns `fd`.
@@ -48,12 +60,14 @@ pub fn close(fd: RawFd) -> io::Result<()> {
 }
 
 /// `epoll_create1(EPOLL_CLOEXEC)`.
+#[cfg(not(miri))]
 pub fn epoll_create() -> io::Result<RawFd> {
     // SAFETY: no pointers are passed.
     cvt(unsafe { libc::syscall(libc::SYS_epoll_create1, libc::EPOLL_CLOEXEC) }).map(|fd| fd as RawFd)
 }
 
 /// `epoll_ctl(2)`.
+#[cfg(not(miri))]
 pub fn epoll_ctl(epfd: RawFd, op: libc::c_int, fd: RawFd, events: u32, data: u64) -> io::Result<()> {
     let mut ev = libc::epoll_event { events, u64: data };
     // SAFETY: `ev` is a valid epoll_event that lives across the call.
@@ -70,6 +84,7 @@ pub(crate) fn timespec(d: Duration) -> libc::timespec {
 
 /// Whether the kernel lacks `epoll_pwait2` (before Linux 5.11, or filtered
 /// by seccomp), learnt from its first `ENOSYS`/`EPERM`.
+#[cfg(not(miri))]
 static NO_EPOLL_PWAIT2: AtomicBool = AtomicBool::new(false);
 
 /// Waits for events on `epfd` for at most `timeout` (`None`: forever).
@@ -78,6 +93,7 @@ static NO_EPOLL_PWAIT2: AtomicBool = AtomicBool::new(false);
 /// timer fires when it is due rather than up to a millisecond late; falls
 /// back to `epoll_pwait(2)` with the timeout rounded up to whole
 /// milliseconds where the kernel lacks it.
+#[cfg(not(miri))]
 pub fn epoll_wait(epfd: RawFd, events: &mut [libc::epoll_event], timeout: Option<Duration>) -> io::Result<usize> {
     if !NO_EPOLL_PWAIT2.load(Ordering::Relaxed) {
         let ts = timeout.map(timespec);
@@ -129,6 +145,7 @@ fn millis_rounded_up(timeout: Option<Duration>) -> libc::c_int {
 }
 
 /// `eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC)`.
+#[cfg(not(miri))]
 pub fn eventfd() -> io::Result<RawFd> {
     // SAFETY: no pointers are passed.
     cvt(unsafe { libc::syscall(libc::SYS_eventfd2, 0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) }).map(|fd| fd as RawFd)
@@ -452,6 +469,7 @@ mod tests {
     /// every later wait in this test process through `epoll_pwait` too,
     /// which is as correct, only coarser.
     #[test]
+    #[cfg(not(miri))]
     fn epoll_wait_falls_back_to_millisecond_epoll_pwait() {
         NO_EPOLL_PWAIT2.store(true, Ordering::Relaxed);
         epoll_wait_round();
