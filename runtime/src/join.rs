@@ -102,11 +102,11 @@ impl TaskHandle {
             if !self.task.add_join_waiter(waker.clone()) {
                 return true;
             }
-            let registered = JoinWaiter { task: &self.task, waker };
+            let registered = JoinWaiter { task: &self.task, waker: Some(waker) };
             let parked = park::park_inner(hub, deadline);
             if self.task.is_complete() {
                 // `finish` took every waker off the list to wake them.
-                std::mem::forget(registered);
+                registered.finished();
                 return true;
             }
             // Timed out, or woken without finishing (a withdrawn
@@ -123,12 +123,24 @@ impl TaskHandle {
 /// at the end of a wait that timed out, or while its waiter unwinds.
 struct JoinWaiter<'a> {
     task: &'a TaskRef,
-    waker: park::Waker,
+    /// `None` once the coroutine finished, which emptied the list.
+    waker: Option<park::Waker>,
+}
+
+impl JoinWaiter<'_> {
+    /// The coroutine finished and took the waker off its list itself:
+    /// drops this copy (and the reference to the waiter it holds) without
+    /// looking for it there.
+    fn finished(mut self) {
+        self.waker = None;
+    }
 }
 
 impl Drop for JoinWaiter<'_> {
     fn drop(&mut self) {
-        self.task.remove_join_waiter(&self.waker);
+        if let Some(waker) = &self.waker {
+            self.task.remove_join_waiter(waker);
+        }
     }
 }
 
