@@ -539,6 +539,12 @@ impl Hub {
         loop {
             while let Some(task) = self.pop_local() {
                 if task.kind == Kind::Main {
+                    // The main context counts as a run too: one that only
+                    // yields, with nothing else runnable, must still let
+                    // due timers, I/O and other threads' wake-ups in.
+                    if self.tick() {
+                        self.poll(false)?;
+                    }
                     self.probe.idle();
                     return Ok(());
                 }

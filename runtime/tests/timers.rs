@@ -71,3 +71,45 @@ fn cancelled_timers_do_not_fire() {
     assert_eq!(verde::park::park_timeout(Duration::from_millis(20)), verde::park::Unparked::TimedOut);
     assert!(start.elapsed() >= Duration::from_millis(20));
 }
+
+/// Yields from the main context until `done`, failing rather than hanging
+/// if that takes absurdly many.
+fn yield_until(done: &std::sync::atomic::AtomicBool) {
+    let mut yields = 0u64;
+    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+        verde::yield_now();
+        yields += 1;
+        assert!(yields < 100_000_000, "still not done after {yields} yields");
+    }
+}
+
+/// gevent's `while not done: gevent.sleep(0)`: the hub still fires timers
+/// and takes other threads' wake-ups while the main context only yields.
+#[test]
+fn a_main_context_that_only_yields_lets_timers_and_other_threads_in() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let slept = Arc::new(AtomicBool::new(false));
+    let s = Arc::clone(&slept);
+    let sleeper = verde::spawn(move || {
+        verde::sleep(Duration::from_millis(2));
+        s.store(true, Ordering::SeqCst);
+    });
+    yield_until(&slept);
+    sleeper.join().unwrap();
+
+    let received = Arc::new(AtomicBool::new(false));
+    let r = Arc::clone(&received);
+    let (tx, rx) = verde::sync::mpsc::channel::<()>();
+    let receiver = verde::spawn(move || {
+        rx.recv().unwrap();
+        r.store(true, Ordering::SeqCst);
+    });
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(2));
+        tx.send(()).unwrap();
+    });
+    yield_until(&received);
+    receiver.join().unwrap();
+    sender.join().unwrap();
+}
