@@ -373,10 +373,7 @@ impl TaskRef {
     /// A new counted reference to the task whose header is `header`.
     #[inline]
     pub fn from_header(header: &Header) -> TaskRef {
-        let old = header.refs.fetch_add(1, Ordering::Relaxed);
-        if old > isize::MAX as usize {
-            std::process::abort();
-        }
+        header.count_one_more();
         // Every Header lives inside a TaskCell made by `TaskRef::new` (its
         // private fields let no other code build one), and a live `&Header`
         // means some TaskRef keeps the cell alive at least until the
@@ -392,9 +389,12 @@ impl TaskRef {
 }
 
 impl Clone for TaskRef {
+    /// Copies this reference's own pointer, which needs no load of the
+    /// header's `this`.
     #[inline]
     fn clone(&self) -> Self {
-        TaskRef::from_header(self)
+        self.count_one_more();
+        TaskRef(self.0)
     }
 }
 
@@ -592,6 +592,16 @@ impl Header {
             if (*slot).is_none() {
                 *slot = Some(this);
             }
+        }
+    }
+
+    /// Adds a reference to the count, for a new `TaskRef`; aborts at an
+    /// absurd count, as `Arc` does.
+    #[inline]
+    fn count_one_more(&self) {
+        let old = self.refs.fetch_add(1, Ordering::Relaxed);
+        if old > isize::MAX as usize {
+            std::process::abort();
         }
     }
 
