@@ -2,9 +2,8 @@
 
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,18 +11,12 @@ use std::time::Duration;
 use verde::fs::{self, File, OpenOptions};
 use verde_runtime as verde;
 
+#[path = "common/fifo.rs"]
+mod fifo;
 #[path = "common/temp_dir.rs"]
 mod temp_dir;
+use fifo::make_fifo;
 use temp_dir::TempDir;
-
-/// A FIFO named `name` in `dir`.
-fn make_fifo(dir: &TempDir, name: &str) -> PathBuf {
-    let path = dir.path(name);
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "{}", std::io::Error::last_os_error());
-    path
-}
 
 /// `len` bytes of a pattern that does not repeat every power of two.
 fn pattern(len: usize) -> Vec<u8> {
@@ -165,7 +158,7 @@ fn one_read_or_write_moves_at_most_a_chunk() {
 #[test]
 fn the_main_context_does_not_stall_its_own_coroutines() {
     let dir = TempDir::new("fifo-main");
-    let fifo = make_fifo(&dir, "p");
+    let fifo = make_fifo(dir.path("p"));
     let path = fifo.clone();
     let writer = verde::spawn(move || {
         let mut w = OpenOptions::new().write(true).open(path).unwrap();
@@ -183,7 +176,7 @@ fn the_main_context_does_not_stall_its_own_coroutines() {
 #[test]
 fn the_hub_keeps_running_while_a_fifo_read_waits() {
     let dir = TempDir::new("fifo-hub");
-    let fifo = make_fifo(&dir, "p");
+    let fifo = make_fifo(dir.path("p"));
     let (tx, writer) = fifo_writer(&fifo);
     let reading = Arc::new(AtomicBool::new(false));
     let r = reading.clone();
@@ -225,7 +218,7 @@ fn pending_read(f: &Arc<File>) -> verde::JoinHandle<std::io::Result<usize>> {
 #[test]
 fn a_read_killed_while_pending_loses_nothing() {
     let dir = TempDir::new("fifo-kill");
-    let fifo = make_fifo(&dir, "p");
+    let fifo = make_fifo(dir.path("p"));
     let (tx, writer) = fifo_writer(&fifo);
     let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
     let first = pending_read(&f);
@@ -248,7 +241,7 @@ fn a_read_killed_while_pending_loses_nothing() {
 #[test]
 fn operations_on_one_file_run_in_call_order() {
     let dir = TempDir::new("fifo-order");
-    let fifo = make_fifo(&dir, "p");
+    let fifo = make_fifo(dir.path("p"));
     let (tx, writer) = fifo_writer(&fifo);
     let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
     let first = pending_read(&f);
@@ -268,7 +261,7 @@ fn operations_on_one_file_run_in_call_order() {
 #[test]
 fn a_read_that_times_out_loses_nothing() {
     let dir = TempDir::new("fifo-timeout");
-    let fifo = make_fifo(&dir, "p");
+    let fifo = make_fifo(dir.path("p"));
     let (tx, writer) = fifo_writer(&fifo);
     let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
     let f1 = f.clone();
@@ -291,7 +284,7 @@ fn a_read_that_times_out_loses_nothing() {
 #[test]
 fn a_write_to_a_full_fifo_waits_holding_no_thread_and_a_kill_leaves_nothing_written() {
     let dir = TempDir::new("fifo-write-kill");
-    let fifo = make_fifo(&dir, "p");
+    let fifo = make_fifo(dir.path("p"));
     // A reader that reads only at the end, opened without waiting for a
     // writer.
     let mut reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).unwrap();
@@ -546,7 +539,7 @@ fn read_to_string_of_invalid_utf8_leaves_the_buffer_unchanged() {
 #[test]
 fn read_to_end_after_a_killed_read_returns_every_byte() {
     let dir = TempDir::new("fifo-kill-then-all");
-    let fifo = make_fifo(&dir, "p");
+    let fifo = make_fifo(dir.path("p"));
     let (tx, writer) = fifo_writer(&fifo);
     let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
     let killed = pending_read(&f);
@@ -566,7 +559,7 @@ fn read_to_end_after_a_killed_read_returns_every_byte() {
 #[test]
 fn a_read_to_end_killed_while_pending_loses_nothing() {
     let dir = TempDir::new("fifo-kill-all");
-    let fifo = make_fifo(&dir, "p");
+    let fifo = make_fifo(dir.path("p"));
     let (tx, writer) = fifo_writer(&fifo);
     let f = Arc::new(verde::spawn(move || File::open(fifo).unwrap()).join().unwrap());
     let started = Arc::new(AtomicBool::new(false));

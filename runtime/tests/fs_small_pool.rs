@@ -8,15 +8,17 @@
 //! once per process.
 
 use std::io::{Read, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use verde_runtime::fs::OpenOptions;
 
+#[path = "common/fifo.rs"]
+mod fifo;
 #[path = "common/temp_dir.rs"]
 mod temp_dir;
+use fifo::make_fifo;
 use temp_dir::TempDir;
 
 const WAITERS: usize = 40;
@@ -85,20 +87,11 @@ fn forty_lock_waits_leave_pool_threads_for_the_holder() {
     assert!(written[HOLDER_WRITES..].iter().all(|&b| b == b'w'));
 }
 
-/// A FIFO named `name` in `dir`.
-fn make_fifo(dir: &TempDir, name: &str) -> PathBuf {
-    let path = dir.path(name);
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "{}", std::io::Error::last_os_error());
-    path
-}
-
 #[test]
 fn forty_fifo_reads_leave_pool_threads_for_their_writers() {
     small_pool();
     let dir = TempDir::new("fifo-many");
-    let fifos: Vec<PathBuf> = (0..WAITERS).map(|i| make_fifo(&dir, &format!("fifo{i}"))).collect();
+    let fifos: Vec<PathBuf> = (0..WAITERS).map(|i| make_fifo(dir.path(&format!("fifo{i}")))).collect();
 
     // Each reader opens its FIFO for reading and writing, which never waits
     // for a writer, then waits for three bytes.
