@@ -27,10 +27,9 @@
 //!   up to one sleep after its release.
 
 use std::fs::{File as StdFile, TryLockError};
+use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-use std::io;
 
 use super::leftovers::Leftovers;
 use super::offload::use_pool;
