@@ -346,6 +346,7 @@ impl<V: 'static> Greenlet<V> {
             initial_state: pack(0, 0, PARKED),
         });
         task.guard.set(stack.guard_range());
+        task.asan.set_stack(&stack);
         with_links(&task, |l| l.refs = Some(1));
         replace_parent(&task, hub.current_task_ref());
         let raw: *const Header = task.as_ptr();
@@ -526,6 +527,7 @@ fn park_in_switch(hub: &Hub, me: &TaskRef, target: TaskRef) -> Transfer {
 ///
 /// `task` must be the greenlet's own task.
 unsafe fn greenlet_body<V: 'static, F: FnOnce(V) -> V>(task: &Header, y: &CoroYielder, f: F) {
+    let _stack_done = task.asan.entered();
     task.yielder.set(y);
     task.state.store(pack(1, 0, RUNNING), Ordering::Release);
     let input = with_links(task, |l| l.transfer.take()).unwrap_or_else(|| Ok(Box::new(())));

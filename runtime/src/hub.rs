@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use corosensei::CoroutineResult;
 
+use crate::asan_fiber::Resume;
 use crate::run_queue::RunQueue;
 use crate::stack::{StackPool, DEFAULT_STACK_SIZE};
 use crate::sync::state_mutex::{lock, StateMutex};
@@ -590,7 +591,9 @@ impl Hub {
             };
             set_running(task.as_ptr());
             self.probe.resume(task.id);
+            let asan = Resume::start(&task.asan);
             let result = c.resume(());
+            asan.finish();
             if let CoroutineResult::Yield(Suspend::Yield) = result {
                 if self.tick() {
                     return self.yield_to_poll(task);
@@ -687,6 +690,7 @@ impl Hub {
         match self.with_stacks(|p| p.acquire(task.stack_size)) {
             Ok(stack) => {
                 task.guard.set(stack.guard_range());
+                task.asan.set_stack(&stack);
                 let coro = crate::task::Coro::with_stack(stack, move |y: &crate::task::CoroYielder, ()| start(y));
                 // SAFETY: owner thread, see above.
                 unsafe { *task.coro.get() = Some(coro) };

@@ -81,6 +81,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod asan_fiber;
 mod blocking;
 mod current;
 mod deadlock;

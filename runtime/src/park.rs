@@ -196,11 +196,13 @@ fn suspend_parked(hub: &Hub, task: &Header, seq: u64) {
 pub(crate) fn suspend(task: &Header, how: Suspend) {
     let y = task.yielder.get();
     debug_assert!(!y.is_null());
-    // SAFETY: `yielder` was set by the coroutine's body to its own Yielder,
-    // which lives on the coroutine's stack for as long as the coroutine runs,
-    // and we are running on that coroutine now (the task is the hub's current
-    // coroutine).
-    unsafe { (*y).suspend(how) };
+    task.asan.suspend(|| {
+        // SAFETY: `yielder` was set by the coroutine's body to its own
+        // Yielder, which lives on the coroutine's stack for as long as the
+        // coroutine runs, and we are running on that coroutine now (the task
+        // is the hub's current coroutine).
+        unsafe { (*y).suspend(how) }
+    });
 }
 
 /// Unwinds the running task if an interrupt (kill, Timeout) is pending.

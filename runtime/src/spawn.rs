@@ -148,6 +148,7 @@ impl Builder {
             initial_state: pack(0, 0, initial),
         });
         task.guard.set(stack.guard_range());
+        task.asan.set_stack(&stack);
         let raw: *const Header = task.as_ptr();
         let coro = crate::task::Coro::with_stack(stack, move |y: &CoroYielder, ()| {
             // SAFETY: the hub's live list holds the task while its coroutine
@@ -218,6 +219,7 @@ impl Builder {
 /// `task` must be the task this coroutine belongs to, created for result
 /// type `T`.
 unsafe fn run_body<T, F: FnOnce() -> T>(task: &Header, y: &CoroYielder, f: F) {
+    let _stack_done = task.asan.entered();
     task.yielder.set(y);
     task.state.store(pack(1, 0, RUNNING), Ordering::Release);
     let result = if task.interrupt.load(Ordering::Acquire) == KILL {

@@ -249,6 +249,9 @@ pub(crate) struct Header {
     /// and what the current park wants of it (`crate::park_timer`).
     /// Disarmed when the coroutine is retired or at the hub's teardown.
     pub park_timer: ParkTimer,
+    /// The coroutine's side of AddressSanitizer's fiber annotations
+    /// (`crate::asan_fiber`); zero-sized unless built with `--cfg verde_asan`.
+    pub asan: crate::asan_fiber::Fiber,
 }
 
 // SAFETY: the atomics and the Mutex are thread-safe. `hub`, `id`, `name`,
@@ -359,6 +362,7 @@ impl TaskRef {
                 cancel_reported: Cell::new(NO_INTERRUPT),
                 own_ref: UnsafeCell::new(None),
                 park_timer: ParkTimer::default(),
+                asan: crate::asan_fiber::Fiber::new(),
             },
             result: UnsafeCell::new(None),
         });

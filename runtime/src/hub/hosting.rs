@@ -41,6 +41,7 @@ use std::ptr;
 use corosensei::CoroutineResult;
 
 use super::{set_running, Hub};
+use crate::asan_fiber::Resume;
 use crate::park::suspend;
 use crate::task::{Header, Suspend, TaskRef};
 
@@ -164,7 +165,9 @@ impl Hub {
         };
         set_running(next.as_ptr());
         self.probe.resume(next.id);
+        let asan = Resume::start(&next.asan);
         let result = c.resume(());
+        asan.finish();
         set_running(me);
         match result {
             CoroutineResult::Yield(Suspend::Yield) => {
