@@ -62,6 +62,9 @@
 //! * **Out of file descriptors.** Listeners back off and retry when
 //!   `accept` fails with `EMFILE` or `ENFILE`, instead of spinning; see
 //!   [`TcpListener`].
+//! * **Servers.** [`StreamServer`] is gevent's: a coroutine per connection
+//!   accepted on a TCP or Unix listener, optionally bounded by a pool, with
+//!   gevent's `start`, `serve_forever` and `stop(timeout)`.
 //! * **Signals.** Writes use `MSG_NOSIGNAL`: writing to a connection the
 //!   peer closed is an `EPIPE`/`ECONNRESET` error, never a `SIGPIPE`.
 //! * **Raw fds.** `FromRawFd`, `From<OwnedFd>` and `From` a std socket adopt
@@ -87,11 +90,13 @@ mod fd;
 mod sockaddr;
 mod socket;
 mod stream_io;
+mod stream_server;
 mod tcp;
 mod udp;
 pub mod unix;
 
 pub use addr::ToSocketAddrs;
 pub use std::net::{AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6};
+pub use stream_server::{ServerListener, StreamServer, DEFAULT_STOP_TIMEOUT};
 pub use tcp::{Incoming, IntoIncoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
