@@ -99,20 +99,26 @@ impl Handlers {
     }
 }
 
+/// A server's connection handler.
+type Handle<L> = Arc<dyn Fn(<L as ServerListener>::Stream, <L as ServerListener>::Addr) + Send + Sync>;
+
 /// Where a server is in its life.
-enum Phase<L> {
-    /// Not started: the listener waits here for `start`.
-    Ready(L),
-    /// Accepting: the acceptor coroutine shares the listener.
+enum Phase<L: ServerListener> {
+    /// Not started: the listener and the handler wait here for `start`.
+    Ready(L, Handle<L>),
+    /// Accepting: the acceptor coroutine shares the listener, and holds
+    /// the handler, a clone of which each connection's coroutine holds.
     Serving(JoinHandle<io::Result<()>>, Arc<L>),
-    /// Stopped, or being stopped: the listener is closed.
+    /// Stopped, or being stopped: the listener is closed, and the handler
+    /// is dropped once the last connection's coroutine ends. A handler
+    /// that holds a clone of its own server thus keeps it alive only
+    /// while the server runs.
     Closed,
 }
 
 /// What every clone of a server shares.
 struct Shared<L: ServerListener> {
     phase: Mutex<Phase<L>>,
-    handle: Box<dyn Fn(L::Stream, L::Addr) + Send + Sync>,
     handlers: Handlers,
     /// Set once the server is closed and its handlers are gone.
     closed: Event,
@@ -228,8 +234,7 @@ impl<L: ServerListener> StreamServer<L> {
     {
         StreamServer {
             shared: Arc::new(Shared {
-                phase: Mutex::new(Phase::Ready(listener)),
-                handle: Box::new(handle),
+                phase: Mutex::new(Phase::Ready(listener, Arc::new(handle))),
                 handlers: Handlers::Group(Group::new()),
                 closed: Event::new(),
                 failure: Mutex::new(None),
@@ -247,7 +252,7 @@ impl<L: ServerListener> StreamServer<L> {
     pub fn with_pool(mut self, pool: Pool) -> StreamServer<L> {
         let shared = Arc::get_mut(&mut self.shared).expect("with_pool is called before the server is cloned");
         assert!(
-            matches!(*shared.phase.get_mut().unwrap_or_else(PoisonError::into_inner), Phase::Ready(_)),
+            matches!(*shared.phase.get_mut().unwrap_or_else(PoisonError::into_inner), Phase::Ready(..)),
             "with_pool is called before the server starts"
         );
         shared.handlers = Handlers::Pool(pool);
@@ -266,8 +271,8 @@ impl<L: ServerListener> StreamServer<L> {
     /// the error of [`Builder::spawn`] if no coroutine can be created.
     pub fn start(&self) -> io::Result<()> {
         let mut phase = self.shared.phase();
-        let listener = match std::mem::replace(&mut *phase, Phase::Closed) {
-            Phase::Ready(listener) => Arc::new(listener),
+        let (listener, handle) = match std::mem::replace(&mut *phase, Phase::Closed) {
+            Phase::Ready(listener, handle) => (Arc::new(listener), handle),
             other => {
                 let started = matches!(other, Phase::Serving(..));
                 *phase = other;
@@ -277,8 +282,9 @@ impl<L: ServerListener> StreamServer<L> {
         };
         let shared = Arc::clone(&self.shared);
         let accepting = Arc::clone(&listener);
-        let acceptor =
-            Builder::new().name("StreamServer acceptor".into()).spawn(move || accept_loop(&shared, &accepting));
+        let acceptor = Builder::new()
+            .name("StreamServer acceptor".into())
+            .spawn(move || accept_loop(&shared, &accepting, &handle));
         match acceptor {
             Ok(handle) => {
                 *phase = Phase::Serving(handle, listener);
@@ -306,7 +312,7 @@ impl<L: ServerListener> StreamServer<L> {
     /// the like, which the acceptor skips, and running out of file
     /// descriptors, which it waits out).
     pub fn serve_forever(&self) -> io::Result<()> {
-        if matches!(*self.shared.phase(), Phase::Ready(_)) {
+        if matches!(*self.shared.phase(), Phase::Ready(..)) {
             self.start()?;
         }
         /// Stops the server if the wait unwinds (gevent's `finally`).
@@ -346,7 +352,7 @@ impl<L: ServerListener> StreamServer<L> {
                 drop(listener);
                 Some(acceptor)
             }
-            Phase::Ready(_) => None,
+            Phase::Ready(..) => None,
             Phase::Closed => {
                 if !by_handler {
                     self.shared.closed.wait(None);
@@ -404,7 +410,7 @@ impl<L: ServerListener> StreamServer<L> {
 
     fn with_listener<T>(&self, f: impl FnOnce(&L) -> io::Result<T>) -> io::Result<T> {
         match &*self.shared.phase() {
-            Phase::Ready(listener) => f(listener),
+            Phase::Ready(listener, _) => f(listener),
             Phase::Serving(_, listener) => f(listener),
             Phase::Closed => Err(io::ErrorKind::NotConnected.into()),
         }
@@ -413,14 +419,14 @@ impl<L: ServerListener> StreamServer<L> {
 
 /// The acceptor: accepts until it is killed (by `stop`) or the listener
 /// fails.
-fn accept_loop<L: ServerListener>(shared: &Arc<Shared<L>>, listener: &L) -> io::Result<()> {
+fn accept_loop<L: ServerListener>(shared: &Arc<Shared<L>>, listener: &L, handle: &Handle<L>) -> io::Result<()> {
     let _stop = StopWhenDone(Arc::clone(shared));
     loop {
         match listener.accept_connection() {
             Ok((stream, addr)) => {
-                let server = Arc::clone(shared);
+                let handle = Arc::clone(handle);
                 // Parks while a pool is full: the server stops accepting.
-                drop(shared.handlers.spawn(move || (server.handle)(stream, addr)));
+                drop(shared.handlers.spawn(move || handle(stream, addr)));
             }
             Err(e) if is_transient(&e) => {}
             Err(e) => {

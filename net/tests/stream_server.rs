@@ -246,3 +246,22 @@ fn serves_a_unix_listener_from_a_plain_thread() {
     server.serve_forever().unwrap();
     assert_eq!(client.join().unwrap(), b"over unix");
 }
+
+#[test]
+fn a_closed_server_lets_go_of_its_handler() {
+    // What the handler holds (a clone of its own server, say) is dropped
+    // with it when the server closes, even while the server is still held.
+    let token = Arc::new(());
+    let held = token.clone();
+    let server = StreamServer::bind("127.0.0.1:0", move |s, _| {
+        let _held = &held;
+        echo(s);
+    })
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    server.start().unwrap();
+    assert_eq!(exchange(addr, b"once"), b"once");
+    assert_eq!(Arc::strong_count(&token), 2);
+    server.stop(None);
+    assert_eq!(Arc::strong_count(&token), 1);
+}
