@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use verde_runtime::event::Event;
 use verde_runtime::pool::{Group, Pool};
-use verde_runtime::{describe_payload, Builder, JoinHandle, Killed};
+use verde_runtime::{Builder, JoinHandle};
 
 use crate::unix::{self, UnixListener, UnixStream};
 use crate::{SocketAddr, TcpListener, TcpStream};
@@ -108,7 +108,7 @@ enum Phase<L: ServerListener> {
     Ready(L, Handle<L>),
     /// Accepting: the acceptor coroutine shares the listener, and holds
     /// the handler, a clone of which each connection's coroutine holds.
-    Serving(JoinHandle<io::Result<()>>, Arc<L>),
+    Serving(JoinHandle<()>, Arc<L>),
     /// Stopped, or being stopped: the listener is closed, and the handler
     /// is dropped once the last connection's coroutine ends. A handler
     /// that holds a clone of its own server thus keeps it alive only
@@ -282,9 +282,8 @@ impl<L: ServerListener> StreamServer<L> {
         };
         let shared = Arc::clone(&self.shared);
         let accepting = Arc::clone(&listener);
-        let acceptor = Builder::new()
-            .name("StreamServer acceptor".into())
-            .spawn(move || accept_loop(&shared, &accepting, &handle));
+        let acceptor =
+            Builder::new().name("StreamServer acceptor".into()).spawn(move || accept_loop(shared, accepting, &handle));
         match acceptor {
             Ok(handle) => {
                 *phase = Phase::Serving(handle, listener);
@@ -361,16 +360,9 @@ impl<L: ServerListener> StreamServer<L> {
             }
         };
         if let Some(acceptor) = acceptor {
+            // It ends killed: had it ended on its own, it would have closed
+            // the server itself (`EndOnItsOwn`).
             acceptor.kill();
-            let failure = match acceptor.join() {
-                Ok(result) => result.err(),
-                Err(payload) if payload.is::<Killed>() => None,
-                Err(payload) => Some(io::Error::other(format!(
-                    "the StreamServer's acceptor panicked: {}",
-                    describe_payload(&*payload)
-                ))),
-            };
-            *self.shared.failure.lock().unwrap_or_else(PoisonError::into_inner) = failure;
         }
         let timeout = timeout.unwrap_or(DEFAULT_STOP_TIMEOUT);
         if by_handler {
@@ -419,36 +411,58 @@ impl<L: ServerListener> StreamServer<L> {
 
 /// The acceptor: accepts until it is killed (by `stop`) or the listener
 /// fails.
-fn accept_loop<L: ServerListener>(shared: &Arc<Shared<L>>, listener: &L, handle: &Handle<L>) -> io::Result<()> {
-    let _stop = StopWhenDone(Arc::clone(shared));
+fn accept_loop<L: ServerListener>(shared: Arc<Shared<L>>, listener: Arc<L>, handle: &Handle<L>) {
+    let mut acceptor = EndOnItsOwn { shared, listener: Some(listener), failure: None };
     loop {
-        match listener.accept_connection() {
+        let accepted = acceptor.listener.as_deref().expect("the acceptor holds the listener").accept_connection();
+        match accepted {
             Ok((stream, addr)) => {
                 let handle = Arc::clone(handle);
                 // Parks while a pool is full: the server stops accepting.
-                drop(shared.handlers.spawn(move || handle(stream, addr)));
+                drop(acceptor.shared.handlers.spawn(move || handle(stream, addr)));
             }
             Err(e) if is_transient(&e) => {}
             Err(e) => {
                 log::error!("verde: StreamServer stopped: accept failed: {e}");
-                return Err(e);
+                acceptor.failure = Some(e);
+                return;
             }
         }
     }
 }
 
-/// Stops the server when its acceptor ends on its own: the listener
-/// failed, or a handler's coroutine could not be created (the spawn
-/// panics with the limit it hit). After `stop`, which marks the server
-/// closed before it kills the acceptor, it does nothing.
-struct StopWhenDone<L: ServerListener>(Arc<Shared<L>>);
+/// Closes the server when its acceptor ends on its own: the listener
+/// failed, or the acceptor panicked (a handler's coroutine could not be
+/// created: the spawn panics naming the limit it hit). It does what `stop`
+/// does, from inside the acceptor, which `stop` would kill and join. After
+/// `stop`, which marks the server closed before it kills the acceptor, it
+/// does nothing.
+struct EndOnItsOwn<L: ServerListener> {
+    shared: Arc<Shared<L>>,
+    /// Let go of first, so that the listener is closed before the handlers
+    /// are waited for.
+    listener: Option<Arc<L>>,
+    /// Why the listener failed; `None` at the end means a panic.
+    failure: Option<io::Error>,
+}
 
-impl<L: ServerListener> Drop for StopWhenDone<L> {
+impl<L: ServerListener> Drop for EndOnItsOwn<L> {
     fn drop(&mut self) {
-        if matches!(*self.0.phase(), Phase::Serving(..)) {
-            let server = StreamServer { shared: Arc::clone(&self.0) };
-            verde_runtime::spawn(move || server.stop(None));
+        drop(self.listener.take());
+        let previous = std::mem::replace(&mut *self.shared.phase(), Phase::Closed);
+        if !matches!(previous, Phase::Serving(..)) {
+            return;
         }
+        // With the phase go the server's Arc of the listener, which closes
+        // it, and the acceptor's own handle: a panic nobody joins is
+        // reported through the `log` crate.
+        drop(previous);
+        let failure = self
+            .failure
+            .take()
+            .unwrap_or_else(|| io::Error::other("the StreamServer's acceptor panicked (the log has its message)"));
+        *self.shared.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(failure);
+        StreamServer { shared: Arc::clone(&self.shared) }.end_handlers(DEFAULT_STOP_TIMEOUT);
     }
 }
 

@@ -265,3 +265,24 @@ fn a_closed_server_lets_go_of_its_handler() {
     server.stop(None);
     assert_eq!(Arc::strong_count(&token), 1);
 }
+
+#[test]
+fn a_listener_that_fails_ends_serve_forever_with_its_error() {
+    use std::os::fd::AsRawFd;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let fd = listener.as_raw_fd();
+    let server = StreamServer::new(listener, |s, _| echo(s));
+    let addr = server.local_addr().unwrap();
+    let s = server.clone();
+    let serving = verde::spawn(move || s.serve_forever());
+    wait_until("the server starts", || server.is_started());
+    assert_eq!(exchange(addr, b"up"), b"up");
+    // Shut down underneath the server, the listening socket makes accept
+    // fail with EINVAL, which no retry cures.
+    // SAFETY: `fd` is the server's open listening socket.
+    assert_eq!(unsafe { libc::shutdown(fd, libc::SHUT_RDWR) }, 0);
+    let err = serving.join().unwrap().unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
+    assert!(server.is_closed());
+    server.stop(None);
+}
