@@ -472,8 +472,8 @@ pub(crate) fn dispatch(token: u64, events: u32) {
 /// Works for any fd (a pipe, an eventfd, a C library's socket): it waits on
 /// a duplicate of `fd`, so it does not disturb other registrations of the
 /// same fd; an fd that is ready already returns at once, without one. An
-/// fd that is not open is an `EBADF` error. `timeout` of `None` waits forever; on timeout it returns an error
-/// of kind `TimedOut`.
+/// fd that is not open is an `EBADF` error. `timeout` of `None` waits
+/// forever; on timeout it returns an error of kind `TimedOut`.
 ///
 /// ```
 /// use std::io::Write;
