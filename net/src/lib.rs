@@ -87,16 +87,16 @@
 mod accept;
 mod addr;
 mod fd;
+mod server;
 mod sockaddr;
 mod socket;
 mod stream_io;
-mod stream_server;
 mod tcp;
 mod udp;
 pub mod unix;
 
 pub use addr::ToSocketAddrs;
+pub use server::{ServerListener, StreamServer, DEFAULT_STOP_TIMEOUT};
 pub use std::net::{AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6};
-pub use stream_server::{ServerListener, StreamServer, DEFAULT_STOP_TIMEOUT};
 pub use tcp::{Incoming, IntoIncoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;

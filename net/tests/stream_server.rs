@@ -15,6 +15,10 @@ use verde_runtime::pool::Pool;
 mod temp_dir;
 use temp_dir::TempDir;
 
+#[path = "common/wait_until.rs"]
+mod wait_until;
+use wait_until::wait_until;
+
 fn echo(stream: TcpStream) {
     let _ = io::copy(&mut &stream, &mut &stream);
 }
@@ -27,17 +31,6 @@ fn exchange(addr: std::net::SocketAddr, msg: &[u8]) -> Vec<u8> {
     let mut back = Vec::new();
     c.read_to_end(&mut back).unwrap();
     back
-}
-
-/// Parks until `cond` holds, giving up (and failing) after a generous bound.
-fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    for _ in 0..10_000 {
-        if cond() {
-            return;
-        }
-        verde::sleep(Duration::from_millis(1));
-    }
-    panic!("gave up waiting until {what}");
 }
 
 #[test]
@@ -284,5 +277,20 @@ fn a_listener_that_fails_ends_serve_forever_with_its_error() {
     let err = serving.join().unwrap().unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
     assert!(server.is_closed());
+    server.stop(None);
+}
+
+#[test]
+fn a_nonblocking_listener_is_waited_on() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let server = StreamServer::new(listener, |s, _| echo(s));
+    let addr = server.local_addr().unwrap();
+    server.start().unwrap();
+    // Long enough for the acceptor to find nothing to accept.
+    verde::sleep(Duration::from_millis(20));
+    assert!(server.is_started());
+    assert_eq!(exchange(addr, b"first"), b"first");
+    assert_eq!(exchange(addr, b"second"), b"second");
     server.stop(None);
 }
