@@ -65,6 +65,8 @@
 //! * **Servers.** [`StreamServer`] is gevent's: a coroutine per connection
 //!   accepted on a TCP or Unix listener, optionally bounded by a pool, with
 //!   gevent's `start`, `serve_forever` and `stop(timeout)`.
+//!   [`DatagramServer`] does the same per datagram received on a UDP or
+//!   Unix datagram socket.
 //! * **Signals.** Writes use `MSG_NOSIGNAL`: writing to a connection the
 //!   peer closed is an `EPIPE`/`ECONNRESET` error, never a `SIGPIPE`.
 //! * **Raw fds.** `FromRawFd`, `From<OwnedFd>` and `From` a std socket adopt
@@ -96,7 +98,7 @@ mod udp;
 pub mod unix;
 
 pub use addr::ToSocketAddrs;
-pub use server::{ServerListener, StreamServer, DEFAULT_STOP_TIMEOUT};
+pub use server::{DatagramServer, ServerListener, ServerSocket, StreamServer, DEFAULT_STOP_TIMEOUT};
 pub use std::net::{AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6};
 pub use tcp::{Incoming, IntoIncoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;

@@ -66,7 +66,8 @@ impl UdpSocket {
         self.recv_from_flags(buf, libc::MSG_PEEK)
     }
 
-    fn recv_from_flags(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<(usize, SocketAddr)> {
+    /// `recv_from` with `flags` added to the call's.
+    pub(crate) fn recv_from_flags(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<(usize, SocketAddr)> {
         let (n, raw, len) = self.sock.recv_from(buf, flags)?;
         Ok((n, sockaddr::from_raw(&raw, len)?))
     }

@@ -1,6 +1,7 @@
-//! gevent's servers: [`StreamServer`], a coroutine per accepted connection.
+//! gevent's servers: [`StreamServer`], a coroutine per accepted connection,
+//! and [`DatagramServer`], a coroutine per received datagram.
 //!
-//! gevent's `BaseServer` life is this module's: a
+//! Both share gevent's `BaseServer` life, which this module holds: a
 //! server is made ready with its socket and handler, [`Server::start`]s an
 //! acceptor coroutine, and is [`Server::stop`]ped for good, closing the
 //! socket and waiting for (then killing) its handlers. What the acceptor
@@ -15,15 +16,18 @@ use verde_runtime::event::Event;
 use verde_runtime::pool::{Group, Pool};
 use verde_runtime::{Builder, JoinHandle};
 
+mod datagram;
 mod handlers;
 mod stream;
 
+pub use datagram::{DatagramServer, ServerSocket};
 pub use stream::{ServerListener, StreamServer};
 
 use handlers::Handlers;
 
-/// How long [`StreamServer::stop`] waits for the handlers before killing
-/// them when given no timeout: one second, gevent's `stop_timeout`.
+/// How long [`StreamServer::stop`] and [`DatagramServer::stop`] wait for
+/// the handlers before killing them when given no timeout: one second,
+/// gevent's `stop_timeout`.
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What a kind of server receives, and how it hands it to a handler.
@@ -88,7 +92,8 @@ impl<K: Kind> Shared<K> {
     }
 }
 
-/// A server of kind `K`: what [`StreamServer`] wraps, documented there.
+/// A server of kind `K`: what [`StreamServer`] and [`DatagramServer`]
+/// wrap, documented there.
 pub(crate) struct Server<K: Kind> {
     shared: Arc<Shared<K>>,
 }

@@ -106,7 +106,12 @@ impl UnixDatagram {
 
     /// Receives a datagram into `buf`; returns its length and sender.
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, raw, len) = self.sock.recv_from(buf, 0)?;
+        self.recv_from_flags(buf, 0)
+    }
+
+    /// `recv_from` with `flags` added to the call's.
+    pub(crate) fn recv_from_flags(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<(usize, SocketAddr)> {
+        let (n, raw, len) = self.sock.recv_from(buf, flags)?;
         Ok((n, sockaddr::from_raw(&raw, len)?))
     }
 
