@@ -698,3 +698,30 @@ fn coroutines_lists_spawned_and_added_members() {
     assert!(group.coroutines().is_empty());
     drop((spawned, outsider));
 }
+
+/// A stack far larger than any address space: no coroutine gets one.
+const IMPOSSIBLE_STACK: usize = 1 << 50;
+
+#[test]
+fn spawn_with_names_members_and_a_failed_spawn_leaves_the_set_as_it_was() {
+    let group = Group::new();
+    let named =
+        group.spawn_with(verde::Builder::new().name("member".into()), || verde::current().name().map(String::from));
+    assert_eq!(named.unwrap().join().unwrap().as_deref(), Some("member"));
+
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let token = DropCounter(dropped.clone());
+    let failed = group.spawn_with(verde::Builder::new().stack_size(IMPOSSIBLE_STACK), move || drop(token));
+    let err = failed.expect_err("no coroutine gets an impossible stack");
+    assert_eq!(err.kind(), std::io::ErrorKind::OutOfMemory, "{err}");
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the closure was dropped");
+    assert!(group.is_empty());
+    assert!(group.join_timeout(Duration::from_secs(10)));
+
+    // A pool's slot taken for a failed spawn is free again.
+    let pool = Pool::new(1);
+    assert!(pool.spawn_with(verde::Builder::new().stack_size(IMPOSSIBLE_STACK), || ()).is_err());
+    assert_eq!(pool.free_count(), 1);
+    let ran = pool.try_spawn(|| 7).expect("the slot is free");
+    assert_eq!(ran.join().unwrap(), 7);
+}

@@ -1,6 +1,7 @@
 //! [`Group`]: gevent's `Group`, an unbounded set of coroutines.
 
 use std::fmt;
+use std::io;
 use std::sync::Arc;
 
 use super::members::Members;
@@ -44,6 +45,31 @@ impl Group {
         T: Send + 'static,
     {
         self.members.spawn(f, true).expect("a group has no size limit")
+    }
+
+    /// Spawns `f` in a new member coroutine made by `builder` (a name, a
+    /// stack size), as [`Builder::spawn`](crate::Builder::spawn) does.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Builder::spawn`](crate::Builder::spawn): the coroutine
+    /// cannot be created (no stack could be allocated). `f` is dropped,
+    /// and the group is left as it was.
+    ///
+    /// ```
+    /// use verde_runtime::{pool::Group, Builder};
+    ///
+    /// let group = Group::new();
+    /// let worker = group.spawn_with(Builder::new().name("worker".into()), || 6 * 7)?;
+    /// assert_eq!(worker.join().unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn_with<F, T>(&self, builder: crate::Builder, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.members.spawn_with(builder, f)
     }
 
     /// Adds the coroutine of `handle`, spawned elsewhere, to the group

@@ -10,6 +10,7 @@
 //! exactly one slot per membership.
 
 use std::collections::HashMap;
+use std::io;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -118,8 +119,37 @@ impl Members {
         Ok(self.spawn_member(f))
     }
 
+    /// Spawns `f` as a member made by `builder`, first taking a slot
+    /// (parking for one, FIFO). If the coroutine cannot be created, the
+    /// slot is given back and `f` is dropped.
+    pub fn spawn_with<F, T>(self: &Arc<Self>, builder: crate::Builder, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if let Some(slots) = &self.slots {
+            slots.acquire(&(), true, None);
+        }
+        self.build_member(builder, f)
+    }
+
     /// Spawns `f` as a member, its slot (if this is a pool) already taken.
+    ///
+    /// # Panics
+    ///
+    /// If the coroutine cannot be created, as [`spawn`](crate::spawn).
     fn spawn_member<F, T>(self: &Arc<Self>, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.build_member(crate::Builder::new(), f).unwrap_or_else(|e| panic!("failed to spawn coroutine: {e}"))
+    }
+
+    /// Spawns `f` as a member made by `builder`, its slot (if this is a
+    /// pool) already taken. On failure the dropped closure's `Membership`
+    /// takes the member out again and gives its slot back.
+    fn build_member<F, T>(self: &Arc<Self>, builder: crate::Builder, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -133,11 +163,11 @@ impl Members {
         };
         let membership = Membership { members: self.clone(), key };
         let set = self.id();
-        let handle = crate::spawn(move || {
+        let handle = builder.spawn(move || {
             let _membership = membership;
             MEMBER_OF.set((set, key));
             f()
-        });
+        })?;
         let task = handle.task_handle();
         let mut state = lock(&self.state);
         if let Some(member) = state.tasks.get_mut(&key) {
@@ -146,7 +176,7 @@ impl Members {
             state.by_id.insert(id, key);
         }
         drop(state);
-        handle
+        Ok(handle)
     }
 
     /// Spawns `f` as a member without parking the caller: at once if a

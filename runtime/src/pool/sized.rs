@@ -1,6 +1,7 @@
 //! [`Pool`]: gevent's `Pool`, a group with a size limit.
 
 use std::fmt;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,6 +75,23 @@ impl Pool {
         T: Send + 'static,
     {
         self.members.spawn(f, true).expect("a blocking spawn gets a slot")
+    }
+
+    /// Spawns `f` in a new member coroutine made by `builder` (a name, a
+    /// stack size), parking while the pool is full, as
+    /// [`spawn`](Self::spawn) does.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Builder::spawn`](crate::Builder::spawn): the coroutine
+    /// cannot be created (no stack could be allocated). `f` is dropped,
+    /// and the slot it took is free again.
+    pub fn spawn_with<F, T>(&self, builder: crate::Builder, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.members.spawn_with(builder, f)
     }
 
     /// Spawns `f` in a new member if a slot is free now.
