@@ -8,13 +8,16 @@
 
 use std::io;
 use std::os::fd::OwnedFd;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use verde_net::{TcpListener, TcpStream};
 use verde_runtime as verde;
+
+#[path = "common/child.rs"]
+mod child;
+use child::{field, run_child, LogCounter};
 
 /// Connections the flood makes.
 const CLIENTS: usize = 40;
@@ -29,45 +32,21 @@ fn main() {
         starve();
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap()).arg("starve").output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child failed: {:?}\nstdout: {stdout}\nstderr: {stderr}", out.status);
-    let field = |name: &str| -> u64 {
-        let word = stdout.split_whitespace().skip_while(|w| *w != name).nth(1);
-        word.and_then(|w| w.parse().ok()).unwrap_or_else(|| panic!("no {name} in: {stdout}"))
-    };
-    assert_eq!(field("starved_at"), HEADROOM as u64, "stdout: {stdout}");
-    assert_eq!(field("accepted"), CLIENTS as u64, "stdout: {stdout}");
-    assert_eq!(field("warnings"), 1, "one log line per episode; stderr: {stderr}");
+    let (stdout, stderr) = run_child("starve");
+    assert_eq!(field(&stdout, "starved_at"), HEADROOM as u64, "stdout: {stdout}");
+    assert_eq!(field(&stdout, "accepted"), CLIENTS as u64, "stdout: {stdout}");
+    assert_eq!(field(&stdout, "warnings"), 1, "one log line per episode; stderr: {stderr}");
     // A spinning accept loop would burn about STARVED_FOR of CPU.
-    let cpu_ms = field("starved_cpu_ms");
+    let cpu_ms = field(&stdout, "starved_cpu_ms");
     assert!(cpu_ms < 300, "the starved accept loop used {cpu_ms} ms of CPU in {STARVED_FOR:?}");
     println!("test emfile_backoff ... ok ({})", stdout.trim());
 }
 
 /// Counts the warnings verde logs about `accept`.
-struct WarningCounter(AtomicUsize);
-
-impl log::Log for WarningCounter {
-    fn enabled(&self, m: &log::Metadata) -> bool {
-        m.level() <= log::Level::Warn
-    }
-    fn log(&self, r: &log::Record) {
-        let text = r.args().to_string();
-        eprintln!("LOG {} {text}", r.level());
-        if r.level() == log::Level::Warn && text.contains("accept") {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-    fn flush(&self) {}
-}
-
-static WARNINGS: WarningCounter = WarningCounter(AtomicUsize::new(0));
+static WARNINGS: LogCounter = LogCounter::new(log::Level::Warn, "accept");
 
 fn starve() {
-    log::set_logger(&WARNINGS).unwrap();
-    log::set_max_level(log::LevelFilter::Warn);
+    WARNINGS.install();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     verde::yield_now(); // the hub (epoll, eventfd) exists before the limit drops
@@ -93,7 +72,7 @@ fn starve() {
 
     // Wait for the episode to start: the server has used the headroom up.
     let start = Instant::now();
-    while WARNINGS.0.load(Ordering::SeqCst) == 0 {
+    while WARNINGS.count() == 0 {
         assert!(start.elapsed() < Duration::from_secs(10), "accept never ran out of fds");
         verde::sleep(Duration::from_millis(5));
     }
@@ -118,7 +97,7 @@ fn starve() {
     println!(
         "starved_at {starved_at} accepted {} warnings {} starved_cpu_ms {}",
         accepted.load(Ordering::SeqCst),
-        WARNINGS.0.load(Ordering::SeqCst),
+        WARNINGS.count(),
         starved_cpu.as_millis()
     );
 }

@@ -33,7 +33,10 @@
 //! at the limit each acceptor holds the next connection unserved, and the
 //! acceptors stop accepting (new clients wait in the kernel's backlog),
 //! until a connection ends. Request sizes and timeouts are
-//! in [`Limits`] and [`Timeouts`].
+//! in [`Limits`] and [`Timeouts`]. When a connection's coroutine cannot be
+//! created (memory for stacks is out), the acceptor closes that
+//! connection, logs the error (which names the limit) once, and pauses
+//! accepting, 10 ms doubling up to 1 s, until coroutines start again.
 //!
 //! # Shutdown
 //!

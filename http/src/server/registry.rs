@@ -44,6 +44,13 @@ impl Registry {
         inner.live.insert(id, Entry { handle, idle });
     }
 
+    /// Forgets `id`, reserved for a connection whose coroutine was never
+    /// created (its `remove` has run, and no `insert` will).
+    pub fn unreserve(&self, id: u64) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.ended_early.retain(|&e| e != id);
+    }
+
     /// Forgets connection `id`, which has ended.
     pub fn remove(&self, id: u64) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());

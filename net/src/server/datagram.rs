@@ -11,7 +11,7 @@ use std::time::Duration;
 use verde_runtime::pool::Pool;
 use verde_runtime::sys;
 
-use super::{wait_out, Handlers, Kind, Server};
+use super::{wait_out, Handlers, Kind, Server, SpawnBackoff};
 use crate::unix::{self, UnixDatagram};
 use crate::{SocketAddr, UdpSocket};
 
@@ -65,6 +65,7 @@ impl<S: ServerSocket> Kind for Datagrams<S> {
 
     fn serve(socket: &Arc<S>, handle: &Arc<Handle<S>>, handlers: &Handlers) -> io::Error {
         let mut buf = vec![0u8; largest_datagram(socket.as_raw_fd())];
+        let mut backoff = SpawnBackoff::default();
         loop {
             match socket.recv_datagram(&mut buf) {
                 Ok((n, sender)) if n > buf.len() => log::error!(
@@ -77,7 +78,7 @@ impl<S: ServerSocket> Kind for Datagrams<S> {
                     let (socket, handle) = (Arc::clone(socket), Arc::clone(handle));
                     // Parks while a pool is full: datagrams wait in the
                     // socket's receive buffer meanwhile.
-                    drop(handlers.spawn(move || handle(&socket, data, sender)));
+                    backoff.after(handlers.spawn(move || handle(&socket, data, sender)), Self::NAME, "datagram");
                 }
                 Err(e) => {
                     if let Some(failure) = wait_out(&**socket, e, is_transient) {
@@ -143,7 +144,9 @@ fn is_transient(e: &io::Error) -> bool {
 ///   receives nothing more, and datagrams wait in the socket's receive
 ///   buffer (which, when full, drops new ones, as UDP does).
 /// * A handler that panics ends only its own coroutine; the panic is
-///   reported through the `log` crate.
+///   reported through the `log` crate. A handler whose coroutine cannot
+///   be created costs its datagram, and a pause, as a `StreamServer`'s
+///   connection.
 /// * Errors that concern one datagram, such as the `ECONNREFUSED` a
 ///   connected UDP socket reports after its peer was gone, are skipped;
 ///   another error ends the server, and `serve_forever` returns it. A

@@ -1,9 +1,10 @@
 //! Where a server's handlers run: a [`Group`] (no limit) or a [`Pool`].
 
+use std::io;
 use std::time::Duration;
 
 use verde_runtime::pool::{Group, Pool};
-use verde_runtime::JoinHandle;
+use verde_runtime::{Builder, JoinHandle};
 
 /// The coroutines a server runs its handlers in.
 #[derive(Clone)]
@@ -13,11 +14,12 @@ pub(crate) enum Handlers {
 }
 
 impl Handlers {
-    /// Spawns a handler; parks while a pool is full.
-    pub(crate) fn spawn(&self, f: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
+    /// Spawns a handler; parks while a pool is full. Fails if the
+    /// coroutine cannot be created (`f` is dropped).
+    pub(crate) fn spawn(&self, f: impl FnOnce() + Send + 'static) -> io::Result<JoinHandle<()>> {
         match self {
-            Handlers::Group(g) => g.spawn(f),
-            Handlers::Pool(p) => p.spawn(f),
+            Handlers::Group(g) => g.spawn_with(Builder::new(), f),
+            Handlers::Pool(p) => p.spawn_with(Builder::new(), f),
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use verde_runtime::pool::Pool;
 
-use super::{wait_out, Handlers, Kind, Server};
+use super::{wait_out, Handlers, Kind, Server, SpawnBackoff};
 use crate::unix::{self, UnixListener, UnixStream};
 use crate::{SocketAddr, TcpListener, TcpStream};
 
@@ -61,12 +61,13 @@ impl<L: ServerListener> Kind for Streams<L> {
     const NAME: &'static str = "StreamServer";
 
     fn serve(listener: &Arc<L>, handle: &Arc<Handle<L>>, handlers: &Handlers) -> io::Error {
+        let mut backoff = SpawnBackoff::default();
         loop {
             match listener.accept_connection() {
                 Ok((stream, addr)) => {
                     let handle = Arc::clone(handle);
                     // Parks while a pool is full: the server stops accepting.
-                    drop(handlers.spawn(move || handle(stream, addr)));
+                    backoff.after(handlers.spawn(move || handle(stream, addr)), Self::NAME, "connection");
                 }
                 Err(e) => {
                     if let Some(failure) = wait_out(&**listener, e, is_transient) {
@@ -96,6 +97,11 @@ impl<L: ServerListener> Kind for Streams<L> {
 ///   server keeps accepting. When the listener runs out of file
 ///   descriptors it backs off and retries (see [`TcpListener`]). A
 ///   listener in non-blocking mode is waited on until it is readable.
+/// * When a handler's coroutine cannot be created (memory for stacks is
+///   out), that connection is closed, the error, which names the limit,
+///   is logged once, and accepting pauses (10 ms, doubling up to 1 s)
+///   until running handlers free their stacks, as gevent's servers do
+///   when `spawn` fails. The server never stops over it.
 /// * A `StreamServer` is a cheap handle: clones share the server, so a
 ///   handler, or any coroutine or thread, can stop it.
 ///
