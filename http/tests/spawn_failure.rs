@@ -48,7 +48,7 @@ fn main() {
 }
 
 /// Counts the errors verde-http logs about starting a connection.
-static ERRORS: LogCounter = LogCounter::new(log::Level::Error, "cannot start a connection's coroutine");
+static ERRORS: LogCounter = LogCounter::new(log::Level::Error, "cannot start a coroutine");
 
 fn starve() {
     ERRORS.install();

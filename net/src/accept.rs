@@ -19,10 +19,8 @@ use std::time::Duration;
 
 use crate::socket::Socket;
 
-/// The first pause of a back-off, and the longest (gevent's `min_delay`
-/// and `max_delay`).
-pub(crate) const MIN_DELAY: Duration = Duration::from_millis(10);
-pub(crate) const MAX_DELAY: Duration = Duration::from_secs(1);
+const MIN_DELAY: Duration = Duration::from_millis(10);
+const MAX_DELAY: Duration = Duration::from_secs(1);
 
 /// The per-listener state of the back-off: whether an episode of fd
 /// exhaustion is under way (so it is logged once).

@@ -47,7 +47,7 @@ fn main() {
 }
 
 /// Counts the errors verde logs about starting a handler.
-static ERRORS: LogCounter = LogCounter::new(log::Level::Error, "cannot start a handler");
+static ERRORS: LogCounter = LogCounter::new(log::Level::Error, "cannot start a coroutine");
 
 fn starve() {
     ERRORS.install();

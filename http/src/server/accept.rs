@@ -4,10 +4,9 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use verde_runtime::lock::Semaphore;
-use verde_runtime::Builder;
+use verde_runtime::{Builder, SpawnBackoff};
 
 use crate::server::conn::{self, Shared};
 use crate::server::listener::Listener;
@@ -66,7 +65,7 @@ where
     T: Transport + Send + 'static,
     F: FnMut() -> io::Result<(T, Option<SocketAddr>)>,
 {
-    let mut pause = SpawnPause::default();
+    let mut backoff = SpawnBackoff::new();
     loop {
         let (stream, peer) = match accept() {
             Ok(accepted) => accepted,
@@ -89,56 +88,11 @@ where
             let _deregister = Deregister(registry, id);
             conn::serve(stream, peer, &shared, &conn_idle);
         });
-        match spawned {
-            Ok(handle) => {
-                serving.registry.insert(id, handle, idle);
-                pause.end();
-            }
-            // The closure, dropped, closed the connection and gave back its
-            // slot; its `Deregister` left the id for a later `insert`.
-            Err(e) => {
-                serving.registry.unreserve(id);
-                pause.after_failure(&e);
-            }
+        // On a failure the closure, dropped, closed the connection and gave
+        // back its slot; its `Deregister` left the id for a later `insert`.
+        match backoff.after(spawned, "verde-http server", "connection") {
+            Some(handle) => serving.registry.insert(id, handle, idle),
+            None => serving.registry.unreserve(id),
         }
-    }
-}
-
-/// What an acceptor does when a connection's coroutine cannot be created
-/// (memory for stacks is out, or `vm.max_map_count` on a kernel without
-/// in-place stack guards), as gevent's servers do when `spawn` fails: the
-/// connection is closed, the error logged once per episode, and accepting
-/// pauses, 10 ms at first and twice as long after each failure up to 1 s,
-/// while running connections finish and free their stacks.
-#[derive(Default)]
-struct SpawnPause {
-    /// The last pause of the episode under way, if one is.
-    delay: Option<Duration>,
-}
-
-impl SpawnPause {
-    const FIRST: Duration = Duration::from_millis(10);
-    const LONGEST: Duration = Duration::from_secs(1);
-
-    fn after_failure(&mut self, e: &io::Error) {
-        let delay = match self.delay {
-            None => {
-                log::error!(
-                    target: "verde_http",
-                    "cannot start a connection's coroutine: {e}; closing the connection, then pausing accepts \
-                     {} ms, doubling up to {} s, until one starts again",
-                    Self::FIRST.as_millis(),
-                    Self::LONGEST.as_secs()
-                );
-                Self::FIRST
-            }
-            Some(last) => (last * 2).min(Self::LONGEST),
-        };
-        self.delay = Some(delay);
-        verde_runtime::sleep(delay);
-    }
-
-    fn end(&mut self) {
-        self.delay = None;
     }
 }

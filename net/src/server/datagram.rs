@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use verde_runtime::pool::Pool;
 use verde_runtime::sys;
+use verde_runtime::SpawnBackoff;
 
-use super::{wait_out, Handlers, Kind, Server, SpawnBackoff};
+use super::{wait_out, Handlers, Kind, Server};
 use crate::unix::{self, UnixDatagram};
 use crate::{SocketAddr, UdpSocket};
 
@@ -65,7 +66,7 @@ impl<S: ServerSocket> Kind for Datagrams<S> {
 
     fn serve(socket: &Arc<S>, handle: &Arc<Handle<S>>, handlers: &Handlers) -> io::Error {
         let mut buf = vec![0u8; largest_datagram(socket.as_raw_fd())];
-        let mut backoff = SpawnBackoff::default();
+        let mut backoff = SpawnBackoff::new();
         loop {
             match socket.recv_datagram(&mut buf) {
                 Ok((n, sender)) if n > buf.len() => log::error!(
@@ -78,7 +79,7 @@ impl<S: ServerSocket> Kind for Datagrams<S> {
                     let (socket, handle) = (Arc::clone(socket), Arc::clone(handle));
                     // Parks while a pool is full: datagrams wait in the
                     // socket's receive buffer meanwhile.
-                    backoff.after(handlers.spawn(move || handle(&socket, data, sender)), Self::NAME, "datagram");
+                    drop(backoff.after(handlers.spawn(move || handle(&socket, data, sender)), Self::NAME, "datagram"));
                 }
                 Err(e) => {
                     if let Some(failure) = wait_out(&**socket, e, is_transient) {

@@ -23,7 +23,6 @@ mod stream;
 pub use datagram::{DatagramServer, ServerSocket};
 pub use stream::{ServerListener, StreamServer};
 
-use crate::accept::{MAX_DELAY, MIN_DELAY};
 use handlers::Handlers;
 
 /// How long [`StreamServer::stop`] and [`DatagramServer::stop`] wait for
@@ -60,45 +59,6 @@ pub(crate) fn wait_out(socket: &impl AsRawFd, e: io::Error, skip: fn(&io::Error)
         None
     } else {
         Some(e)
-    }
-}
-
-/// What a server's acceptor does when a handler's coroutine cannot be
-/// created (memory for stacks is out, or `vm.max_map_count` on a kernel
-/// without in-place stack guards), as gevent's servers do when their
-/// `spawn` fails: the connection or datagram is dropped, the error is
-/// logged once per episode, and the acceptor pauses, 10 ms at first and
-/// twice as long after each failure up to 1 s, while the running handlers
-/// finish and free their stacks. The first handler that starts ends the
-/// episode. The server never stops over it.
-#[derive(Default)]
-pub(crate) struct SpawnBackoff {
-    /// The last pause of the episode under way, if one is.
-    delay: Option<Duration>,
-}
-
-impl SpawnBackoff {
-    /// Counts the outcome of a handler's spawn: pauses after a failure.
-    pub(crate) fn after<T>(&mut self, spawned: io::Result<T>, name: &str, what: &str) {
-        match spawned {
-            Ok(_) => self.delay = None,
-            Err(e) => {
-                let delay = match self.delay {
-                    None => {
-                        log::error!(
-                            "verde: {name} cannot start a handler: {e}; dropping the {what}, then pausing {} ms, \
-                             doubling up to {} s, until a handler starts again",
-                            MIN_DELAY.as_millis(),
-                            MAX_DELAY.as_secs()
-                        );
-                        MIN_DELAY
-                    }
-                    Some(last) => (last * 2).min(MAX_DELAY),
-                };
-                self.delay = Some(delay);
-                verde_runtime::sleep(delay);
-            }
-        }
     }
 }
 
@@ -298,7 +258,7 @@ fn accept_loop<K: Kind>(shared: Arc<Shared<K>>, socket: Arc<K::Socket>, handle: 
 
 /// Closes the server when its acceptor ends on its own: the socket
 /// failed, or the acceptor panicked (a bug: a failed spawn does not
-/// panic, see [`SpawnBackoff`]). It does what `stop` does, from inside the
+/// panic, see [`SpawnBackoff`](verde_runtime::SpawnBackoff)). It does what `stop` does, from inside the
 /// acceptor, which `stop` would kill and join. After `stop`, which marks
 /// the server closed before it kills the acceptor, it does nothing.
 struct EndOnItsOwn<K: Kind> {

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use verde_runtime::pool::Pool;
+use verde_runtime::SpawnBackoff;
 
-use super::{wait_out, Handlers, Kind, Server, SpawnBackoff};
+use super::{wait_out, Handlers, Kind, Server};
 use crate::unix::{self, UnixListener, UnixStream};
 use crate::{SocketAddr, TcpListener, TcpStream};
 
@@ -61,13 +62,13 @@ impl<L: ServerListener> Kind for Streams<L> {
     const NAME: &'static str = "StreamServer";
 
     fn serve(listener: &Arc<L>, handle: &Arc<Handle<L>>, handlers: &Handlers) -> io::Error {
-        let mut backoff = SpawnBackoff::default();
+        let mut backoff = SpawnBackoff::new();
         loop {
             match listener.accept_connection() {
                 Ok((stream, addr)) => {
                     let handle = Arc::clone(handle);
                     // Parks while a pool is full: the server stops accepting.
-                    backoff.after(handlers.spawn(move || handle(stream, addr)), Self::NAME, "connection");
+                    drop(backoff.after(handlers.spawn(move || handle(stream, addr)), Self::NAME, "connection"));
                 }
                 Err(e) => {
                     if let Some(failure) = wait_out(&**listener, e, is_transient) {
