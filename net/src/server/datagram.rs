@@ -4,12 +4,11 @@
 use std::fmt;
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
 use verde_runtime::pool::Pool;
-use verde_runtime::sys;
 use verde_runtime::SpawnBackoff;
 
 use super::{wait_out, Handlers, Kind, Server};
@@ -48,9 +47,17 @@ impl ServerSocket for UnixDatagram {
 }
 
 mod sealed {
-    pub trait Sealed {}
-    impl Sealed for crate::UdpSocket {}
-    impl Sealed for crate::unix::UnixDatagram {}
+    pub trait Sealed {
+        /// Whether a datagram is bounded by its sender's send buffer (a
+        /// Unix socket's) rather than by UDP's 16-bit length field.
+        const BOUNDED_BY_SENDER: bool;
+    }
+    impl Sealed for crate::UdpSocket {
+        const BOUNDED_BY_SENDER: bool = false;
+    }
+    impl Sealed for crate::unix::UnixDatagram {
+        const BOUNDED_BY_SENDER: bool = true;
+    }
 }
 
 /// The handler of a [`DatagramServer`] on `S`.
@@ -65,7 +72,7 @@ impl<S: ServerSocket> Kind for Datagrams<S> {
     const NAME: &'static str = "DatagramServer";
 
     fn serve(socket: &Arc<S>, handle: &Arc<Handle<S>>, handlers: &Handlers) -> io::Error {
-        let mut buf = vec![0u8; largest_datagram(socket.as_raw_fd())];
+        let mut buf = vec![0u8; largest_datagram(S::BOUNDED_BY_SENDER)];
         let mut backoff = SpawnBackoff::new();
         loop {
             match socket.recv_datagram(&mut buf) {
@@ -91,14 +98,13 @@ impl<S: ServerSocket> Kind for Datagrams<S> {
     }
 }
 
-/// The size of a buffer no datagram on `fd` outgrows: 64 KiB for UDP. A
-/// Unix datagram is bounded by its sender's `SO_SNDBUF` instead, which an
+/// The size of a buffer no datagram outgrows: 64 KiB for UDP. A Unix
+/// datagram is bounded by its sender's `SO_SNDBUF` instead, which an
 /// unprivileged process can raise to twice `net.core.wmem_max`. The buffer
 /// is allocated zeroed, so its pages cost memory only once a datagram that
 /// large arrives.
-fn largest_datagram(fd: RawFd) -> usize {
-    let unix = sys::getsockopt::<libc::c_int>(fd, libc::SOL_SOCKET, libc::SO_DOMAIN).is_ok_and(|d| d == libc::AF_UNIX);
-    if !unix {
+fn largest_datagram(bounded_by_sender: bool) -> usize {
+    if !bounded_by_sender {
         return LARGEST_UDP;
     }
     let wmem_max = std::fs::read_to_string("/proc/sys/net/core/wmem_max")
